@@ -1,0 +1,51 @@
+//! The Nitric membrane contract as Rust types.
+//!
+//! Each module is one protobuf package of the contract, generated at build
+//! time from the `.proto` files under `proto/` (written from the published
+//! field numbers). Both sides use these types: `nitric-runtime` as the
+//! client of the membrane and `nitric-local` as a membrane.
+//!
+//! ```
+//! use nitric_protocol::resources::v1::{ResourceIdentifier, ResourceType};
+//!
+//! let id = ResourceIdentifier { r#type: ResourceType::Websocket as i32, name: "public".into() };
+//! assert_eq!(id.r#type, 10);
+//! ```
+
+/// `nitric.proto.resources.v1`: resource and policy declarations.
+pub mod resources {
+    /// Version 1 of the package.
+    pub mod v1 {
+        #![allow(missing_docs)]
+        tonic::include_proto!("nitric.proto.resources.v1");
+    }
+}
+
+/// `nitric.proto.websockets.v1`: websocket event streams and connection calls.
+pub mod websockets {
+    /// Version 1 of the package.
+    pub mod v1 {
+        #![allow(missing_docs)]
+        tonic::include_proto!("nitric.proto.websockets.v1");
+    }
+}
+
+/// `nitric.proto.kvstore.v1`: key/value stores holding JSON objects.
+pub mod kvstore {
+    /// Version 1 of the package.
+    pub mod v1 {
+        #![allow(missing_docs)]
+        tonic::include_proto!("nitric.proto.kvstore.v1");
+    }
+}
+
+/// `nitric.proto.topics.v1`: publishing to topics and subscribing to them.
+pub mod topics {
+    /// Version 1 of the package.
+    pub mod v1 {
+        #![allow(missing_docs)]
+        tonic::include_proto!("nitric.proto.topics.v1");
+    }
+}
+
+pub use prost_types;

@@ -1,0 +1,1 @@
+//! Nitric applications in Rust.
