@@ -1,1 +1,142 @@
 //! Attribute macros for Nitric applications.
+//!
+//! Use them through [`nitric-runtime`](https://docs.rs/nitric-runtime), which
+//! re-exports them; generated code names only `::nitric_runtime::__private`.
+//! Each attribute lives in its own module with an `expand` function; this file
+//! holds only the documented entry points.
+
+#![warn(missing_docs)]
+
+mod attribute_args;
+mod diagnostics;
+mod handler_fn;
+mod kv_store;
+mod resource_name;
+mod runtime_path;
+mod websocket;
+
+use proc_macro::TokenStream;
+
+/// Registers an `async fn` as the handler of one websocket event.
+///
+/// ```
+/// use nitric_runtime::websocket::MessageContext;
+///
+/// #[nitric_runtime::websocket("public", on = "message")]
+/// async fn echo(ctx: MessageContext) -> Result<(), nitric_runtime::Error> {
+///     ctx.socket().send(ctx.connection_id(), ctx.body()).await
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// - The socket name, a string literal: letters, digits, `-` and `_`,
+///   starting with a letter. The socket is declared with the membrane, and
+///   this service is given permission to manage its connections.
+/// - `on = "connect" | "disconnect" | "message"`: the event handled. A socket
+///   needs one handler of each; the runtime refuses to start otherwise.
+/// - `crate = "path"` (optional): where the runtime crate is, when the
+///   dependency is renamed in `Cargo.toml`.
+///
+/// # The function
+///
+/// A free `async fn` taking at most one parameter, the event's context:
+/// [`ConnectContext`], [`DisconnectContext`] or [`MessageContext`] for
+/// `connect`, `disconnect` and `message`. It returns `()` or
+/// `Result<(), E>` where `E` converts into `Box<dyn Error + Send + Sync>`.
+/// An `Err` (or a panic) from a connect handler refuses the connection.
+///
+/// [`ConnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.ConnectContext.html
+/// [`DisconnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.DisconnectContext.html
+/// [`MessageContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.MessageContext.html
+///
+/// # What it stands for
+///
+/// The function is kept as written. Beside it the macro adds, inside a
+/// `const _: () = { ... };` so no name leaks, an adapter that turns the
+/// runtime's context into the function's parameter and its output into a
+/// handler result, and registers it:
+///
+/// ```text
+/// inventory::submit! {
+///     WebsocketHandler::new("public", WebsocketHandlerFn::Message(adapter), Source::new("echo", file!(), line!()))
+/// }
+/// ```
+///
+/// # Mistakes are compile errors
+///
+/// ```compile_fail
+/// // `mesage` is not an event: "did you mean \"message\"?"
+/// #[nitric_runtime::websocket("public", on = "mesage")]
+/// async fn echo(ctx: nitric_runtime::websocket::MessageContext) {}
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // A connect handler receives a `ConnectContext`, not a `MessageContext`.
+/// #[nitric_runtime::websocket("public", on = "connect")]
+/// async fn hello(ctx: nitric_runtime::websocket::MessageContext) {}
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
+    websocket::expand(args.into(), item.into()).into()
+}
+
+/// Declares a key/value store, the permissions this service needs on it, and
+/// a static client for it.
+///
+/// ```
+/// use nitric_runtime::kv::KvStore;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Profile {
+///     name: String,
+/// }
+///
+/// #[nitric_runtime::kv_store("profiles", allow = [get, set])]
+/// static PROFILES: KvStore<Profile>;
+///
+/// async fn rename(id: &str, name: &str) -> Result<(), nitric_runtime::Error> {
+///     PROFILES.set(id, &Profile { name: name.to_owned() }).await
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// - The store name, a string literal, named like sockets.
+/// - `allow = [...]`: any of `get`, `set`, `delete`, at least one. Each maps
+///   to a Nitric action (`KeyValueStoreRead`, `KeyValueStoreWrite`,
+///   `KeyValueStoreDelete`); the client refuses calls not allowed here.
+/// - `crate = "path"` (optional): where the runtime crate is, when renamed.
+///
+/// # The item
+///
+/// `static NAME: KvStore<T>;` with no initializer, where `T` is any
+/// `Serialize + DeserializeOwned` type that serializes to a JSON object.
+///
+/// # What it stands for
+///
+/// ```text
+/// static PROFILES: KvStore<Profile> = {
+///     static DECLARATION: KvStoreDeclaration = KvStoreDeclaration::new("profiles", &[Get, Set], Source::new(..));
+///     inventory::submit! { ResourceDeclaration::KvStore(&DECLARATION) }
+///     KvStore::declared(&DECLARATION)
+/// };
+/// ```
+///
+/// # Mistakes are compile errors
+///
+/// ```compile_fail
+/// // `update` is not a permission: expected one of `get`, `set`, `delete`.
+/// #[nitric_runtime::kv_store("profiles", allow = [get, update])]
+/// static PROFILES: nitric_runtime::kv::KvStore<serde_json::Value>;
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn kv_store(args: TokenStream, item: TokenStream) -> TokenStream {
+    kv_store::expand(args.into(), item.into()).into()
+}

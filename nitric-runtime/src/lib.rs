@@ -1,1 +1,76 @@
-//! Nitric applications in Rust.
+//! Write [Nitric](https://nitric.io) websocket applications in Rust.
+//!
+//! Annotate `async fn`s with [`websocket`] and declare key/value stores with
+//! [`kv_store`]; [`run`] does the rest. It declares every resource and the
+//! permissions this service needs with the Nitric membrane (the sidecar at
+//! `SERVICE_ADDRESS`), opens one event stream per handler and runs handlers
+//! concurrently. Without `SERVICE_ADDRESS` it starts a local membrane in the
+//! process and serves real websockets on `ws://127.0.0.1:4001`.
+//!
+//! ```no_run
+//! use futures_util::TryStreamExt;
+//! use nitric_runtime::kv::KvStore;
+//! use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext};
+//! use nitric_runtime::{kv_store, websocket, Error};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Connection {}
+//!
+//! #[kv_store("connections", allow = [get, set, delete])]
+//! static CONNECTIONS: KvStore<Connection>;
+//!
+//! #[websocket("public", on = "connect")]
+//! async fn connect(ctx: ConnectContext) -> Result<(), Error> {
+//!     CONNECTIONS.set(ctx.connection_id(), &Connection {}).await
+//! }
+//!
+//! #[websocket("public", on = "disconnect")]
+//! async fn disconnect(ctx: DisconnectContext) -> Result<(), Error> {
+//!     CONNECTIONS.delete(ctx.connection_id()).await
+//! }
+//!
+//! #[websocket("public", on = "message")]
+//! async fn broadcast(ctx: MessageContext) -> Result<(), Error> {
+//!     let ids: Vec<String> = CONNECTIONS.keys("").try_collect().await?;
+//!     for id in ids {
+//!         ctx.socket().send(&id, ctx.body()).await?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! fn main() {
+//!     nitric_runtime::run();
+//! }
+//! ```
+//!
+//! # Features
+//!
+//! - `local` (default): start the local membrane in-process when
+//!   `SERVICE_ADDRESS` is unset. Turn it off for deployed builds to leave
+//!   the gateway and database out of the binary.
+
+#![warn(missing_docs)]
+
+mod declare;
+mod dispatch;
+mod error;
+mod handler;
+mod json;
+pub mod kv;
+mod membrane;
+mod registry;
+mod service;
+mod settings;
+pub mod websocket;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use error::{BoxError, Error, InvalidService};
+pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
+pub use nitric_macros::{kv_store, websocket};
+pub use service::{run, serve, serve_with};
+#[cfg(feature = "local")]
+pub use settings::LocalSettings;
+pub use settings::{Environment, MembraneLocation, Settings, DEFAULT_SERVICE_ADDRESS};

@@ -1,0 +1,92 @@
+//! Grammar shared by every attribute: a leading name literal, then
+//! `key = value` options separated by commas.
+
+use crate::diagnostics::{expected_one_of, Errors};
+use crate::runtime_path::RuntimePath;
+use proc_macro2::Span;
+use syn::parse::ParseStream;
+use syn::{Ident, LitStr, Token};
+
+/// The option every attribute accepts, for renamed runtime dependencies.
+pub(crate) const CRATE: &str = "crate";
+
+/// Parses the leading string literal naming the resource.
+pub(crate) fn leading_name(input: ParseStream, kind: &str, usage: &str) -> syn::Result<LitStr> {
+    if input.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            format!("missing the {kind} name; write {usage}"),
+        ));
+    }
+    input.parse::<LitStr>().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            format!("expected the {kind} name as a string literal, as in {usage}"),
+        )
+    })
+}
+
+/// Parses `, key` and returns the key, or `None` at the end of the input.
+/// The key is an identifier or the `crate` keyword.
+pub(crate) fn next_key(input: ParseStream) -> syn::Result<Option<Ident>> {
+    if input.is_empty() {
+        return Ok(None);
+    }
+    input.parse::<Token![,]>()?;
+    if input.is_empty() {
+        return Ok(None); // a trailing comma
+    }
+    if input.peek(Token![crate]) {
+        let keyword: Token![crate] = input.parse()?;
+        return Ok(Some(Ident::new(CRATE, keyword.span)));
+    }
+    input
+        .parse::<Ident>()
+        .map(Some)
+        .map_err(|error| syn::Error::new(error.span(), "expected an option such as `on = ...`"))
+}
+
+/// Parses `= value` for `crate`, recording a duplicate as an error.
+pub(crate) fn crate_option(
+    input: ParseStream,
+    key: &Ident,
+    runtime: &mut Option<RuntimePath>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let literal: LitStr = input.parse()?;
+    if runtime.is_some() {
+        errors.spanned(key, "duplicate `crate` option");
+    }
+    match RuntimePath::parse(&literal) {
+        Ok(path) => *runtime = Some(path),
+        Err(error) => errors.push(error),
+    }
+    Ok(())
+}
+
+/// Records an unknown option (with the nearest known one) and skips its value
+/// so the options after it are still checked.
+pub(crate) fn unknown_option(
+    input: ParseStream,
+    key: &Ident,
+    known: &[&str],
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let message = format!(
+        "unknown option `{key}`: {}",
+        expected_one_of(&key.to_string(), known, "`")
+    );
+    errors.spanned(key, message);
+    if input.parse::<Option<Token![=]>>()?.is_some() {
+        input.parse::<syn::Expr>()?;
+    }
+    Ok(())
+}
+
+/// Records a second occurrence of an option that may appear only once.
+pub(crate) fn note_duplicate<T>(seen: &Option<T>, key: &Ident, errors: &mut Errors) {
+    if seen.is_some() {
+        errors.spanned(key, format!("duplicate `{key}` option"));
+    }
+}

@@ -1,0 +1,250 @@
+//! `#[websocket("socket", on = "event")]`: registers an `async fn` as the
+//! handler of one event type of one socket.
+
+use crate::attribute_args::{
+    self, crate_option, leading_name, next_key, note_duplicate, unknown_option,
+};
+use crate::diagnostics::{expected_one_of, item_with_errors, Errors};
+use crate::handler_fn;
+use crate::resource_name::ResourceName;
+use crate::runtime_path::RuntimePath;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Item, LitStr};
+
+const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
+const ON: &str = "on";
+const OPTIONS: &[&str] = &[ON, attribute_args::CRATE];
+
+/// The websocket event a handler answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    Connect,
+    Disconnect,
+    Message,
+}
+
+impl Event {
+    const NAMES: &'static [&'static str] = &["connect", "disconnect", "message"];
+
+    fn parse(literal: &LitStr) -> syn::Result<Self> {
+        match literal.value().as_str() {
+            "connect" => Ok(Self::Connect),
+            "disconnect" => Ok(Self::Disconnect),
+            "message" => Ok(Self::Message),
+            other => Err(syn::Error::new(
+                literal.span(),
+                format!(
+                    "unknown websocket event {other:?}: {}",
+                    expected_one_of(other, Self::NAMES, "\"")
+                ),
+            )),
+        }
+    }
+
+    /// The context type handlers of this event receive, in `__private`.
+    fn context_type(self) -> &'static str {
+        match self {
+            Self::Connect => "ConnectContext",
+            Self::Disconnect => "DisconnectContext",
+            Self::Message => "MessageContext",
+        }
+    }
+}
+
+/// The parsed arguments of one `#[websocket(...)]`.
+pub(crate) struct WebsocketArgs {
+    socket: ResourceName,
+    event: Event,
+    runtime: RuntimePath,
+}
+
+impl Parse for WebsocketArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut errors = Errors::default();
+        let socket = ResourceName::parse(leading_name(input, "socket", USAGE)?, "socket");
+        let mut event = None;
+        let mut runtime = None;
+        while let Some(key) = next_key(input)? {
+            match key.to_string().as_str() {
+                ON => {
+                    input.parse::<syn::Token![=]>()?;
+                    let literal: LitStr = input.parse()?;
+                    note_duplicate(&event, &key, &mut errors);
+                    match Event::parse(&literal) {
+                        Ok(parsed) => event = Some(parsed),
+                        Err(error) => {
+                            errors.push(error);
+                            event.get_or_insert(Event::Message); // keep checking, the error is recorded
+                        }
+                    }
+                }
+                attribute_args::CRATE => crate_option(input, &key, &mut runtime, &mut errors)?,
+                _ => unknown_option(input, &key, OPTIONS, &mut errors)?,
+            }
+        }
+        if event.is_none() {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                format!("missing the event: add `on = \"connect\"`, `on = \"disconnect\"` or `on = \"message\"`, as in {USAGE}"),
+            ));
+        }
+        let socket = socket.map_err(|error| errors.push(error)).ok();
+        let args = socket.zip(event).map(|(socket, event)| Self {
+            socket,
+            event,
+            runtime: runtime.unwrap_or(RuntimePath::DEFAULT),
+        });
+        errors
+            .finish(args)
+            .map(|args| args.expect("no errors means every part parsed"))
+    }
+}
+
+/// Expands the attribute; on any error the function is emitted unchanged
+/// beside the errors.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = syn::parse2::<WebsocketArgs>(args)
+        .map_err(|error| errors.push(error))
+        .ok();
+    let function = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => Some(function),
+        Ok(other) => {
+            errors.spanned(
+                &other,
+                "#[websocket] goes on an `async fn` handling one event of a socket",
+            );
+            None
+        }
+        Err(error) => return item_with_errors(item, error),
+    };
+
+    let context_hint = args
+        .as_ref()
+        .map_or("the event's context".to_owned(), |args| {
+            format!("the event's `{}`", args.event.context_type())
+        });
+    let signature = function.as_ref().map(|function| {
+        handler_fn::check(function, "websocket handler", &context_hint, &mut errors)
+    });
+
+    match errors.finish(()) {
+        Ok(()) => {
+            let (args, function) = (args.expect("parsed"), function.as_ref().expect("parsed"));
+            let registration = registration(&args, function, &signature.expect("checked"));
+            quote! {
+                #function
+                #registration
+            }
+        }
+        Err(error) => item_with_errors(item, error),
+    }
+}
+
+/// The hidden adapter function and its `inventory` submission.
+fn registration(
+    args: &WebsocketArgs,
+    function: &syn::ItemFn,
+    signature: &handler_fn::HandlerSignature,
+) -> TokenStream {
+    let private = args.runtime.private();
+    let socket = &args.socket.value;
+    let name = &function.sig.ident;
+    let name_text = name.to_string();
+    let context_type = syn::Ident::new(args.event.context_type(), Span::call_site());
+    let variant = syn::Ident::new(&format!("{:?}", args.event), Span::call_site());
+
+    // Conversions are spanned to the user's types so a wrong parameter or
+    // return type is reported on that type, with the runtime's explanation.
+    let argument = signature.context.map(|ty| {
+        quote_spanned! {ty.span()=>
+            <#ty as __nitric::FromContext<__nitric::#context_type>>::from_context(context)
+        }
+    });
+    let output_type = signature
+        .output
+        .map_or_else(|| quote!(()), |ty| quote!(#ty));
+    let into_result = quote_spanned! {signature.output.map_or(name.span(), |ty| ty.span())=>
+        <#output_type as __nitric::IntoHandlerResult>::into_handler_result(output)
+    };
+    let boxed = quote_spanned! {name.span()=>
+        ::std::boxed::Box::pin(async move {
+            let output: #output_type = #name(#argument).await;
+            #into_result
+        })
+    };
+
+    quote! {
+        const _: () = {
+            use #private as __nitric;
+
+            #[doc(hidden)]
+            fn __nitric_handler(
+                context: __nitric::#context_type,
+            ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
+                #boxed
+            }
+
+            __nitric::inventory::submit! {
+                __nitric::WebsocketHandler::new(
+                    #socket,
+                    __nitric::WebsocketHandlerFn::#variant(__nitric_handler),
+                    __nitric::Source::new(#name_text, ::core::file!(), ::core::line!()),
+                )
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(tokens: TokenStream) -> Result<(String, Event), String> {
+        syn::parse2::<WebsocketArgs>(tokens)
+            .map(|args| (args.socket.value, args.event))
+            .map_err(|error| {
+                error
+                    .into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+    }
+
+    #[test]
+    fn parses_name_and_event() {
+        assert_eq!(
+            parse(quote!("public", on = "message")),
+            Ok(("public".into(), Event::Message))
+        );
+        assert_eq!(
+            parse(quote!("chat", on = "connect", crate = "::renamed",)),
+            Ok(("chat".into(), Event::Connect))
+        );
+    }
+
+    #[test]
+    fn reports_all_argument_mistakes_together() {
+        let error = parse(quote!("", on = "mesage", colour = "red")).unwrap_err();
+        assert!(
+            error.contains("the socket name must not be empty"),
+            "{error}"
+        );
+        assert!(error.contains("did you mean \"message\"?"), "{error}");
+        assert!(error.contains("unknown option `colour`"), "{error}");
+    }
+
+    #[test]
+    fn requires_the_event_once() {
+        assert!(parse(quote!("public"))
+            .unwrap_err()
+            .contains("missing the event"));
+        assert!(parse(quote!("public", on = "connect", on = "message"))
+            .unwrap_err()
+            .contains("duplicate `on` option"));
+    }
+}

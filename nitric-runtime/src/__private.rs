@@ -1,0 +1,11 @@
+//! Everything generated code names, in one hidden module, so the macros
+//! never depend on the runtime's internal layout.
+
+pub use crate::handler::{BoxFuture, FromContext, HandlerResult, IntoHandlerResult};
+pub use crate::kv::KvStore;
+pub use crate::registry::{
+    KvPermission, KvStoreDeclaration, ResourceDeclaration, Source, WebsocketHandler,
+    WebsocketHandlerFn,
+};
+pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
+pub use inventory;

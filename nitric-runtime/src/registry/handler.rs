@@ -1,0 +1,90 @@
+//! A websocket handler registration, built by `#[websocket]` in const context.
+
+use crate::handler::{BoxFuture, HandlerResult};
+use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, WebsocketEvent};
+use std::fmt;
+
+/// Where a registration was written: the function or static, file and line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Source {
+    /// File, as `file!()` gives it; first so sorting follows the source.
+    pub file: &'static str,
+    /// Line of the attribute.
+    pub line: u32,
+    /// The function's or static's name.
+    pub item: &'static str,
+}
+
+impl Source {
+    /// Records a registration's origin.
+    pub const fn new(item: &'static str, file: &'static str, line: u32) -> Self {
+        Self { file, line, item }
+    }
+
+    /// `file:line`, for messages.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` ({}:{})", self.item, self.file, self.line)
+    }
+}
+
+/// The adapter the macro generates, by event: it takes the event's context
+/// and drives the user's function to a result.
+#[derive(Clone, Copy)]
+pub enum WebsocketHandlerFn {
+    /// For `on = "connect"`.
+    Connect(fn(ConnectContext) -> BoxFuture<HandlerResult>),
+    /// For `on = "disconnect"`.
+    Disconnect(fn(DisconnectContext) -> BoxFuture<HandlerResult>),
+    /// For `on = "message"`.
+    Message(fn(MessageContext) -> BoxFuture<HandlerResult>),
+}
+
+impl fmt::Debug for WebsocketHandlerFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebsocketHandlerFn::{:?}", self.event())
+    }
+}
+
+impl WebsocketHandlerFn {
+    /// The event this adapter handles.
+    pub const fn event(&self) -> WebsocketEvent {
+        match self {
+            Self::Connect(_) => WebsocketEvent::Connect,
+            Self::Disconnect(_) => WebsocketEvent::Disconnect,
+            Self::Message(_) => WebsocketEvent::Message,
+        }
+    }
+}
+
+/// One `#[websocket(...)]` function.
+#[derive(Debug)]
+pub struct WebsocketHandler {
+    /// The socket name.
+    pub socket: &'static str,
+    /// The adapter, which also tells the event.
+    pub function: WebsocketHandlerFn,
+    /// Where the function is.
+    pub source: Source,
+}
+
+impl WebsocketHandler {
+    /// A registration; `const` so `inventory::submit!` can hold it.
+    pub const fn new(socket: &'static str, function: WebsocketHandlerFn, source: Source) -> Self {
+        Self {
+            socket,
+            function,
+            source,
+        }
+    }
+
+    /// The event handled.
+    pub const fn event(&self) -> WebsocketEvent {
+        self.function.event()
+    }
+}

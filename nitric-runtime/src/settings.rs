@@ -1,0 +1,178 @@
+//! Where the membrane is and what kind of environment this is, read from the
+//! variables Nitric sets.
+
+use crate::error::Error;
+#[cfg(feature = "local")]
+use std::path::PathBuf;
+
+/// The address the official SDKs use when `SERVICE_ADDRESS` is unset.
+pub const DEFAULT_SERVICE_ADDRESS: &str = "127.0.0.1:50051";
+
+/// The kind of environment, from `NITRIC_ENVIRONMENT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// Not set: a developer running the binary directly.
+    Local,
+    /// `build`: the Nitric CLI is collecting requirements. The service
+    /// declares and registers everything, then exits 0 when the streams end.
+    Build,
+    /// `run`: under `nitric start`.
+    Run,
+    /// `cloud`: deployed.
+    Cloud,
+}
+
+impl Environment {
+    fn parse(value: Option<&str>) -> Result<Self, Error> {
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") => Ok(Self::Local),
+            Some("build") => Ok(Self::Build),
+            Some("run") => Ok(Self::Run),
+            Some("cloud") => Ok(Self::Cloud),
+            Some(other) => Err(Error::Startup(format!(
+                "NITRIC_ENVIRONMENT={other:?} is not one of build, run, cloud"
+            ))),
+        }
+    }
+}
+
+/// Where the service finds its membrane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MembraneLocation {
+    /// A membrane already running at `host:port` (the Nitric CLI's, a
+    /// cloud's, or a standalone `nitric-local`).
+    Remote(String),
+    /// Start the local membrane in this process (the `local` feature).
+    #[cfg(feature = "local")]
+    Embedded(LocalSettings),
+}
+
+/// Settings of the embedded local membrane.
+#[cfg(feature = "local")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalSettings {
+    /// The first socket's port (`NITRIC_LOCAL_WS_PORT`, default 4001); later
+    /// sockets take the next ports; 0 picks free ports.
+    pub ws_port: u16,
+    /// Where key/value data is kept (`NITRIC_LOCAL_DATA_DIR`, default `.nitric`).
+    pub data_dir: PathBuf,
+}
+
+/// Everything a service needs to know before it starts.
+///
+/// ```
+/// use nitric_runtime::{Environment, MembraneLocation, Settings};
+///
+/// let settings = Settings::from_lookup(|name| match name {
+///     "SERVICE_ADDRESS" => Some("127.0.0.1:50051".to_owned()),
+///     "NITRIC_ENVIRONMENT" => Some("run".to_owned()),
+///     _ => None,
+/// })?;
+/// assert_eq!(settings.membrane, MembraneLocation::Remote("127.0.0.1:50051".into()));
+/// assert_eq!(settings.environment, Environment::Run);
+/// # Ok::<(), nitric_runtime::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Where the membrane is.
+    pub membrane: MembraneLocation,
+    /// The kind of environment.
+    pub environment: Environment,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, which maps a variable name to its value.
+    ///
+    /// `SERVICE_ADDRESS` set: that membrane. Unset: the embedded local
+    /// membrane (with the `local` feature, outside `build`), else
+    /// [`DEFAULT_SERVICE_ADDRESS`] like the official SDKs.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let environment = Environment::parse(lookup("NITRIC_ENVIRONMENT").as_deref())?;
+        let address = lookup("SERVICE_ADDRESS").filter(|address| !address.trim().is_empty());
+        let membrane = match address {
+            Some(address) => MembraneLocation::Remote(address),
+            #[cfg(feature = "local")]
+            None if environment != Environment::Build => {
+                MembraneLocation::Embedded(LocalSettings {
+                    ws_port: match lookup("NITRIC_LOCAL_WS_PORT") {
+                        Some(port) => port.trim().parse().map_err(|_| {
+                            Error::Startup(format!(
+                                "NITRIC_LOCAL_WS_PORT={port:?} is not a port number (0-65535)"
+                            ))
+                        })?,
+                        None => 4001,
+                    },
+                    data_dir: lookup("NITRIC_LOCAL_DATA_DIR")
+                        .map_or_else(|| PathBuf::from(".nitric"), PathBuf::from),
+                })
+            }
+            None => MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.to_owned()),
+        };
+        Ok(Self {
+            membrane,
+            environment,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, Error> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn build_mode_never_embeds() {
+        let settings = settings(&[("NITRIC_ENVIRONMENT", "build")]).unwrap();
+        assert_eq!(
+            settings.membrane,
+            MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.into())
+        );
+    }
+
+    #[cfg(feature = "local")]
+    #[test]
+    fn embeds_when_no_address_is_given() {
+        let settings = settings(&[
+            ("NITRIC_LOCAL_WS_PORT", "0"),
+            ("NITRIC_LOCAL_DATA_DIR", "/tmp/x"),
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.membrane,
+            MembraneLocation::Embedded(LocalSettings {
+                ws_port: 0,
+                data_dir: "/tmp/x".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let error = settings(&[("NITRIC_ENVIRONMENT", "prod")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("NITRIC_ENVIRONMENT=\"prod\""), "{error}");
+        #[cfg(feature = "local")]
+        {
+            let error = settings(&[("NITRIC_LOCAL_WS_PORT", "http")])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("NITRIC_LOCAL_WS_PORT=\"http\" is not a port"),
+                "{error}"
+            );
+        }
+    }
+}

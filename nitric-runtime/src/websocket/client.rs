@@ -1,0 +1,99 @@
+//! The websocket client: send to a connection, close it, find the URL.
+
+use crate::error::Error;
+use crate::membrane;
+use nitric_protocol::websockets::v1::{
+    websocket_client::WebsocketClient, WebsocketCloseConnectionRequest, WebsocketDetailsRequest,
+    WebsocketSendRequest,
+};
+use std::sync::Arc;
+
+/// A client for one socket.
+///
+/// Handlers get one from their context (`ctx.socket()`); elsewhere, name the
+/// socket. Sending needs the socket to be declared by this service, which
+/// every `#[websocket("name", ...)]` handler does.
+///
+/// ```no_run
+/// use nitric_runtime::websocket::Websocket;
+///
+/// # async fn example() -> Result<(), nitric_runtime::Error> {
+/// let public = Websocket::new("public");
+/// public.send("2f1c...", "hello").await?;
+/// public.close("2f1c...").await?;
+/// println!("clients connect to {}", public.url().await?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Websocket {
+    name: Arc<str>,
+}
+
+impl Websocket {
+    /// The client of the socket called `name`.
+    pub fn new(name: &str) -> Self {
+        Self { name: name.into() }
+    }
+
+    /// The socket's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Sends `data` to a connection: as a text frame when it is UTF-8, else
+    /// binary. A connection that is gone answers [`Error::NotFound`].
+    pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
+        let operation = || {
+            format!(
+                "send to connection \"{connection_id}\" on socket \"{}\"",
+                self.name
+            )
+        };
+        let channel = membrane::channel(operation)?;
+        let request = WebsocketSendRequest {
+            socket_name: self.name.to_string(),
+            connection_id: connection_id.to_owned(),
+            data: data.into(),
+        };
+        WebsocketClient::new(channel)
+            .send_message(request)
+            .await
+            .map_err(|status| Error::from_status(operation(), status))?;
+        Ok(())
+    }
+
+    /// Closes a connection; its disconnect handler runs afterwards.
+    pub async fn close(&self, connection_id: &str) -> Result<(), Error> {
+        let operation = || {
+            format!(
+                "close connection \"{connection_id}\" on socket \"{}\"",
+                self.name
+            )
+        };
+        let channel = membrane::channel(operation)?;
+        let request = WebsocketCloseConnectionRequest {
+            socket_name: self.name.to_string(),
+            connection_id: connection_id.to_owned(),
+        };
+        WebsocketClient::new(channel)
+            .close_connection(request)
+            .await
+            .map_err(|status| Error::from_status(operation(), status))?;
+        Ok(())
+    }
+
+    /// The URL clients connect to.
+    pub async fn url(&self) -> Result<String, Error> {
+        let operation = || format!("look up the URL of socket \"{}\"", self.name);
+        let channel = membrane::channel(operation)?;
+        let request = WebsocketDetailsRequest {
+            socket_name: self.name.to_string(),
+        };
+        let response = WebsocketClient::new(channel)
+            .socket_details(request)
+            .await
+            .map_err(|status| Error::from_status(operation(), status))?;
+        Ok(response.into_inner().url)
+    }
+}

@@ -1,0 +1,229 @@
+//! What a websocket handler receives: one context type per event.
+
+use super::Websocket;
+use crate::error::Error;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The query parameters of a connection's upgrade request.
+///
+/// ```
+/// use nitric_runtime::websocket::QueryParams;
+///
+/// let params = QueryParams::from_iter([("room", vec!["lobby".to_owned()])]);
+/// assert_eq!(params.get("room"), Some("lobby"));
+/// assert_eq!(params.get("user"), None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueryParams(BTreeMap<String, Vec<String>>);
+
+impl QueryParams {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name)?.first().map(String::as_str)
+    }
+
+    /// Every value of `name`, in the order the URL gave them.
+    pub fn get_all(&self, name: &str) -> &[String] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Each name with its values.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0
+            .iter()
+            .map(|(name, values)| (name.as_str(), values.as_slice()))
+    }
+}
+
+impl<K: Into<String>> FromIterator<(K, Vec<String>)> for QueryParams {
+    fn from_iter<I: IntoIterator<Item = (K, Vec<String>)>>(iter: I) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|(name, values)| (name.into(), values))
+                .collect(),
+        )
+    }
+}
+
+/// A client asks to connect. Returning `Err` from the handler refuses it.
+///
+/// ```
+/// use nitric_runtime::websocket::{ConnectContext, Reject};
+///
+/// #[nitric_runtime::websocket("public", on = "connect")]
+/// async fn connect(ctx: ConnectContext) -> Result<(), Reject> {
+///     match ctx.query().get("name") {
+///         Some(_) => Ok(()),
+///         None => Err(Reject::new("connect with ?name=...")),
+///     }
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Debug)]
+pub struct ConnectContext {
+    pub(crate) socket: Websocket,
+    pub(crate) connection_id: String,
+    pub(crate) query: QueryParams,
+}
+
+impl ConnectContext {
+    /// The socket's client.
+    pub fn socket(&self) -> &Websocket {
+        &self.socket
+    }
+
+    /// The socket's name.
+    pub fn socket_name(&self) -> &str {
+        self.socket.name()
+    }
+
+    /// The new connection's id.
+    pub fn connection_id(&self) -> &str {
+        &self.connection_id
+    }
+
+    /// The query parameters of the connection request.
+    pub fn query(&self) -> &QueryParams {
+        &self.query
+    }
+}
+
+/// A connection closed.
+///
+/// ```
+/// use nitric_runtime::websocket::DisconnectContext;
+///
+/// #[nitric_runtime::websocket("public", on = "disconnect")]
+/// async fn disconnect(ctx: DisconnectContext) {
+///     println!("{} left {}", ctx.connection_id(), ctx.socket_name());
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Debug)]
+pub struct DisconnectContext {
+    pub(crate) socket: Websocket,
+    pub(crate) connection_id: String,
+}
+
+impl DisconnectContext {
+    /// The socket's client.
+    pub fn socket(&self) -> &Websocket {
+        &self.socket
+    }
+
+    /// The socket's name.
+    pub fn socket_name(&self) -> &str {
+        self.socket.name()
+    }
+
+    /// The id of the connection that closed.
+    pub fn connection_id(&self) -> &str {
+        &self.connection_id
+    }
+}
+
+/// A connection sent a message.
+///
+/// ```
+/// use nitric_runtime::websocket::MessageContext;
+///
+/// #[nitric_runtime::websocket("public", on = "message")]
+/// async fn echo(ctx: MessageContext) -> Result<(), nitric_runtime::Error> {
+///     let reply = format!("you said: {}", ctx.text()?);
+///     ctx.socket().send(ctx.connection_id(), reply).await
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Debug)]
+pub struct MessageContext {
+    pub(crate) socket: Websocket,
+    pub(crate) connection_id: String,
+    pub(crate) body: Vec<u8>,
+}
+
+impl MessageContext {
+    /// The socket's client.
+    pub fn socket(&self) -> &Websocket {
+        &self.socket
+    }
+
+    /// The socket's name.
+    pub fn socket_name(&self) -> &str {
+        self.socket.name()
+    }
+
+    /// The id of the connection that sent the message.
+    pub fn connection_id(&self) -> &str {
+        &self.connection_id
+    }
+
+    /// The message as bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The message as text; an error if it is not UTF-8.
+    pub fn text(&self) -> Result<&str, Error> {
+        std::str::from_utf8(&self.body).map_err(|error| Error::Value {
+            operation: format!(
+                "read message from connection \"{}\" as text",
+                self.connection_id
+            ),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The message parsed as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|error| Error::Value {
+            operation: format!(
+                "read message from connection \"{}\" as JSON",
+                self.connection_id
+            ),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The message's bytes, taken out of the context.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+}
+
+/// A deliberate refusal of a connection, logged quietly (other errors from a
+/// connect handler refuse it too, but are logged as failures).
+///
+/// ```
+/// use nitric_runtime::websocket::Reject;
+///
+/// let reject = Reject::new("rooms are full");
+/// assert_eq!(reject.to_string(), "connection refused: rooms are full");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reject {
+    reason: String,
+}
+
+impl Reject {
+    /// A refusal with a reason for the logs.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+
+    /// Why the connection was refused.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connection refused: {}", self.reason)
+    }
+}
+
+impl std::error::Error for Reject {}

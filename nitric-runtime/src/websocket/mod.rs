@@ -1,0 +1,10 @@
+//! Websockets: the contexts handlers receive, and the client that sends to
+//! and closes connections.
+
+mod client;
+mod context;
+mod event;
+
+pub use client::Websocket;
+pub use context::{ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject};
+pub use event::WebsocketEvent;
