@@ -1,0 +1,75 @@
+//! `nitric-local`: runs a local Nitric membrane until SIGINT or SIGTERM.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+/// Exit status for a command line that cannot be run.
+const USAGE_ERROR: u8 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Command::Run(config)) => config,
+        Ok(cli::Command::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("nitric-local: {error}\n\n{}", cli::USAGE);
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let membrane = match nitric_local::start(config).await {
+        Ok(membrane) => membrane,
+        Err(error) => {
+            eprintln!("nitric-local: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(
+            stdout,
+            "nitric-local: gRPC listening on {}",
+            membrane.grpc_addr()
+        );
+        let _ = stdout.flush();
+    }
+
+    if let Err(error) = stop_requested().await {
+        eprintln!("nitric-local: cannot listen for stop signals: {error}");
+        membrane.shutdown().await;
+        return ExitCode::FAILURE;
+    }
+    membrane.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -1,0 +1,157 @@
+//! `KvStore`: JSON-object values kept in the on-disk store. Values are
+//! stored as the protobuf encoding of their `google.protobuf.Struct`, which
+//! round-trips every value exactly (JSON would need a conversion both ways).
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+use nitric_protocol::kvstore::v1::kv_store_server::KvStore;
+use nitric_protocol::kvstore::v1::{
+    KvStoreDeleteKeyRequest, KvStoreDeleteKeyResponse, KvStoreGetValueRequest,
+    KvStoreGetValueResponse, KvStoreScanKeysRequest, KvStoreScanKeysResponse,
+    KvStoreSetValueRequest, KvStoreSetValueResponse, Value, ValueRef,
+};
+use prost::Message;
+use prost_types::Struct;
+use tonic::{Request, Response, Status};
+
+use crate::store::{Store, StoreError};
+
+pub(super) struct KvStoreService {
+    store: Store,
+}
+
+impl KvStoreService {
+    pub(super) fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+/// The (store, key) a request is about, or INVALID_ARGUMENT naming what is
+/// missing.
+fn require_ref(value_ref: Option<ValueRef>, request: &str) -> Result<ValueRef, Status> {
+    let value_ref =
+        value_ref.ok_or_else(|| Status::invalid_argument(format!("{request}.ref is missing")))?;
+    if value_ref.store.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "{request}.ref.store is empty: name the key/value store"
+        )));
+    }
+    if value_ref.key.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "{request}.ref.key is empty (store \"{}\")",
+            value_ref.store
+        )));
+    }
+    Ok(value_ref)
+}
+
+fn store_failed(action: &str, value_ref: &ValueRef, error: StoreError) -> Status {
+    let message = format!(
+        "cannot {action} key \"{}\" of store \"{}\": {error}",
+        value_ref.key, value_ref.store
+    );
+    match error {
+        StoreError::Closed => Status::unavailable(message),
+        StoreError::Database { .. } | StoreError::Task(_) => Status::internal(message),
+    }
+}
+
+#[tonic::async_trait]
+impl KvStore for KvStoreService {
+    async fn get_value(
+        &self,
+        request: Request<KvStoreGetValueRequest>,
+    ) -> Result<Response<KvStoreGetValueResponse>, Status> {
+        let value_ref = require_ref(request.into_inner().r#ref, "KvStoreGetValueRequest")?;
+        let stored = self
+            .store
+            .get(&value_ref.store, &value_ref.key)
+            .await
+            .map_err(|error| store_failed("read", &value_ref, error))?
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "key \"{}\" not found in store \"{}\"",
+                    value_ref.key, value_ref.store
+                ))
+            })?;
+        let content = Struct::decode(stored.as_slice()).map_err(|error| {
+            Status::data_loss(format!(
+                "stored value of key \"{}\" in store \"{}\" is corrupt: {error}",
+                value_ref.key, value_ref.store
+            ))
+        })?;
+        Ok(Response::new(KvStoreGetValueResponse {
+            value: Some(Value {
+                r#ref: Some(value_ref),
+                content: Some(content),
+            }),
+        }))
+    }
+
+    async fn set_value(
+        &self,
+        request: Request<KvStoreSetValueRequest>,
+    ) -> Result<Response<KvStoreSetValueResponse>, Status> {
+        let request = request.into_inner();
+        let value_ref = require_ref(request.r#ref, "KvStoreSetValueRequest")?;
+        let content = request.content.ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "KvStoreSetValueRequest.content is missing (key \"{}\" of store \"{}\")",
+                value_ref.key, value_ref.store
+            ))
+        })?;
+        self.store
+            .set(&value_ref.store, &value_ref.key, content.encode_to_vec())
+            .await
+            .map_err(|error| store_failed("write", &value_ref, error))?;
+        Ok(Response::new(KvStoreSetValueResponse {}))
+    }
+
+    async fn delete_key(
+        &self,
+        request: Request<KvStoreDeleteKeyRequest>,
+    ) -> Result<Response<KvStoreDeleteKeyResponse>, Status> {
+        let value_ref = require_ref(request.into_inner().r#ref, "KvStoreDeleteKeyRequest")?;
+        self.store
+            .delete(&value_ref.store, &value_ref.key)
+            .await
+            .map_err(|error| store_failed("delete", &value_ref, error))?;
+        Ok(Response::new(KvStoreDeleteKeyResponse {}))
+    }
+
+    type ScanKeysStream =
+        Pin<Box<dyn Stream<Item = Result<KvStoreScanKeysResponse, Status>> + Send + 'static>>;
+
+    async fn scan_keys(
+        &self,
+        request: Request<KvStoreScanKeysRequest>,
+    ) -> Result<Response<Self::ScanKeysStream>, Status> {
+        let request = request.into_inner();
+        let store = request
+            .store
+            .map(|store| store.name)
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                Status::invalid_argument(
+                    "KvStoreScanKeysRequest.store is missing or has an empty name",
+                )
+            })?;
+        let keys = self
+            .store
+            .keys_with_prefix(&store, &request.prefix)
+            .await
+            .map_err(|error| {
+                Status::internal(format!(
+                    "cannot scan store \"{store}\" for prefix \"{}\": {error}",
+                    request.prefix
+                ))
+            })?;
+        let responses = keys
+            .into_iter()
+            .map(|key| Ok(KvStoreScanKeysResponse { key }));
+        Ok(Response::new(Box::pin(futures_util::stream::iter(
+            responses,
+        ))))
+    }
+}

@@ -1,0 +1,55 @@
+//! The membrane's gRPC services, one module per service of the contract.
+//!
+//! Each service is a thin translation between protobuf messages and the
+//! parts that do the work (the handler registry, the gateways, the store).
+//! A further service (topics, say) is one more module here and one more
+//! `add_service` line in [`router`].
+
+mod kvstore;
+mod resources;
+mod websocket;
+mod websocket_handler;
+
+use std::sync::Arc;
+
+use nitric_protocol::kvstore::v1::kv_store_server::KvStoreServer;
+use nitric_protocol::resources::v1::resources_server::ResourcesServer;
+use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandlerServer;
+use nitric_protocol::websockets::v1::websocket_server::WebsocketServer;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::transport::server::Router;
+use tonic::transport::Server;
+
+use crate::gateway::Gateways;
+use crate::registry::HandlerRegistry;
+use crate::store::Store;
+pub(crate) use resources::Declarations;
+
+/// What the services share with each other and with the membrane.
+#[derive(Clone)]
+pub(crate) struct Parts {
+    pub(crate) registry: Arc<HandlerRegistry>,
+    pub(crate) gateways: Arc<Gateways>,
+    pub(crate) store: Store,
+    pub(crate) declarations: Arc<Declarations>,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tasks: TaskTracker,
+}
+
+/// Every service, ready to serve.
+pub(crate) fn router(parts: &Parts) -> Router {
+    Server::builder()
+        .add_service(ResourcesServer::new(resources::ResourcesService::new(
+            parts.declarations.clone(),
+        )))
+        .add_service(WebsocketServer::new(websocket::WebsocketService::new(
+            parts.gateways.clone(),
+        )))
+        .add_service(WebsocketHandlerServer::new(
+            websocket_handler::WebsocketHandlerService::new(parts.clone()),
+        ))
+        .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
+            parts.store.clone(),
+        )))
+}

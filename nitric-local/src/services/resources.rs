@@ -1,0 +1,71 @@
+//! `Resources.Declare`: the application names the resources it uses and the
+//! permissions it needs. Locally every permission is granted, so the
+//! declarations are only recorded (for logs and inspection).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use nitric_protocol::resources::v1::resources_server::Resources;
+use nitric_protocol::resources::v1::{
+    resource_declare_request::Config, ResourceDeclareRequest, ResourceDeclareResponse, ResourceType,
+};
+use tonic::{Request, Response, Status};
+
+/// Every declaration received, in arrival order.
+#[derive(Default)]
+pub(crate) struct Declarations {
+    received: Mutex<Vec<ResourceDeclareRequest>>,
+}
+
+impl Declarations {
+    fn record(&self, declaration: ResourceDeclareRequest) {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(declaration);
+    }
+
+    pub(crate) fn all(&self) -> Vec<ResourceDeclareRequest> {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+pub(super) struct ResourcesService {
+    declarations: Arc<Declarations>,
+}
+
+impl ResourcesService {
+    pub(super) fn new(declarations: Arc<Declarations>) -> Self {
+        Self { declarations }
+    }
+}
+
+#[tonic::async_trait]
+impl Resources for ResourcesService {
+    async fn declare(
+        &self,
+        request: Request<ResourceDeclareRequest>,
+    ) -> Result<Response<ResourceDeclareResponse>, Status> {
+        let declaration = request.into_inner();
+        let Some(id) = &declaration.id else {
+            return Err(Status::invalid_argument(
+                "ResourceDeclareRequest.id is missing: it names the resource being declared",
+            ));
+        };
+        let kind = ResourceType::try_from(id.r#type)
+            .map(|kind| kind.as_str_name().to_owned())
+            .unwrap_or_else(|_| format!("unknown type {}", id.r#type));
+        match &declaration.config {
+            Some(Config::Policy(policy)) => tracing::debug!(
+                actions = ?policy.actions,
+                resources = ?policy.resources.iter().map(|r| &r.name).collect::<Vec<_>>(),
+                "policy declared"
+            ),
+            _ => tracing::debug!(kind, name = %id.name, "resource declared"),
+        }
+        self.declarations.record(declaration);
+        Ok(Response::new(ResourceDeclareResponse {}))
+    }
+}

@@ -1,0 +1,81 @@
+//! `Websocket`: the application talks to its connected clients.
+
+use std::sync::Arc;
+
+use nitric_protocol::websockets::v1::websocket_server::Websocket;
+use nitric_protocol::websockets::v1::{
+    WebsocketCloseConnectionRequest, WebsocketCloseConnectionResponse, WebsocketDetailsRequest,
+    WebsocketDetailsResponse, WebsocketSendRequest, WebsocketSendResponse,
+};
+use tonic::{Request, Response, Status};
+
+use crate::gateway::{ConnectionError, Gateways};
+
+pub(super) struct WebsocketService {
+    gateways: Arc<Gateways>,
+}
+
+impl WebsocketService {
+    pub(super) fn new(gateways: Arc<Gateways>) -> Self {
+        Self { gateways }
+    }
+
+    /// NOT_FOUND unless `socket`'s gateway runs, naming what was looked for.
+    fn require_gateway(&self, socket: &str, connection_id: &str) -> Result<(), Status> {
+        match self.gateways.url(socket) {
+            Some(_) => Ok(()),
+            None => Err(Status::not_found(format!(
+                "websocket \"{socket}\" is not running (no handler has registered for it), so it has no connection \"{connection_id}\""
+            ))),
+        }
+    }
+}
+
+fn not_found(error: ConnectionError) -> Status {
+    Status::not_found(error.to_string())
+}
+
+#[tonic::async_trait]
+impl Websocket for WebsocketService {
+    async fn send_message(
+        &self,
+        request: Request<WebsocketSendRequest>,
+    ) -> Result<Response<WebsocketSendResponse>, Status> {
+        let request = request.into_inner();
+        self.require_gateway(&request.socket_name, &request.connection_id)?;
+        self.gateways
+            .connections()
+            .send(&request.socket_name, &request.connection_id, request.data)
+            .await
+            .map_err(not_found)?;
+        Ok(Response::new(WebsocketSendResponse {}))
+    }
+
+    async fn close_connection(
+        &self,
+        request: Request<WebsocketCloseConnectionRequest>,
+    ) -> Result<Response<WebsocketCloseConnectionResponse>, Status> {
+        let request = request.into_inner();
+        self.require_gateway(&request.socket_name, &request.connection_id)?;
+        self.gateways
+            .connections()
+            .close(&request.socket_name, &request.connection_id)
+            .await
+            .map_err(not_found)?;
+        tracing::info!(socket = %request.socket_name, connection_id = %request.connection_id, "application closed a websocket connection");
+        Ok(Response::new(WebsocketCloseConnectionResponse {}))
+    }
+
+    async fn socket_details(
+        &self,
+        request: Request<WebsocketDetailsRequest>,
+    ) -> Result<Response<WebsocketDetailsResponse>, Status> {
+        let socket = request.into_inner().socket_name;
+        let url = self.gateways.url(&socket).ok_or_else(|| {
+            Status::not_found(format!(
+                "websocket \"{socket}\" is not running (no handler has registered for it)"
+            ))
+        })?;
+        Ok(Response::new(WebsocketDetailsResponse { url }))
+    }
+}
