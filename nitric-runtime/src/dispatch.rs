@@ -150,7 +150,7 @@ async fn answer(
             true
         }
         Err(panic) => {
-            let reason = panic_message(&panic);
+            let reason = panic_message(&*panic);
             tracing::error!(
                 handler = %handler.source,
                 socket = handler.socket,

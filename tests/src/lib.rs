@@ -1,1 +1,204 @@
-//! Support code for the end-to-end tests.
+//! Support for the end-to-end tests: start app binaries as real processes,
+//! read what they announce, and talk to them with real websocket clients.
+
+use futures_util::{SinkExt, StreamExt};
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single step may take before the test fails instead of hanging.
+pub const STEP: Duration = Duration::from_secs(20);
+
+/// Fails the test if `future` takes longer than [`STEP`].
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(STEP, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {STEP:?}: {what}"))
+}
+
+/// An app binary running as a child process; killed when dropped.
+pub struct App {
+    child: Child,
+    stdout: mpsc::UnboundedReceiver<String>,
+    stderr: mpsc::UnboundedReceiver<String>,
+}
+
+impl App {
+    /// Starts `binary` with `envs`; stdout and stderr are collected by line.
+    /// The embedded membrane's data goes to `data_dir` and sockets get free
+    /// ports unless `envs` says otherwise.
+    pub fn start(binary: &str, data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .env_remove("SERVICE_ADDRESS")
+            .env_remove("NITRIC_ENVIRONMENT")
+            .env("NITRIC_LOCAL_WS_PORT", "0")
+            .env("NITRIC_LOCAL_DATA_DIR", data_dir)
+            .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
+        let stdout = lines(child.stdout.take().expect("piped"), false);
+        let stderr = lines(child.stderr.take().expect("piped"), true);
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for the line announcing `socket` and returns its URL.
+    pub async fn socket_url(&mut self, socket: &str) -> String {
+        let prefix = format!("websocket \"{socket}\" listening on ");
+        within(&format!("the app announcing socket {socket:?}"), async {
+            loop {
+                let line = self.stdout.recv().await.unwrap_or_else(|| {
+                    panic!("the app closed its stdout before announcing {socket:?}")
+                });
+                if let Some(url) = line.strip_prefix(&prefix) {
+                    return url.trim().to_owned();
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for a stderr line containing `needle` and returns it.
+    pub async fn stderr_line(&mut self, needle: &str) -> String {
+        within(&format!("the app logging {needle:?}"), async {
+            loop {
+                let line = self
+                    .stderr
+                    .recv()
+                    .await
+                    .unwrap_or_else(|| panic!("stderr closed before {needle:?}"));
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for the process to exit and returns its status and everything
+    /// it wrote to stderr.
+    pub async fn exit(mut self) -> (ExitStatus, String) {
+        let status = within("the app exiting", self.child.wait())
+            .await
+            .expect("wait for the app");
+        let mut stderr = String::new();
+        while let Some(line) = self.stderr.recv().await {
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+        (status, stderr)
+    }
+
+    /// Sends SIGTERM, as a platform does to stop a service.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("the app is running") as libc::pid_t;
+        // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+        let result = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(result, 0, "kill -TERM {pid}");
+    }
+}
+
+fn lines(
+    source: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    echo_to_stderr: bool,
+) -> mpsc::UnboundedReceiver<String> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(source).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if echo_to_stderr {
+                // Shown by the test harness when a test fails.
+                eprintln!("app: {line}");
+            }
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// A real websocket client.
+pub struct Client {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Connects to `url`, panicking if the upgrade is refused.
+    pub async fn connect(url: &str) -> Self {
+        match Self::try_connect(url).await {
+            Ok(client) => client,
+            Err(status) => panic!("connecting to {url} was refused with HTTP {status}"),
+        }
+    }
+
+    /// Connects to `url`; `Err` carries the HTTP status of a refused upgrade.
+    pub async fn try_connect(url: &str) -> Result<Self, u16> {
+        use tokio_tungstenite::tungstenite::Error;
+        match within(
+            &format!("connecting to {url}"),
+            tokio_tungstenite::connect_async(url),
+        )
+        .await
+        {
+            Ok((stream, _)) => Ok(Self { stream }),
+            Err(Error::Http(response)) => Err(response.status().as_u16()),
+            Err(error) => panic!("connecting to {url} failed: {error}"),
+        }
+    }
+
+    /// Sends a text frame.
+    pub async fn send(&mut self, text: &str) {
+        within("sending a message", self.stream.send(Message::text(text)))
+            .await
+            .expect("send a websocket message");
+    }
+
+    /// The next text (or binary, as UTF-8) message.
+    pub async fn receive(&mut self) -> String {
+        within("receiving a message", async {
+            loop {
+                match self.stream.next().await {
+                    Some(Ok(Message::Text(text))) => return text.to_string(),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        return String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(error)) => panic!("the websocket failed: {error}"),
+                    None => panic!("the websocket closed while a message was expected"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Whether a message arrives within `wait`.
+    pub async fn receives_within(&mut self, wait: Duration) -> Option<String> {
+        tokio::time::timeout(wait, self.receive()).await.ok()
+    }
+
+    /// Closes the connection properly.
+    pub async fn close(mut self) {
+        within("closing the websocket", self.stream.close(None))
+            .await
+            .expect("close the websocket");
+        // Drain until the server acknowledges the close.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(STEP, self.stream.next()).await {}
+    }
+}

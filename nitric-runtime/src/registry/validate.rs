@@ -17,6 +17,9 @@ pub(super) fn problems(
     }
 
     // The membrane compares socket names case-insensitively, so do we.
+    // Earliest in the source first, so messages read in the order written.
+    let mut handlers = handlers.to_vec();
+    handlers.sort_by_key(|handler| handler.source);
     let mut by_socket: BTreeMap<String, Vec<&WebsocketHandler>> = BTreeMap::new();
     for handler in handlers {
         by_socket
@@ -38,8 +41,15 @@ pub(super) fn problems(
                 [_] => {}
                 [first, rest @ ..] => {
                     for other in rest {
+                        // Names match case-insensitively; show the spelling
+                        // that hides the clash.
+                        let spelled = if other.socket == first.socket {
+                            String::new()
+                        } else {
+                            format!(" for \"{}\"", other.socket)
+                        };
                         problems.push(format!(
-                            "socket \"{socket}\" has two {event} handlers, {} and {}; keep one",
+                            "socket \"{socket}\" has two {event} handlers, {} and {}{spelled}; keep one",
                             first.source, other.source
                         ));
                     }
@@ -129,7 +139,7 @@ mod tests {
         let problems = problems(&handlers, &[]);
         assert_eq!(
             problems,
-            vec!["socket \"public\" has two message handlers, `message` (src/main.rs:3) and `shout` (src/main.rs:9); keep one"]
+            vec!["socket \"public\" has two message handlers, `message` (src/main.rs:3) and `shout` (src/main.rs:9) for \"Public\"; keep one"]
         );
     }
 

@@ -1,0 +1,59 @@
+//! An app whose handlers misbehave on request, for the end-to-end tests.
+//!
+//! Connect query: `?reject=1` refuses, `?fail=1` errors, `?panic=1` panics;
+//! other parameters are remembered. Messages: `query` answers the connect
+//! query as JSON, `panic` panics, `slow` answers `slow done` after two
+//! seconds, anything else is echoed.
+
+use nitric_runtime::kv::KvStore;
+use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Reject};
+use nitric_runtime::{kv_store, websocket, BoxError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[kv_store("queries", allow = [get, set, delete])]
+static QUERIES: KvStore<BTreeMap<String, Vec<String>>>;
+
+#[websocket("public", on = "connect")]
+async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
+    let query = ctx.query();
+    if query.get("reject").is_some() {
+        return Err(Reject::new("asked to be refused").into());
+    }
+    if query.get("fail").is_some() {
+        return Err("the connect handler failed on purpose".into());
+    }
+    if query.get("panic").is_some() {
+        panic!("the connect handler panicked on purpose");
+    }
+    let remembered = query
+        .iter()
+        .map(|(name, values)| (name.to_owned(), values.to_vec()))
+        .collect();
+    QUERIES.set(ctx.connection_id(), &remembered).await?;
+    Ok(())
+}
+
+#[websocket("public", on = "disconnect")]
+async fn disconnect(ctx: DisconnectContext) -> Result<(), nitric_runtime::Error> {
+    QUERIES.delete(ctx.connection_id()).await
+}
+
+#[websocket("public", on = "message")]
+async fn message(ctx: MessageContext) -> Result<(), BoxError> {
+    let reply = match ctx.text()? {
+        "query" => serde_json::to_string(&QUERIES.get(ctx.connection_id()).await?)?,
+        "panic" => panic!("the message handler panicked on purpose"),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            "slow done".to_owned()
+        }
+        other => other.to_owned(),
+    };
+    ctx.socket().send(ctx.connection_id(), reply).await?;
+    Ok(())
+}
+
+fn main() {
+    nitric_runtime::run();
+}
