@@ -1,6 +1,8 @@
 //! Support for the end-to-end tests: start app binaries as real processes,
 //! read what they announce, and talk to them with real websocket clients.
 
+pub mod recording_membrane;
+
 use futures_util::{SinkExt, StreamExt};
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};

@@ -1,0 +1,175 @@
+//! A membrane that records what a service declares and registers, then ends
+//! every event stream, as the Nitric CLI does while collecting requirements
+//! (`NITRIC_ENVIRONMENT=build`).
+
+use futures_util::stream;
+use nitric_protocol::resources::v1::resources_server::{Resources, ResourcesServer};
+use nitric_protocol::resources::v1::{
+    resource_declare_request::Config, Action, ResourceDeclareRequest, ResourceDeclareResponse,
+    ResourceIdentifier, ResourceType,
+};
+use nitric_protocol::websockets::v1::websocket_handler_server::{
+    WebsocketHandler, WebsocketHandlerServer,
+};
+use nitric_protocol::websockets::v1::{
+    client_message, server_message, ClientMessage, RegistrationResponse, ServerMessage,
+    WebsocketEventType,
+};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// A running recording membrane.
+pub struct RecordingMembrane {
+    address: SocketAddr,
+    transcript: Arc<Mutex<Vec<String>>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl RecordingMembrane {
+    /// Starts one on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let address = listener.local_addr().expect("bound address");
+        let transcript = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Recorder {
+            transcript: transcript.clone(),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(ResourcesServer::new(recorder.clone()))
+                .add_service(WebsocketHandlerServer::new(recorder))
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                    let _ = stopped.await;
+                }),
+        );
+        Self {
+            address,
+            transcript,
+            stop: Some(stop),
+        }
+    }
+
+    /// `host:port` for `SERVICE_ADDRESS`.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Everything recorded, one line per call, in arrival order.
+    pub fn transcript(&self) -> Vec<String> {
+        self.transcript.lock().unwrap().clone()
+    }
+}
+
+impl Drop for RecordingMembrane {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Recorder {
+    transcript: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn record(&self, line: String) {
+        self.transcript.lock().unwrap().push(line);
+    }
+}
+
+#[tonic::async_trait]
+impl Resources for Recorder {
+    async fn declare(
+        &self,
+        request: Request<ResourceDeclareRequest>,
+    ) -> Result<Response<ResourceDeclareResponse>, Status> {
+        self.record(describe_declaration(&request.into_inner()));
+        Ok(Response::new(ResourceDeclareResponse {}))
+    }
+}
+
+#[tonic::async_trait]
+impl WebsocketHandler for Recorder {
+    type HandleEventsStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<ServerMessage, Status>> + Send>>;
+
+    async fn handle_events(
+        &self,
+        request: Request<Streaming<ClientMessage>>,
+    ) -> Result<Response<Self::HandleEventsStream>, Status> {
+        let mut incoming = request.into_inner();
+        let first = incoming
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no registration"))?;
+        let Some(client_message::Content::RegistrationRequest(registration)) = first.content else {
+            return Err(Status::invalid_argument(
+                "the first message must be a registration",
+            ));
+        };
+        let event = WebsocketEventType::try_from(registration.event_type)
+            .map_or("unknown event".to_owned(), |event| {
+                event.as_str_name().to_owned()
+            });
+        self.record(format!(
+            "register websocket \"{}\" {event}",
+            registration.socket_name
+        ));
+        // Answer the registration, then end the stream: requirements are
+        // collected.
+        let answer = ServerMessage {
+            id: first.id,
+            content: Some(server_message::Content::RegistrationResponse(
+                RegistrationResponse {},
+            )),
+        };
+        Ok(Response::new(Box::pin(stream::iter([Ok(answer)]))))
+    }
+}
+
+/// One readable line per declaration, stable across runs and SDKs.
+pub fn describe_declaration(request: &ResourceDeclareRequest) -> String {
+    let id = request.id.as_ref().map_or("<no id>".to_owned(), identifier);
+    match &request.config {
+        None => format!("declare {id}"),
+        Some(Config::Policy(policy)) => {
+            let principals: Vec<String> = policy.principals.iter().map(identifier).collect();
+            let mut actions: Vec<String> = policy
+                .actions
+                .iter()
+                .map(|action| {
+                    Action::try_from(*action)
+                        .map_or(format!("Action({action})"), |a| a.as_str_name().to_owned())
+                })
+                .collect();
+            actions.sort();
+            let resources: Vec<String> = policy.resources.iter().map(identifier).collect();
+            format!(
+                "declare {id} policy principals=[{}] actions=[{}] resources=[{}]",
+                principals.join(", "),
+                actions.join(", "),
+                resources.join(", ")
+            )
+        }
+        Some(Config::KeyValueStore(_)) => format!("declare {id} key_value_store"),
+        Some(Config::Topic(_)) => format!("declare {id} topic"),
+        Some(other) => format!("declare {id} {other:?}"),
+    }
+}
+
+fn identifier(id: &ResourceIdentifier) -> String {
+    let kind = ResourceType::try_from(id.r#type).map_or(format!("Type({})", id.r#type), |t| {
+        t.as_str_name().to_owned()
+    });
+    format!("{kind} \"{}\"", id.name)
+}
