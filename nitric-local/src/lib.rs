@@ -29,9 +29,9 @@
 //! # }
 //! ```
 //!
-//! Inside, one module per part: the handler [`registry`](crate) that pairs
-//! events with the application's answers, the per-socket gateway, the
-//! on-disk store, and one module per gRPC service.
+//! Inside, one module per part: the handler registry that pairs events with
+//! the application's answers, the per-socket websocket gateway, the on-disk
+//! store, and one module per gRPC service.
 
 #![warn(missing_docs)]
 

@@ -25,13 +25,25 @@ pub(crate) struct Store {
     path: Arc<PathBuf>,
 }
 
+/// Any redb failure, boxed: redb's error type is large, and failures are
+/// rare enough that the allocation costs nothing.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct DatabaseError(Box<redb::Error>);
+
+impl<E: Into<redb::Error>> From<E> for DatabaseError {
+    fn from(error: E) -> Self {
+        Self(Box::new(error.into()))
+    }
+}
+
 /// Why the database file could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
     #[error("the database is already open (is another nitric-local using this data directory?)")]
     InUse,
     #[error(transparent)]
-    Database(#[from] redb::Error),
+    Database(DatabaseError),
 }
 
 /// Why a store operation failed.
@@ -40,7 +52,7 @@ pub(crate) enum StoreError {
     #[error("the key/value database is closed because the membrane is shutting down")]
     Closed,
     #[error("key/value database {path}: {error}")]
-    Database { path: PathBuf, error: redb::Error },
+    Database { path: PathBuf, error: DatabaseError },
     #[error("key/value database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -53,9 +65,13 @@ impl Store {
             other => OpenError::Database(other.into()),
         })?;
         // Create the table up front so readers never meet a missing table.
-        let txn = db.begin_write().map_err(redb::Error::from)?;
-        txn.open_table(VALUES).map_err(redb::Error::from)?;
-        txn.commit().map_err(redb::Error::from)?;
+        let create_table = || -> Result<(), DatabaseError> {
+            let txn = db.begin_write()?;
+            txn.open_table(VALUES)?;
+            txn.commit()?;
+            Ok(())
+        };
+        create_table().map_err(OpenError::Database)?;
         Ok(Self {
             db: Arc::new(RwLock::new(Some(db))),
             path: Arc::new(path.to_owned()),
@@ -149,7 +165,7 @@ impl Store {
     async fn run<T, F>(&self, operation: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Database) -> Result<T, redb::Error> + Send + 'static,
+        F: FnOnce(&Database) -> Result<T, DatabaseError> + Send + 'static,
     {
         let db = self.db.clone();
         let path = self.path.clone();

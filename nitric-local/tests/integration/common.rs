@@ -1,0 +1,290 @@
+//! A membrane per test, and the application side of the protocol.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use nitric_local::{Config, LocalMembrane};
+use nitric_protocol::websockets::v1::websocket_handler_client::WebsocketHandlerClient;
+use nitric_protocol::websockets::v1::{
+    client_message, server_message, websocket_event_response::WebsocketResponse, ClientMessage,
+    RegistrationRequest, ServerMessage, WebsocketConnectionResponse, WebsocketEventRequest,
+    WebsocketEventResponse, WebsocketEventType,
+};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tonic::transport::Channel;
+use tonic::{Status, Streaming};
+
+/// Bounds every wait, so a broken membrane fails the test instead of hanging it.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Awaits `future`, failing the test with `what` if it takes unreasonably long.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// A membrane on free ports with its own data directory.
+pub struct TestMembrane {
+    pub membrane: LocalMembrane,
+    pub data: tempfile::TempDir,
+}
+
+impl TestMembrane {
+    pub async fn start() -> Self {
+        let data = tempfile::tempdir().expect("temporary data directory");
+        let membrane = nitric_local::start(config_for(data.path()))
+            .await
+            .expect("membrane starts");
+        Self { membrane, data }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        connect(self.membrane.grpc_addr()).await
+    }
+
+    /// Registers an application handler for `event` on `socket`.
+    pub async fn handler(&self, socket: &str, event: WebsocketEventType) -> AppStream {
+        AppStream::register(self.channel().await, socket, event)
+            .await
+            .expect("registration accepted")
+    }
+
+    /// Registers handlers for all three events that accept every connection,
+    /// and returns what they receive.
+    pub async fn accepting_app(&self, socket: &str) -> App {
+        let connects = self
+            .handler(socket, WebsocketEventType::Connect)
+            .await
+            .answer_all(|_| accept());
+        let disconnects = self
+            .handler(socket, WebsocketEventType::Disconnect)
+            .await
+            .answer_all(|_| WebsocketEventResponse::default());
+        let messages = self
+            .handler(socket, WebsocketEventType::Message)
+            .await
+            .answer_all(|_| WebsocketEventResponse::default());
+        let url = self.membrane.socket_url(socket).expect("gateway runs");
+        App {
+            url,
+            connects,
+            disconnects,
+            messages,
+        }
+    }
+}
+
+/// The standard test configuration: loopback, free ports, quiet.
+pub fn config_for(data_dir: &std::path::Path) -> Config {
+    Config {
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        ws_port: 0,
+        data_dir: data_dir.to_owned(),
+        announce: false,
+        ..Config::default()
+    }
+}
+
+pub async fn connect(addr: std::net::SocketAddr) -> Channel {
+    within(
+        "the gRPC connection",
+        Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect(),
+    )
+    .await
+    .expect("gRPC connects")
+}
+
+/// An application with all three handlers registered, recording events.
+pub struct App {
+    pub url: String,
+    pub connects: Events,
+    pub disconnects: Events,
+    pub messages: Events,
+}
+
+/// Events an auto-answering handler received.
+pub struct Events(mpsc::UnboundedReceiver<WebsocketEventRequest>);
+
+impl Events {
+    pub async fn next(&mut self) -> WebsocketEventRequest {
+        within("an event", self.0.recv())
+            .await
+            .expect("the handler stream is still open")
+    }
+}
+
+/// One `HandleEvents` stream, seen from the application.
+pub struct AppStream {
+    to_membrane: mpsc::Sender<ClientMessage>,
+    from_membrane: Streaming<ServerMessage>,
+}
+
+impl AppStream {
+    /// Opens a stream and registers it; the error is the membrane's refusal.
+    pub async fn register(
+        channel: Channel,
+        socket: &str,
+        event: WebsocketEventType,
+    ) -> Result<AppStream, Status> {
+        let registration = ClientMessage {
+            id: String::new(),
+            content: Some(client_message::Content::RegistrationRequest(
+                RegistrationRequest {
+                    socket_name: socket.to_owned(),
+                    event_type: event as i32,
+                },
+            )),
+        };
+        let mut stream = Self::open(channel, registration).await?;
+        let first = within("the registration answer", stream.from_membrane.message())
+            .await?
+            .expect("an answer before the stream ends");
+        assert!(
+            matches!(
+                first.content,
+                Some(server_message::Content::RegistrationResponse(_))
+            ),
+            "expected a registration_response, got {first:?}"
+        );
+        Ok(stream)
+    }
+
+    /// Opens a stream whose first message is `first`.
+    pub async fn open(channel: Channel, first: ClientMessage) -> Result<AppStream, Status> {
+        let (to_membrane, outgoing) = mpsc::channel(16);
+        to_membrane.send(first).await.unwrap();
+        let from_membrane = within(
+            "the stream to open",
+            WebsocketHandlerClient::new(channel).handle_events(ReceiverStream::new(outgoing)),
+        )
+        .await?
+        .into_inner();
+        Ok(AppStream {
+            to_membrane,
+            from_membrane,
+        })
+    }
+
+    /// The next message from the membrane (a status if the stream failed).
+    pub async fn next_message(&mut self) -> Result<Option<ServerMessage>, Status> {
+        within("a message from the membrane", self.from_membrane.message()).await
+    }
+
+    /// The next event, with the id to answer it under.
+    pub async fn next_event(&mut self) -> (String, WebsocketEventRequest) {
+        let message = self
+            .next_message()
+            .await
+            .expect("the stream is healthy")
+            .expect("the stream is open");
+        match message.content {
+            Some(server_message::Content::WebsocketEventRequest(event)) => (message.id, event),
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    pub async fn answer(&self, id: &str, response: WebsocketEventResponse) {
+        self.to_membrane
+            .send(ClientMessage {
+                id: id.to_owned(),
+                content: Some(client_message::Content::WebsocketEventResponse(response)),
+            })
+            .await
+            .expect("the stream is open");
+    }
+
+    /// Answers every event with `answer` from now on, and passes the events on.
+    pub fn answer_all(
+        mut self,
+        answer: impl Fn(&WebsocketEventRequest) -> WebsocketEventResponse + Send + 'static,
+    ) -> Events {
+        let (seen, events) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                // Dropping the `Events` ends the handler, like an app quitting.
+                let message = tokio::select! {
+                    message = self.from_membrane.message() => message,
+                    () = seen.closed() => return,
+                };
+                let Ok(Some(message)) = message else { return };
+                if let Some(server_message::Content::WebsocketEventRequest(event)) = message.content
+                {
+                    self.answer(&message.id, answer(&event)).await;
+                    let _ = seen.send(event);
+                }
+            }
+        });
+        Events(events)
+    }
+}
+
+pub fn accept() -> WebsocketEventResponse {
+    connection_answer(false)
+}
+
+pub fn reject() -> WebsocketEventResponse {
+    connection_answer(true)
+}
+
+fn connection_answer(reject: bool) -> WebsocketEventResponse {
+    WebsocketEventResponse {
+        websocket_response: Some(WebsocketResponse::ConnectionResponse(
+            WebsocketConnectionResponse { reject },
+        )),
+    }
+}
+
+/// Opens a websocket client; the error is the handshake's failure.
+pub async fn open_client(url: &str) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+    within(
+        "the websocket handshake",
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .map(|(client, _response)| client)
+}
+
+/// The HTTP status a refused handshake was answered with.
+pub async fn refused_status(url: &str) -> u16 {
+    match open_client(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("expected the handshake to be refused"),
+    }
+}
+
+/// The next frame a client receives, past pings and pongs.
+pub async fn next_frame(client: &mut Client) -> Option<tokio_tungstenite::tungstenite::Message> {
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match within("a websocket frame", client.next()).await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => return Some(message),
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// The body of a message event.
+pub fn body(event: &WebsocketEventRequest) -> &[u8] {
+    use nitric_protocol::websockets::v1::websocket_event_request::WebsocketEvent;
+    match &event.websocket_event {
+        Some(WebsocketEvent::Message(message)) => &message.body,
+        other => panic!("expected a message event, got {other:?}"),
+    }
+}
+
+/// Reads a client to its end in the background, as a real client does after
+/// a close frame: that completes the closing handshake promptly.
+pub fn finish_closing(mut client: Client) {
+    tokio::spawn(async move { while let Some(Ok(_)) = client.next().await {} });
+}

@@ -1,0 +1,201 @@
+//! `KvStore` against the database on disk.
+
+use std::collections::BTreeMap;
+
+use nitric_protocol::kvstore::v1::kv_store_client::KvStoreClient;
+use nitric_protocol::kvstore::v1::{
+    KvStoreDeleteKeyRequest, KvStoreGetValueRequest, KvStoreScanKeysRequest,
+    KvStoreSetValueRequest, Store, ValueRef,
+};
+use nitric_protocol::prost_types::{value::Kind, ListValue, Struct, Value};
+use tonic::transport::Channel;
+use tonic::Code;
+
+use crate::common::TestMembrane;
+
+fn value_ref(store: &str, key: &str) -> Option<ValueRef> {
+    Some(ValueRef {
+        store: store.into(),
+        key: key.into(),
+    })
+}
+
+pub fn profile(name: &str) -> Struct {
+    let kind = |kind| Value { kind: Some(kind) };
+    Struct {
+        fields: BTreeMap::from([
+            ("name".to_owned(), kind(Kind::StringValue(name.into()))),
+            ("age".to_owned(), kind(Kind::NumberValue(42.5))),
+            (
+                "tags".to_owned(),
+                kind(Kind::ListValue(ListValue {
+                    values: vec![kind(Kind::BoolValue(true)), kind(Kind::NullValue(0))],
+                })),
+            ),
+            (
+                "nested".to_owned(),
+                kind(Kind::StructValue(Struct {
+                    fields: BTreeMap::from([("x".to_owned(), kind(Kind::NumberValue(1.0)))]),
+                })),
+            ),
+        ]),
+    }
+}
+
+pub async fn set(kv: &mut KvStoreClient<Channel>, store: &str, key: &str, content: Struct) {
+    kv.set_value(KvStoreSetValueRequest {
+        r#ref: value_ref(store, key),
+        content: Some(content),
+    })
+    .await
+    .expect("set succeeds");
+}
+
+pub async fn get(
+    kv: &mut KvStoreClient<Channel>,
+    store: &str,
+    key: &str,
+) -> Result<Struct, tonic::Status> {
+    let response = kv
+        .get_value(KvStoreGetValueRequest {
+            r#ref: value_ref(store, key),
+        })
+        .await?
+        .into_inner();
+    let value = response.value.expect("a value");
+    assert_eq!(value.r#ref, value_ref(store, key));
+    Ok(value.content.expect("content"))
+}
+
+async fn scan(kv: &mut KvStoreClient<Channel>, store: &str, prefix: &str) -> Vec<String> {
+    let mut stream = kv
+        .scan_keys(KvStoreScanKeysRequest {
+            store: Some(Store { name: store.into() }),
+            prefix: prefix.into(),
+        })
+        .await
+        .expect("scan starts")
+        .into_inner();
+    let mut keys = Vec::new();
+    while let Some(response) = stream.message().await.expect("scan continues") {
+        keys.push(response.key);
+    }
+    keys
+}
+
+#[tokio::test]
+async fn set_then_get_round_trips_the_whole_object() {
+    let test = TestMembrane::start().await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+
+    set(&mut kv, "profiles", "ann", profile("Ann")).await;
+    assert_eq!(
+        get(&mut kv, "profiles", "ann").await.unwrap(),
+        profile("Ann")
+    );
+
+    // Set replaces; an empty object is a value too.
+    set(&mut kv, "profiles", "ann", Struct::default()).await;
+    assert_eq!(
+        get(&mut kv, "profiles", "ann").await.unwrap(),
+        Struct::default()
+    );
+}
+
+#[tokio::test]
+async fn missing_keys_are_not_found_and_deleting_them_is_fine() {
+    let test = TestMembrane::start().await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+
+    let status = get(&mut kv, "profiles", "bob").await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(status.message().contains("bob") && status.message().contains("profiles"));
+
+    set(&mut kv, "profiles", "bob", profile("Bob")).await;
+    // Same key, other store: stores are separate.
+    assert_eq!(
+        get(&mut kv, "other", "bob").await.unwrap_err().code(),
+        Code::NotFound
+    );
+
+    let delete = || KvStoreDeleteKeyRequest {
+        r#ref: value_ref("profiles", "bob"),
+    };
+    kv.delete_key(delete()).await.expect("delete succeeds");
+    assert_eq!(
+        get(&mut kv, "profiles", "bob").await.unwrap_err().code(),
+        Code::NotFound
+    );
+    kv.delete_key(delete())
+        .await
+        .expect("deleting again succeeds");
+}
+
+#[tokio::test]
+async fn scan_lists_a_stores_keys_with_the_prefix_in_order() {
+    let test = TestMembrane::start().await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+    for (store, key) in [
+        ("profiles", "user:2"),
+        ("profiles", "user:10"),
+        ("profiles", "admin:1"),
+        ("profiles", "user:1"),
+        ("profiles-archive", "user:3"),
+    ] {
+        set(&mut kv, store, key, profile(key)).await;
+    }
+
+    assert_eq!(
+        scan(&mut kv, "profiles", "user:").await,
+        ["user:1", "user:10", "user:2"]
+    );
+    assert_eq!(
+        scan(&mut kv, "profiles", "").await,
+        ["admin:1", "user:1", "user:10", "user:2"]
+    );
+    assert!(scan(&mut kv, "profiles", "nobody").await.is_empty());
+    assert!(scan(&mut kv, "empty", "").await.is_empty());
+}
+
+#[tokio::test]
+async fn requests_without_a_store_or_key_are_invalid() {
+    let test = TestMembrane::start().await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+
+    let missing_ref = kv
+        .get_value(KvStoreGetValueRequest { r#ref: None })
+        .await
+        .unwrap_err();
+    assert_eq!(missing_ref.code(), Code::InvalidArgument);
+    let empty_store = kv
+        .set_value(KvStoreSetValueRequest {
+            r#ref: value_ref("", "k"),
+            content: Some(Struct::default()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(empty_store.code(), Code::InvalidArgument);
+    let empty_key = kv
+        .delete_key(KvStoreDeleteKeyRequest {
+            r#ref: value_ref("profiles", ""),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(empty_key.code(), Code::InvalidArgument);
+    let no_content = kv
+        .set_value(KvStoreSetValueRequest {
+            r#ref: value_ref("profiles", "k"),
+            content: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_content.code(), Code::InvalidArgument);
+    let no_store = kv
+        .scan_keys(KvStoreScanKeysRequest {
+            store: None,
+            prefix: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_store.code(), Code::InvalidArgument);
+}

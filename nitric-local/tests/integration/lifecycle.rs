@@ -1,0 +1,127 @@
+//! Starting, stopping and restarting a membrane.
+
+use nitric_local::StartError;
+use nitric_protocol::kvstore::v1::kv_store_client::KvStoreClient;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::{config_for, finish_closing, next_frame, open_client, within, TestMembrane};
+use crate::kvstore::{get, profile, set};
+
+#[tokio::test]
+async fn stored_values_survive_a_restart_on_the_same_data_dir() {
+    let TestMembrane { membrane, data } = TestMembrane::start().await;
+    let mut kv = KvStoreClient::new(crate::common::connect(membrane.grpc_addr()).await);
+    set(&mut kv, "profiles", "ann", profile("Ann")).await;
+    drop(kv);
+    within("shutdown", membrane.shutdown()).await;
+
+    let restarted = nitric_local::start(config_for(data.path()))
+        .await
+        .expect("the same data dir opens again right after shutdown");
+    let mut kv = KvStoreClient::new(crate::common::connect(restarted.grpc_addr()).await);
+    assert_eq!(
+        get(&mut kv, "profiles", "ann").await.unwrap(),
+        profile("Ann")
+    );
+    within("shutdown", restarted.shutdown()).await;
+}
+
+#[tokio::test]
+async fn a_data_dir_in_use_is_refused_with_its_path() {
+    let test = TestMembrane::start().await;
+    let error = nitric_local::start(config_for(test.data.path()))
+        .await
+        .expect_err("the database is taken");
+    assert!(matches!(error, StartError::StoreInUse { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&test.data.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("already in use"), "{message}");
+}
+
+#[tokio::test]
+async fn a_data_dir_that_cannot_be_created_is_refused_with_its_path() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let error = nitric_local::start(config_for(&file.join("inside")))
+        .await
+        .expect_err("a file is in the way");
+    assert!(matches!(error, StartError::DataDir { .. }), "{error:?}");
+    assert!(error.to_string().contains("not-a-dir"), "{error}");
+}
+
+#[tokio::test]
+async fn a_grpc_address_in_use_is_refused_with_the_address() {
+    let test = TestMembrane::start().await;
+    let other_data = tempfile::tempdir().unwrap();
+    let mut config = config_for(other_data.path());
+    config.grpc_addr = test.membrane.grpc_addr();
+    let error = nitric_local::start(config)
+        .await
+        .expect_err("the port is taken");
+    assert!(matches!(error, StartError::GrpcBind { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains(&test.membrane.grpc_addr().to_string()),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_websockets_and_frees_the_ports() {
+    let TestMembrane {
+        membrane,
+        data: _data,
+    } = TestMembrane::start().await;
+    let channel = crate::common::connect(membrane.grpc_addr()).await;
+    let test_app = register_all(channel, "chat").await;
+    let url = membrane.socket_url("chat").unwrap();
+    let mut client = open_client(&url).await.unwrap();
+    let grpc_addr = membrane.grpc_addr();
+    // The client answers the close frame while the membrane shuts down.
+    let first_frame = tokio::spawn(async move {
+        let frame = next_frame(&mut client).await;
+        finish_closing(client);
+        frame
+    });
+
+    within("shutdown", membrane.shutdown()).await;
+
+    match within("the close frame", first_frame).await.unwrap() {
+        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Away),
+        other => panic!("expected a going-away close frame, got {other:?}"),
+    }
+    drop(test_app);
+    std::net::TcpListener::bind(grpc_addr).expect("the gRPC port is free");
+    let gateway_addr = url.trim_start_matches("ws://");
+    std::net::TcpListener::bind(gateway_addr).expect("the gateway port is free");
+}
+
+/// Accepting handlers for every event of `socket`, kept alive by the result.
+async fn register_all(
+    channel: tonic::transport::Channel,
+    socket: &str,
+) -> Vec<crate::common::Events> {
+    use crate::common::{accept, AppStream};
+    use nitric_protocol::websockets::v1::{WebsocketEventResponse, WebsocketEventType};
+    let mut events = Vec::new();
+    for event in [
+        WebsocketEventType::Connect,
+        WebsocketEventType::Disconnect,
+        WebsocketEventType::Message,
+    ] {
+        let stream = AppStream::register(channel.clone(), socket, event)
+            .await
+            .expect("registered");
+        events.push(stream.answer_all(move |_| match event {
+            WebsocketEventType::Connect => accept(),
+            _ => WebsocketEventResponse::default(),
+        }));
+    }
+    events
+}
