@@ -184,6 +184,7 @@ impl HandlerRegistry {
         let id = uuid::Uuid::new_v4().to_string();
         let (answer_tx, answer_rx) = oneshot::channel();
         let _pending = stream.await_answer(&id, answer_tx).ok_or_else(gone)?;
+        tracing::debug!(socket, connection_id, event = %EventName(event_type), id, "event sent to the application");
         let request = ServerMessage {
             id,
             content: Some(server_message::Content::WebsocketEventRequest(
@@ -198,10 +199,12 @@ impl HandlerRegistry {
             sent = stream.events.send(Ok(request)) => sent.map_err(|_| gone())?,
             () = self.shutdown.cancelled() => return Err(DispatchError::ShuttingDown),
         }
-        tokio::select! {
-            answer = answer_rx => answer.map_err(|_| gone()),
-            () = self.shutdown.cancelled() => Err(DispatchError::ShuttingDown),
-        }
+        let answer = tokio::select! {
+            answer = answer_rx => answer.map_err(|_| gone())?,
+            () = self.shutdown.cancelled() => return Err(DispatchError::ShuttingDown),
+        };
+        tracing::debug!(socket, connection_id, event = %EventName(event_type), "event answered");
+        Ok(answer)
     }
 
     /// The live handler for `key`, waiting up to `wait` for one to register.

@@ -46,15 +46,20 @@ fn require_ref(value_ref: Option<ValueRef>, request: &str) -> Result<ValueRef, S
     Ok(value_ref)
 }
 
-fn store_failed(action: &str, value_ref: &ValueRef, error: StoreError) -> Status {
-    let message = format!(
-        "cannot {action} key \"{}\" of store \"{}\": {error}",
-        value_ref.key, value_ref.store
-    );
+/// The status for a failed store operation; `what` says what was attempted.
+fn store_failed(what: String, error: StoreError) -> Status {
+    let message = format!("cannot {what}: {error}");
     match error {
         StoreError::Closed => Status::unavailable(message),
         StoreError::Database { .. } | StoreError::Task(_) => Status::internal(message),
     }
+}
+
+fn on_key(action: &str, value_ref: &ValueRef) -> String {
+    format!(
+        "{action} key \"{}\" of store \"{}\"",
+        value_ref.key, value_ref.store
+    )
 }
 
 #[tonic::async_trait]
@@ -68,7 +73,7 @@ impl KvStore for KvStoreService {
             .store
             .get(&value_ref.store, &value_ref.key)
             .await
-            .map_err(|error| store_failed("read", &value_ref, error))?
+            .map_err(|error| store_failed(on_key("read", &value_ref), error))?
             .ok_or_else(|| {
                 Status::not_found(format!(
                     "key \"{}\" not found in store \"{}\"",
@@ -104,7 +109,7 @@ impl KvStore for KvStoreService {
         self.store
             .set(&value_ref.store, &value_ref.key, content.encode_to_vec())
             .await
-            .map_err(|error| store_failed("write", &value_ref, error))?;
+            .map_err(|error| store_failed(on_key("write", &value_ref), error))?;
         Ok(Response::new(KvStoreSetValueResponse {}))
     }
 
@@ -116,7 +121,7 @@ impl KvStore for KvStoreService {
         self.store
             .delete(&value_ref.store, &value_ref.key)
             .await
-            .map_err(|error| store_failed("delete", &value_ref, error))?;
+            .map_err(|error| store_failed(on_key("delete", &value_ref), error))?;
         Ok(Response::new(KvStoreDeleteKeyResponse {}))
     }
 
@@ -142,10 +147,10 @@ impl KvStore for KvStoreService {
             .keys_with_prefix(&store, &request.prefix)
             .await
             .map_err(|error| {
-                Status::internal(format!(
-                    "cannot scan store \"{store}\" for prefix \"{}\": {error}",
-                    request.prefix
-                ))
+                store_failed(
+                    format!("scan store \"{store}\" for prefix \"{}\"", request.prefix),
+                    error,
+                )
             })?;
         let responses = keys
             .into_iter()
