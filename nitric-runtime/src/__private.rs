@@ -4,8 +4,9 @@
 pub use crate::handler::{BoxFuture, FromContext, HandlerResult, IntoHandlerResult};
 pub use crate::kv::KvStore;
 pub use crate::registry::{
-    KvPermission, KvStoreDeclaration, ResourceDeclaration, Source, WebsocketHandler,
-    WebsocketHandlerFn,
+    KvPermission, KvStoreDeclaration, ResourceDeclaration, Source, Subscription, TopicDeclaration,
+    TopicPermission, WebsocketHandler, WebsocketHandlerFn,
 };
+pub use crate::topic::{FromTopicMessage, Topic, TopicMessage};
 pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 pub use inventory;

@@ -6,8 +6,9 @@ use crate::registry::{Registry, ResourceDeclaration};
 use nitric_protocol::resources::v1::{
     resource_declare_request::Config, resources_client::ResourcesClient, Action,
     KeyValueStoreResource, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
-    ResourceType,
+    ResourceType, TopicResource,
 };
+use std::collections::BTreeSet;
 use tonic::transport::Channel;
 
 /// Every declaration this registry needs, in the order they are sent: each
@@ -22,6 +23,7 @@ pub(crate) fn requests(registry: &Registry) -> Vec<ResourceDeclareRequest> {
             socket,
         ));
     }
+    let mut topics = BTreeSet::new();
     for declaration in &registry.resources {
         match declaration {
             ResourceDeclaration::KvStore(store) => {
@@ -34,6 +36,28 @@ pub(crate) fn requests(registry: &Registry) -> Vec<ResourceDeclareRequest> {
                 let actions: Vec<Action> = store.permissions.iter().map(|p| p.action()).collect();
                 requests.push(policy(&actions, ResourceType::KeyValueStore, store.name));
             }
+            ResourceDeclaration::Topic(topic) => {
+                topics.insert(topic.name);
+                let config = Config::Topic(TopicResource {});
+                requests.push(resource(ResourceType::Topic, topic.name, Some(config)));
+                // Subscribing needs no policy; a topic only subscribed to gets none.
+                if !topic.permissions.is_empty() {
+                    let actions: Vec<Action> =
+                        topic.permissions.iter().map(|p| p.action()).collect();
+                    requests.push(policy(&actions, ResourceType::Topic, topic.name));
+                }
+            }
+        }
+    }
+    // A subscription declares its topic too, as the official SDKs' `topic(name)` does.
+    for subscription in &registry.subscriptions {
+        if topics.insert(subscription.topic) {
+            let config = Config::Topic(TopicResource {});
+            requests.push(resource(
+                ResourceType::Topic,
+                subscription.topic,
+                Some(config),
+            ));
         }
     }
     requests

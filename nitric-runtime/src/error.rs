@@ -79,6 +79,16 @@ pub enum Error {
         /// Where the resource is declared, `file:line`.
         declared_at: String,
     },
+    /// A send to a connection whose connect handler is still running. On AWS
+    /// the connection exists only once that handler has answered, so the
+    /// send would fail there; it fails locally too, before deployment.
+    #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" while its connect handler is running: the connection exists only once that handler returns. To greet a new connection, publish to a topic from the connect handler and send from the topic's subscriber")]
+    ConnectionNotReady {
+        /// The socket.
+        socket: String,
+        /// The connection being accepted.
+        connection_id: String,
+    },
     /// A value could not be turned into, or read from, a JSON object.
     #[error("{operation}: {reason}")]
     Value {

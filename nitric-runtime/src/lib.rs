@@ -62,6 +62,7 @@ mod membrane;
 mod registry;
 mod service;
 mod settings;
+pub mod topic;
 pub mod websocket;
 
 #[doc(hidden)]

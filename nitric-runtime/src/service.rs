@@ -3,12 +3,13 @@
 //! membrane goes away.
 
 use crate::declare;
-use crate::dispatch::{self, StreamEnd};
+use crate::dispatch::{self, StreamEnd, SubscriptionStream, WebsocketStream};
 use crate::error::Error;
 use crate::membrane;
 use crate::registry::Registry;
 use crate::settings::{Environment, MembraneLocation, Settings};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -159,11 +160,23 @@ async fn session(
 ) -> Result<SessionEnd, Error> {
     declare::declare_all(channel.clone(), registry).await?;
     let session_stop = stop.child_token();
-    let mut streams: FuturesUnordered<_> = registry
-        .websocket_handlers
-        .iter()
-        .map(|handler| dispatch::handle_events(channel.clone(), handler, session_stop.clone()))
-        .collect();
+    let websocket_streams = registry.websocket_handlers.iter().map(|handler| {
+        dispatch::handle_events(
+            channel.clone(),
+            WebsocketStream(handler),
+            session_stop.clone(),
+        )
+        .boxed()
+    });
+    let subscription_streams = registry.subscriptions.iter().map(|subscription| {
+        dispatch::handle_events(
+            channel.clone(),
+            SubscriptionStream(subscription),
+            session_stop.clone(),
+        )
+        .boxed()
+    });
+    let mut streams: FuturesUnordered<_> = websocket_streams.chain(subscription_streams).collect();
 
     let mut first_failure = None;
     let mut closed = false;

@@ -32,7 +32,7 @@ async fn missing_handlers_are_named() {
 async fn duplicate_handlers_are_named_with_their_locations() {
     let stderr = refusal(env!("CARGO_BIN_EXE_duplicate_handlers")).await;
     assert!(
-        stderr.contains("socket \"public\" has two message handlers, `echo` (tests/src/bin/duplicate_handlers.rs:11) and `shout` (tests/src/bin/duplicate_handlers.rs:14) for \"Public\""),
+        stderr.contains("socket \"public\" has two message handlers (\"public\" and \"Public\" are the same socket), `echo` (tests/src/bin/duplicate_handlers.rs:11) and `shout` (tests/src/bin/duplicate_handlers.rs:14); keep one"),
         "{stderr}"
     );
 }

@@ -9,6 +9,8 @@ use nitric_protocol::resources::v1::Action;
 pub enum ResourceDeclaration {
     /// A `#[kv_store]` static.
     KvStore(&'static KvStoreDeclaration),
+    /// A `#[topic]` static.
+    Topic(&'static TopicDeclaration),
 }
 
 impl ResourceDeclaration {
@@ -16,6 +18,7 @@ impl ResourceDeclaration {
     pub fn source(&self) -> Source {
         match self {
             Self::KvStore(store) => store.source,
+            Self::Topic(topic) => topic.source,
         }
     }
 }
@@ -78,6 +81,60 @@ impl KvStoreDeclaration {
 
     /// Whether `allow = [...]` lists `permission`.
     pub(crate) fn allows(&self, permission: KvPermission) -> bool {
+        self.permissions.contains(&permission)
+    }
+}
+
+/// A permission on a topic, as listed in `allow = [...]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TopicPermission {
+    /// Publish messages.
+    Publish,
+}
+
+impl TopicPermission {
+    /// The Nitric action this permission asks for.
+    pub(crate) fn action(self) -> Action {
+        match self {
+            Self::Publish => Action::TopicPublish,
+        }
+    }
+
+    /// The word used in `allow = [...]`.
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+        }
+    }
+}
+
+/// One `#[topic(...)]` static.
+#[derive(Debug)]
+pub struct TopicDeclaration {
+    /// The topic's name.
+    pub name: &'static str,
+    /// What this service may do with it; subscribing needs no permission.
+    pub permissions: &'static [TopicPermission],
+    /// Where the static is.
+    pub source: Source,
+}
+
+impl TopicDeclaration {
+    /// A declaration; `const` so it can live in a static.
+    pub const fn new(
+        name: &'static str,
+        permissions: &'static [TopicPermission],
+        source: Source,
+    ) -> Self {
+        Self {
+            name,
+            permissions,
+            source,
+        }
+    }
+
+    /// Whether `allow = [...]` lists `permission`.
+    pub(crate) fn allows(&self, permission: TopicPermission) -> bool {
         self.permissions.contains(&permission)
     }
 }

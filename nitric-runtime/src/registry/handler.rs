@@ -1,6 +1,7 @@
 //! A websocket handler registration, built by `#[websocket]` in const context.
 
 use crate::handler::{BoxFuture, HandlerResult};
+use crate::topic::TopicMessage;
 use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, WebsocketEvent};
 use std::fmt;
 
@@ -86,5 +87,31 @@ impl WebsocketHandler {
     /// The event handled.
     pub const fn event(&self) -> WebsocketEvent {
         self.function.event()
+    }
+}
+
+/// One `#[subscribe(...)]` function.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The topic subscribed to.
+    pub topic: &'static str,
+    /// The adapter: reads the payload and drives the user's function.
+    pub function: fn(TopicMessage) -> BoxFuture<HandlerResult>,
+    /// Where the function is.
+    pub source: Source,
+}
+
+impl Subscription {
+    /// A registration; `const` so `inventory::submit!` can hold it.
+    pub const fn new(
+        topic: &'static str,
+        function: fn(TopicMessage) -> BoxFuture<HandlerResult>,
+        source: Source,
+    ) -> Self {
+        Self {
+            topic,
+            function,
+            source,
+        }
     }
 }

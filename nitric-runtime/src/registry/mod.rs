@@ -5,19 +5,23 @@ mod declaration;
 mod handler;
 mod validate;
 
-pub use declaration::{KvPermission, KvStoreDeclaration, ResourceDeclaration};
-pub use handler::{Source, WebsocketHandler, WebsocketHandlerFn};
+pub use declaration::{
+    KvPermission, KvStoreDeclaration, ResourceDeclaration, TopicDeclaration, TopicPermission,
+};
+pub use handler::{Source, Subscription, WebsocketHandler, WebsocketHandlerFn};
 
 use crate::error::InvalidService;
 use std::collections::BTreeSet;
 
 inventory::collect!(WebsocketHandler);
+inventory::collect!(Subscription);
 inventory::collect!(ResourceDeclaration);
 
 /// Everything this binary registered, checked and ready to declare.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Registry {
     pub(crate) websocket_handlers: Vec<&'static WebsocketHandler>,
+    pub(crate) subscriptions: Vec<&'static Subscription>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
 }
 
@@ -25,24 +29,26 @@ impl Registry {
     /// Collects every registration linked into this binary, in a stable
     /// order (by source location) so declarations are reproducible.
     pub(crate) fn collect() -> Result<Self, InvalidService> {
-        let mut websocket_handlers: Vec<_> = inventory::iter::<WebsocketHandler>().collect();
-        websocket_handlers.sort_by_key(|handler| (handler.socket, handler.event(), handler.source));
-        let mut resources: Vec<_> = inventory::iter::<ResourceDeclaration>().collect();
-        resources.sort_by_key(|resource| resource.source());
-        Self::checked(websocket_handlers, resources)
+        let mut registry = Self {
+            websocket_handlers: inventory::iter::<WebsocketHandler>().collect(),
+            subscriptions: inventory::iter::<Subscription>().collect(),
+            resources: inventory::iter::<ResourceDeclaration>().collect(),
+        };
+        registry
+            .websocket_handlers
+            .sort_by_key(|handler| handler.source);
+        registry
+            .subscriptions
+            .sort_by_key(|subscription| subscription.source);
+        registry.resources.sort_by_key(|resource| resource.source());
+        registry.checked()
     }
 
-    /// Validates registrations that were gathered some other way.
-    pub(crate) fn checked(
-        websocket_handlers: Vec<&'static WebsocketHandler>,
-        resources: Vec<&'static ResourceDeclaration>,
-    ) -> Result<Self, InvalidService> {
-        let problems = validate::problems(&websocket_handlers, &resources);
+    /// The registry if it forms a valid service, else every problem.
+    pub(crate) fn checked(self) -> Result<Self, InvalidService> {
+        let problems = validate::problems(&self);
         if problems.is_empty() {
-            Ok(Self {
-                websocket_handlers,
-                resources,
-            })
+            Ok(self)
         } else {
             Err(InvalidService { problems })
         }

@@ -1,25 +1,42 @@
 //! The checks a registry must pass before the service connects anywhere.
 
-use super::{ResourceDeclaration, WebsocketHandler};
+use super::{Registry, Source, WebsocketHandler};
 use crate::websocket::WebsocketEvent;
 use std::collections::BTreeMap;
 
 /// Every problem with these registrations, one sentence each.
-pub(super) fn problems(
-    handlers: &[&WebsocketHandler],
-    resources: &[&ResourceDeclaration],
-) -> Vec<String> {
+pub(super) fn problems(registry: &Registry) -> Vec<String> {
     let mut problems = Vec::new();
-    if handlers.is_empty() && resources.is_empty() {
+    if registry.websocket_handlers.is_empty()
+        && registry.subscriptions.is_empty()
+        && registry.resources.is_empty()
+    {
         problems.push(
-            "no handlers or resources are registered; annotate an async fn with #[websocket(\"name\", on = \"...\")]".to_owned(),
+            "no handlers or resources are registered; annotate an async fn with #[websocket(\"name\", on = \"...\")] or #[subscribe(\"topic\")]".to_owned(),
         );
     }
+    websocket_problems(&registry.websocket_handlers, &mut problems);
 
+    // One subscriber per topic in a service, as one handler per socket event.
+    let mut by_topic: BTreeMap<&str, Vec<Source>> = BTreeMap::new();
+    for subscription in &registry.subscriptions {
+        by_topic
+            .entry(subscription.topic)
+            .or_default()
+            .push(subscription.source);
+    }
+    for (topic, sources) in by_topic {
+        duplicates(
+            &sources,
+            &format!("topic \"{topic}\" has two subscribers"),
+            &mut problems,
+        );
+    }
+    problems
+}
+
+fn websocket_problems(handlers: &[&WebsocketHandler], problems: &mut Vec<String>) {
     // The membrane compares socket names case-insensitively, so do we.
-    // Earliest in the source first, so messages read in the order written.
-    let mut handlers = handlers.to_vec();
-    handlers.sort_by_key(|handler| handler.source);
     let mut by_socket: BTreeMap<String, Vec<&WebsocketHandler>> = BTreeMap::new();
     for handler in handlers {
         by_socket
@@ -30,41 +47,48 @@ pub(super) fn problems(
     for socket_handlers in by_socket.values() {
         let socket = socket_handlers[0].socket;
         for event in WebsocketEvent::ALL {
-            let for_event: Vec<_> = socket_handlers
+            let for_event: Vec<&WebsocketHandler> = socket_handlers
                 .iter()
+                .copied()
                 .filter(|h| h.event() == event)
                 .collect();
-            match for_event.as_slice() {
-                [] => problems.push(format!(
+            if for_event.is_empty() {
+                problems.push(format!(
                     "socket \"{socket}\" has no {event} handler; add #[websocket(\"{socket}\", on = \"{event}\")] to an async fn (every socket needs connect, disconnect and message handlers)"
-                )),
-                [_] => {}
-                [first, rest @ ..] => {
-                    for other in rest {
-                        // Names match case-insensitively; show the spelling
-                        // that hides the clash.
-                        let spelled = if other.socket == first.socket {
-                            String::new()
-                        } else {
-                            format!(" for \"{}\"", other.socket)
-                        };
-                        problems.push(format!(
-                            "socket \"{socket}\" has two {event} handlers, {} and {}{spelled}; keep one",
-                            first.source, other.source
-                        ));
-                    }
-                }
+                ));
             }
+            let sources: Vec<Source> = for_event.iter().map(|handler| handler.source).collect();
+            let mut problem = format!("socket \"{socket}\" has two {event} handlers");
+            // Names match case-insensitively; show a spelling that hides a clash.
+            if let Some(other) = for_event.iter().find(|handler| handler.socket != socket) {
+                problem = format!(
+                    "{problem} (\"{socket}\" and \"{}\" are the same socket)",
+                    other.socket
+                );
+            }
+            duplicates(&sources, &problem, problems);
         }
     }
-    problems
+}
+
+/// One problem per registration after the first, naming both; earliest in
+/// the source first, so messages read in the order written.
+fn duplicates(sources: &[Source], problem: &str, problems: &mut Vec<String>) {
+    let mut sources = sources.to_vec();
+    sources.sort();
+    if let [first, rest @ ..] = sources.as_slice() {
+        for other in rest {
+            problems.push(format!("{problem}, {first} and {other}; keep one"));
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::handler::{BoxFuture, HandlerResult};
-    use crate::registry::{Source, WebsocketHandlerFn};
+    use crate::registry::{Subscription, WebsocketHandlerFn};
+    use crate::topic::TopicMessage;
     use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 
     fn on_connect(_: ConnectContext) -> BoxFuture<HandlerResult> {
@@ -76,6 +100,13 @@ mod tests {
     fn on_message(_: MessageContext) -> BoxFuture<HandlerResult> {
         Box::pin(async { Ok(()) })
     }
+    fn on_topic(_: TopicMessage) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn source(item: &'static str, line: u32) -> Source {
+        Source::new(item, "src/main.rs", line)
+    }
 
     fn handler(
         socket: &'static str,
@@ -86,7 +117,7 @@ mod tests {
         Box::leak(Box::new(WebsocketHandler::new(
             socket,
             function,
-            Source::new(item, "src/main.rs", line),
+            source(item, line),
         )))
     }
 
@@ -113,15 +144,28 @@ mod tests {
         ]
     }
 
+    fn problems_of(
+        websocket_handlers: Vec<&'static WebsocketHandler>,
+        subscriptions: Vec<&'static Subscription>,
+    ) -> Vec<String> {
+        problems(&Registry {
+            websocket_handlers,
+            subscriptions,
+            resources: Vec::new(),
+        })
+    }
+
     #[test]
     fn a_complete_socket_passes() {
-        assert_eq!(problems(&complete("public"), &[]), Vec::<String>::new());
+        assert_eq!(
+            problems_of(complete("public"), vec![]),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn names_the_missing_handlers() {
-        let handlers = &complete("public")[..1];
-        let problems = problems(handlers, &[]);
+        let problems = problems_of(complete("public")[..1].to_vec(), vec![]);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("socket \"public\" has no disconnect handler"));
         assert!(problems[1].contains("socket \"public\" has no message handler"));
@@ -130,21 +174,38 @@ mod tests {
     #[test]
     fn names_both_duplicates_with_their_locations() {
         let mut handlers = complete("public");
-        handlers.push(handler(
-            "Public",
-            WebsocketHandlerFn::Message(on_message),
-            "shout",
-            9,
-        ));
-        let problems = problems(&handlers, &[]);
+        handlers.insert(
+            0,
+            handler(
+                "Public",
+                WebsocketHandlerFn::Message(on_message),
+                "shout",
+                9,
+            ),
+        );
         assert_eq!(
-            problems,
-            vec!["socket \"public\" has two message handlers, `message` (src/main.rs:3) and `shout` (src/main.rs:9) for \"Public\"; keep one"]
+            problems_of(handlers, vec![]),
+            vec!["socket \"Public\" has two message handlers (\"Public\" and \"public\" are the same socket), `message` (src/main.rs:3) and `shout` (src/main.rs:9); keep one"]
+        );
+    }
+
+    #[test]
+    fn one_subscriber_per_topic() {
+        let subscriber = |item, line| {
+            &*Box::leak(Box::new(Subscription::new(
+                "welcome",
+                on_topic,
+                source(item, line),
+            )))
+        };
+        assert_eq!(
+            problems_of(vec![], vec![subscriber("greet", 7), subscriber("wave", 4)]),
+            vec!["topic \"welcome\" has two subscribers, `wave` (src/main.rs:4) and `greet` (src/main.rs:7); keep one"]
         );
     }
 
     #[test]
     fn an_empty_service_is_refused() {
-        assert!(problems(&[], &[])[0].contains("no handlers or resources"));
+        assert!(problems_of(vec![], vec![])[0].contains("no handlers or resources"));
     }
 }

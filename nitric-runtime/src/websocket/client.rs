@@ -1,5 +1,6 @@
 //! The websocket client: send to a connection, close it, find the URL.
 
+use super::connecting;
 use crate::error::Error;
 use crate::membrane;
 use nitric_protocol::websockets::v1::{
@@ -42,7 +43,9 @@ impl Websocket {
     }
 
     /// Sends `data` to a connection: as a text frame when it is UTF-8, else
-    /// binary. A connection that is gone answers [`Error::NotFound`].
+    /// binary. A connection that is gone answers [`Error::NotFound`]; one
+    /// whose connect handler is still running answers
+    /// [`Error::ConnectionNotReady`].
     pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
         let operation = || {
             format!(
@@ -50,6 +53,12 @@ impl Websocket {
                 self.name
             )
         };
+        if connecting::is_connecting(&self.name, connection_id) {
+            return Err(Error::ConnectionNotReady {
+                socket: self.name.to_string(),
+                connection_id: connection_id.to_owned(),
+            });
+        }
         let channel = membrane::channel(operation)?;
         let request = WebsocketSendRequest {
             socket_name: self.name.to_string(),

@@ -2,6 +2,7 @@
 //! and closes connections.
 
 mod client;
+pub(crate) mod connecting;
 mod context;
 mod event;
 

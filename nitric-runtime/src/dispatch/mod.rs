@@ -1,0 +1,166 @@
+//! Event streams: register with the membrane, then run each event's handler
+//! concurrently and answer it by its id.
+//!
+//! The driver here is shared; each kind of stream (websocket events, topic
+//! subscriptions) says how to register, read and answer in its own module.
+
+mod subscription;
+mod websocket;
+
+pub(crate) use subscription::SubscriptionStream;
+pub(crate) use websocket::WebsocketStream;
+
+use crate::error::{BoxError, Error};
+use crate::handler::BoxFuture;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::transport::Channel;
+
+/// One kind of event stream of the membrane contract.
+pub(crate) trait EventStream: Copy + Send + Sync + 'static {
+    /// Service -> membrane messages.
+    type Outgoing: Send + 'static;
+    /// Membrane -> service messages.
+    type Incoming: Send + 'static;
+    /// An event to hand to the handler.
+    type Event: Send + 'static;
+    /// What the handler's run comes to on the wire.
+    type Answer: Send + 'static;
+
+    /// The handler, for logs and errors: "`connect` (src/main.rs:3) for socket \"public\"".
+    fn describe(&self) -> String;
+    /// The first message on the stream.
+    fn registration(&self) -> Self::Outgoing;
+    /// Opens the stream, sending `outgoing` as the request stream.
+    fn open(
+        &self,
+        channel: Channel,
+        outgoing: ReceiverStream<Self::Outgoing>,
+    ) -> BoxFuture<Result<tonic::Streaming<Self::Incoming>, tonic::Status>>;
+    /// Sorts a membrane message.
+    fn read(message: Self::Incoming) -> Incoming<Self::Event>;
+    /// Runs the handler on `event`; never fails, failures become answers.
+    fn answer(&self, event: Self::Event) -> BoxFuture<Self::Answer>;
+    /// Wraps an answer for the event with this `id`.
+    fn reply(id: String, answer: Self::Answer) -> Self::Outgoing;
+}
+
+/// A membrane message, sorted.
+pub(crate) enum Incoming<E> {
+    Registered,
+    Event { id: String, event: E },
+    Unexpected(String),
+}
+
+/// Why a stream stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamEnd {
+    /// The service asked it to stop; in-flight events were answered.
+    Stopped,
+    /// The membrane ended the stream.
+    ClosedByMembrane,
+}
+
+/// Answers waiting to be sent; past this, handlers wait for the membrane.
+const OUTBOX: usize = 256;
+
+/// Registers `stream` and dispatches its events until `stop` is cancelled or
+/// the membrane ends the stream. Returns once every event it took was
+/// answered.
+pub(crate) async fn handle_events<S: EventStream>(
+    channel: Channel,
+    stream: S,
+    stop: CancellationToken,
+) -> Result<StreamEnd, Error> {
+    let operation = || format!("register {}", stream.describe());
+    let (outbox, outgoing) = mpsc::channel(OUTBOX);
+    outbox
+        .send(stream.registration())
+        .await
+        .expect("the receiver lives until the stream is opened");
+    let mut incoming = stream
+        .open(channel, ReceiverStream::new(outgoing))
+        .await
+        .map_err(|status| Error::from_status(operation(), status))?;
+    match incoming.message().await {
+        Ok(Some(message)) => match S::read(message) {
+            Incoming::Registered => {}
+            Incoming::Event { .. } => return Err(unregistered(operation(), "an event")),
+            Incoming::Unexpected(what) => return Err(unregistered(operation(), &what)),
+        },
+        Ok(None) => return Err(unregistered(operation(), "the end of the stream")),
+        Err(status) => return Err(Error::from_status(operation(), status)),
+    }
+    tracing::info!(handler = %stream.describe(), "handler registered");
+
+    let in_flight = TaskTracker::new();
+    let end = loop {
+        let message = tokio::select! {
+            () = stop.cancelled() => break Ok(StreamEnd::Stopped),
+            message = incoming.message() => message,
+        };
+        match message.map(|message| message.map(S::read)) {
+            Ok(Some(Incoming::Event { id, event })) => {
+                let outbox = outbox.clone();
+                in_flight.spawn(async move {
+                    let answer = stream.answer(event).await;
+                    // A closed outbox means the stream is gone; the membrane
+                    // fails the event on its side.
+                    let _ = outbox.send(S::reply(id, answer)).await;
+                });
+            }
+            Ok(Some(Incoming::Registered)) => {
+                tracing::warn!(handler = %stream.describe(), "ignoring a second registration response")
+            }
+            Ok(Some(Incoming::Unexpected(what))) => {
+                tracing::warn!(handler = %stream.describe(), message = what, "ignoring an unexpected message")
+            }
+            Ok(None) => break Ok(StreamEnd::ClosedByMembrane),
+            Err(status) => {
+                let operation = format!("receive events for {}", stream.describe());
+                break Err(Error::from_status(operation, status));
+            }
+        }
+    };
+    // Keep the stream open until every taken event is answered; dropping the
+    // outbox afterwards half-closes it.
+    in_flight.close();
+    in_flight.wait().await;
+    drop(outbox);
+    end
+}
+
+fn unregistered(operation: String, got: &str) -> Error {
+    Error::Startup(format!(
+        "{operation}: the membrane answered with {got} instead of a registration response"
+    ))
+}
+
+/// How one run of a handler ended.
+pub(crate) enum Outcome {
+    Done,
+    Failed(BoxError),
+    Panicked(String),
+}
+
+/// Runs a handler's future, turning a panic into [`Outcome::Panicked`] so
+/// one bad event never takes the service down.
+pub(crate) async fn guarded(run: BoxFuture<Result<(), BoxError>>) -> Outcome {
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(Ok(())) => Outcome::Done,
+        Ok(Err(error)) => Outcome::Failed(error),
+        Err(panic) => Outcome::Panicked(panic_message(&*panic).to_owned()),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string panic payload")
+}

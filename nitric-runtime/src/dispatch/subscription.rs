@@ -1,0 +1,101 @@
+//! Topic subscription streams (`Subscriber.Subscribe`).
+
+use super::{guarded, EventStream, Incoming, Outcome};
+use crate::handler::BoxFuture;
+use crate::registry::Subscription;
+use crate::topic::TopicMessage;
+use nitric_protocol::topics::v1::{
+    client_message, server_message, subscriber_client::SubscriberClient, topic_message,
+    ClientMessage, MessageRequest, MessageResponse, RegistrationRequest, ServerMessage,
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+/// The stream of one `#[subscribe]` function.
+#[derive(Clone, Copy)]
+pub(crate) struct SubscriptionStream(pub(crate) &'static Subscription);
+
+impl EventStream for SubscriptionStream {
+    type Outgoing = ClientMessage;
+    type Incoming = ServerMessage;
+    type Event = MessageRequest;
+    type Answer = MessageResponse;
+
+    fn describe(&self) -> String {
+        format!(
+            "{}, a subscriber of topic \"{}\"",
+            self.0.source, self.0.topic
+        )
+    }
+
+    fn registration(&self) -> ClientMessage {
+        let request = RegistrationRequest {
+            topic_name: self.0.topic.to_owned(),
+        };
+        ClientMessage {
+            id: String::new(),
+            content: Some(client_message::Content::RegistrationRequest(request)),
+        }
+    }
+
+    fn open(
+        &self,
+        channel: Channel,
+        outgoing: ReceiverStream<ClientMessage>,
+    ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
+        Box::pin(async move {
+            Ok(SubscriberClient::new(channel)
+                .subscribe(outgoing)
+                .await?
+                .into_inner())
+        })
+    }
+
+    fn read(message: ServerMessage) -> Incoming<MessageRequest> {
+        match message.content {
+            Some(server_message::Content::RegistrationResponse(_)) => Incoming::Registered,
+            Some(server_message::Content::MessageRequest(event)) => Incoming::Event {
+                id: message.id,
+                event,
+            },
+            None => {
+                Incoming::Unexpected(format!("a message with no content (id {:?})", message.id))
+            }
+        }
+    }
+
+    /// `success = false` asks the membrane to deliver the message again.
+    fn answer(&self, request: MessageRequest) -> BoxFuture<MessageResponse> {
+        let subscription = self.0;
+        Box::pin(async move {
+            let payload = match request.message.and_then(|message| message.content) {
+                Some(topic_message::Content::StructPayload(payload)) => payload,
+                None => prost_types::Struct::default(),
+            };
+            let topic = request.topic_name;
+            let message = TopicMessage {
+                topic: topic.clone(),
+                payload,
+            };
+            let success = match guarded((subscription.function)(message)).await {
+                Outcome::Done => true,
+                Outcome::Failed(error) => {
+                    tracing::warn!(handler = %subscription.source, topic, error = %error, "subscriber failed; the message will be delivered again");
+                    false
+                }
+                Outcome::Panicked(panic) => {
+                    tracing::error!(handler = %subscription.source, topic, panic, "subscriber panicked; the service keeps running and the message will be delivered again");
+                    false
+                }
+            };
+            MessageResponse { success }
+        })
+    }
+
+    fn reply(id: String, answer: MessageResponse) -> ClientMessage {
+        ClientMessage {
+            id,
+            content: Some(client_message::Content::MessageResponse(answer)),
+        }
+    }
+}

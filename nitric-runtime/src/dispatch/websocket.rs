@@ -1,0 +1,170 @@
+//! Websocket event streams (`WebsocketHandler.HandleEvents`).
+
+use super::{guarded, EventStream, Incoming, Outcome};
+use crate::handler::BoxFuture;
+use crate::registry::{WebsocketHandler, WebsocketHandlerFn};
+use crate::websocket::{
+    connecting, ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject, Websocket,
+};
+use nitric_protocol::websockets::v1::{
+    client_message, server_message, websocket_event_request::WebsocketEvent as Event,
+    websocket_event_response::WebsocketResponse, websocket_handler_client::WebsocketHandlerClient,
+    ClientMessage, RegistrationRequest, ServerMessage, WebsocketConnectionResponse,
+    WebsocketEventRequest, WebsocketEventResponse,
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+/// The stream of one `#[websocket]` handler.
+#[derive(Clone, Copy)]
+pub(crate) struct WebsocketStream(pub(crate) &'static WebsocketHandler);
+
+impl EventStream for WebsocketStream {
+    type Outgoing = ClientMessage;
+    type Incoming = ServerMessage;
+    type Event = WebsocketEventRequest;
+    type Answer = WebsocketEventResponse;
+
+    fn describe(&self) -> String {
+        let handler = self.0;
+        format!(
+            "{}, the {} handler of socket \"{}\"",
+            handler.source,
+            handler.event(),
+            handler.socket
+        )
+    }
+
+    fn registration(&self) -> ClientMessage {
+        let request = RegistrationRequest {
+            socket_name: self.0.socket.to_owned(),
+            event_type: self.0.event().wire_type() as i32,
+        };
+        ClientMessage {
+            id: String::new(),
+            content: Some(client_message::Content::RegistrationRequest(request)),
+        }
+    }
+
+    fn open(
+        &self,
+        channel: Channel,
+        outgoing: ReceiverStream<ClientMessage>,
+    ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
+        Box::pin(async move {
+            let response = WebsocketHandlerClient::new(channel)
+                .handle_events(outgoing)
+                .await?;
+            Ok(response.into_inner())
+        })
+    }
+
+    fn read(message: ServerMessage) -> Incoming<WebsocketEventRequest> {
+        match message.content {
+            Some(server_message::Content::RegistrationResponse(_)) => Incoming::Registered,
+            Some(server_message::Content::WebsocketEventRequest(event)) => Incoming::Event {
+                id: message.id,
+                event,
+            },
+            None => {
+                Incoming::Unexpected(format!("a message with no content (id {:?})", message.id))
+            }
+        }
+    }
+
+    fn answer(&self, request: WebsocketEventRequest) -> BoxFuture<WebsocketEventResponse> {
+        let handler = self.0;
+        Box::pin(async move {
+            let connection_id = request.connection_id.clone();
+            let socket = request.socket_name.clone();
+            let Some(run) = start(handler, request) else {
+                tracing::warn!(handler = %handler.source, connection_id, "the membrane sent an event of another type to this handler; answering it without running the handler");
+                return response(handler, false);
+            };
+            // While a connect handler runs, the connection cannot be sent to.
+            let _connecting = matches!(handler.function, WebsocketHandlerFn::Connect(_))
+                .then(|| connecting::begin(&socket, &connection_id));
+            let failed = match guarded(run).await {
+                Outcome::Done => false,
+                Outcome::Failed(error) => {
+                    log_failure(handler, &connection_id, &*error);
+                    true
+                }
+                Outcome::Panicked(panic) => {
+                    tracing::error!(handler = %handler.source, socket, connection_id, panic, "{} handler panicked; the service keeps running", handler.event());
+                    true
+                }
+            };
+            response(handler, failed)
+        })
+    }
+
+    fn reply(id: String, answer: WebsocketEventResponse) -> ClientMessage {
+        ClientMessage {
+            id,
+            content: Some(client_message::Content::WebsocketEventResponse(answer)),
+        }
+    }
+}
+
+/// The handler's future for this event, or `None` if the event does not
+/// match the handler.
+fn start(
+    handler: &'static WebsocketHandler,
+    request: WebsocketEventRequest,
+) -> Option<BoxFuture<crate::HandlerResult>> {
+    let socket = Websocket::new(&request.socket_name);
+    let connection_id = request.connection_id;
+    Some(match (handler.function, request.websocket_event?) {
+        (WebsocketHandlerFn::Connect(function), Event::Connection(event)) => {
+            let query: QueryParams = event
+                .query_params
+                .into_iter()
+                .map(|(name, values)| (name, values.value))
+                .collect();
+            function(ConnectContext {
+                socket,
+                connection_id,
+                query,
+            })
+        }
+        (WebsocketHandlerFn::Disconnect(function), Event::Disconnection(_)) => {
+            function(DisconnectContext {
+                socket,
+                connection_id,
+            })
+        }
+        (WebsocketHandlerFn::Message(function), Event::Message(event)) => {
+            function(MessageContext {
+                socket,
+                connection_id,
+                body: event.body,
+            })
+        }
+        _ => return None,
+    })
+}
+
+/// A connect is refused when its handler failed; other events are answered
+/// with an empty response, as the official SDKs do.
+fn response(handler: &WebsocketHandler, failed: bool) -> WebsocketEventResponse {
+    let websocket_response = matches!(handler.function, WebsocketHandlerFn::Connect(_)).then_some(
+        WebsocketResponse::ConnectionResponse(WebsocketConnectionResponse { reject: failed }),
+    );
+    WebsocketEventResponse { websocket_response }
+}
+
+fn log_failure(
+    handler: &WebsocketHandler,
+    connection_id: &str,
+    error: &(dyn std::error::Error + 'static),
+) {
+    let (source, socket) = (&handler.source, handler.socket);
+    if let Some(reject) = error.downcast_ref::<Reject>() {
+        tracing::info!(handler = %source, socket, connection_id, reason = reject.reason(), "connection refused");
+    } else if matches!(handler.function, WebsocketHandlerFn::Connect(_)) {
+        tracing::warn!(handler = %source, socket, connection_id, error = %error, "connect handler failed; the connection is refused");
+    } else {
+        tracing::warn!(handler = %source, socket, connection_id, error = %error, "{} handler failed", handler.event());
+    }
+}
