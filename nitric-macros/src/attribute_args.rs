@@ -1,7 +1,7 @@
 //! Grammar shared by every attribute: a leading name literal, then
 //! `key = value` options separated by commas.
 
-use crate::diagnostics::{expected_one_of, Errors};
+use crate::diagnostics::{expected_one_of, nearest, Errors};
 use crate::runtime_path::RuntimePath;
 use proc_macro2::Span;
 use syn::parse::ParseStream;
@@ -16,6 +16,12 @@ pub(crate) fn leading_name(input: ParseStream, kind: &str, usage: &str) -> syn::
         return Err(syn::Error::new(
             Span::call_site(),
             format!("missing the {kind} name; write {usage}"),
+        ));
+    }
+    if (input.peek(Ident) || input.peek(Token![crate])) && input.peek2(Token![=]) {
+        return Err(syn::Error::new(
+            input.span(),
+            format!("missing the {kind} name: it comes before the options, as in {usage}"),
         ));
     }
     input.parse::<LitStr>().map_err(|error| {
@@ -46,18 +52,38 @@ pub(crate) fn next_key(input: ParseStream) -> syn::Result<Option<Ident>> {
         .map_err(|error| syn::Error::new(error.span(), "expected an option such as `on = ...`"))
 }
 
-/// Parses `= value` for `crate`, recording a duplicate as an error.
+/// Parses `= "value"`. Any other value is recorded as an error on it (with
+/// `example`, the option written right) and skipped, giving `None`.
+pub(crate) fn string_value(
+    input: ParseStream,
+    example: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitStr>> {
+    input.parse::<Token![=]>()?;
+    if input.peek(LitStr) {
+        return input.parse().map(Some);
+    }
+    let value: syn::Expr = input.parse()?;
+    errors.spanned(
+        value,
+        format!("expected a string literal, as in `{example}`"),
+    );
+    Ok(None)
+}
+
+/// Parses `= "path"` for `crate`, recording a duplicate as an error.
 pub(crate) fn crate_option(
     input: ParseStream,
     key: &Ident,
     runtime: &mut Option<RuntimePath>,
     errors: &mut Errors,
 ) -> syn::Result<()> {
-    input.parse::<Token![=]>()?;
-    let literal: LitStr = input.parse()?;
     if runtime.is_some() {
         errors.spanned(key, "duplicate `crate` option");
     }
+    let Some(literal) = string_value(input, "crate = \"::nitric_runtime\"", errors)? else {
+        return Ok(());
+    };
     match RuntimePath::parse(&literal) {
         Ok(path) => *runtime = Some(path),
         Err(error) => errors.push(error),
@@ -66,22 +92,24 @@ pub(crate) fn crate_option(
 }
 
 /// Records an unknown option (with the nearest known one) and skips its value
-/// so the options after it are still checked.
+/// so the options after it are still checked. Returns the option suggested,
+/// so the caller need not also report that option as missing.
 pub(crate) fn unknown_option(
     input: ParseStream,
     key: &Ident,
-    known: &[&str],
+    known: &[&'static str],
     errors: &mut Errors,
-) -> syn::Result<()> {
+) -> syn::Result<Option<&'static str>> {
+    let word = key.to_string();
     let message = format!(
         "unknown option `{key}`: {}",
-        expected_one_of(&key.to_string(), known, "`")
+        expected_one_of(&word, known, "`")
     );
     errors.spanned(key, message);
     if input.parse::<Option<Token![=]>>()?.is_some() {
         input.parse::<syn::Expr>()?;
     }
-    Ok(())
+    Ok(nearest(&word, known))
 }
 
 /// Records a second occurrence of an option that may appear only once.

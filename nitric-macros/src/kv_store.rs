@@ -13,7 +13,7 @@ use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{bracketed, Attribute, Ident, Token, Type, Visibility};
+use syn::{bracketed, Attribute, Expr, ExprLit, Ident, Lit, Token, Type, Visibility};
 
 const USAGE: &str = "#[kv_store(\"profiles\", allow = [get, set])]";
 const ALLOW: &str = "allow";
@@ -62,6 +62,7 @@ impl Parse for KvStoreArgs {
         );
         let mut permissions: Option<Vec<Permission>> = None;
         let mut runtime = None;
+        let mut misspelled = None;
         while let Some(key) = next_key(input)? {
             match key.to_string().as_str() {
                 ALLOW => {
@@ -70,10 +71,11 @@ impl Parse for KvStoreArgs {
                     permissions = Some(parse_permissions(input, &mut errors)?);
                 }
                 attribute_args::CRATE => crate_option(input, &key, &mut runtime, &mut errors)?,
-                _ => unknown_option(input, &key, OPTIONS, &mut errors)?,
+                _ => misspelled = unknown_option(input, &key, OPTIONS, &mut errors)?.or(misspelled),
             }
         }
-        if permissions.is_none() {
+        // "did you mean `allow`?" already said the permissions are missing.
+        if permissions.is_none() && misspelled != Some(ALLOW) {
             errors.push(syn::Error::new(
                 Span::call_site(),
                 format!("missing the permissions: add `allow = [...]` with any of `get`, `set`, `delete`, as in {USAGE}"),
@@ -93,17 +95,28 @@ impl Parse for KvStoreArgs {
 
 /// Parses `[get, set, ...]`: at least one, each known, none twice.
 fn parse_permissions(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<Permission>> {
+    if !input.peek(syn::token::Bracket) {
+        let value: Expr = input.parse()?;
+        errors.spanned(
+            value,
+            "expected the permissions in brackets, as in `allow = [get, set]`",
+        );
+        return Ok(Vec::new());
+    }
     let content;
     let brackets = bracketed!(content in input);
-    let idents = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
-    if idents.is_empty() {
+    let words = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+    if words.is_empty() {
         errors.push(syn::Error::new(
             brackets.span.join(),
             "ask for at least one permission: `get`, `set` or `delete`",
         ));
     }
     let mut permissions = Vec::new();
-    for ident in &idents {
+    for word in &words {
+        let Some(ident) = bare_word(word, errors) else {
+            continue;
+        };
         match Permission::parse(ident) {
             Ok(permission) if permissions.contains(&permission) => {
                 errors.spanned(ident, format!("`{ident}` is listed twice"));
@@ -115,14 +128,40 @@ fn parse_permissions(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec
     Ok(permissions)
 }
 
+/// The identifier a permission is written as, or `None` with the error
+/// recorded (a quoted `"get"` is the likely mistake, as events are quoted).
+fn bare_word<'a>(word: &'a Expr, errors: &mut Errors) -> Option<&'a Ident> {
+    if let Expr::Path(path) = word {
+        if let (Some(ident), None, []) = (path.path.get_ident(), &path.qself, &path.attrs[..]) {
+            return Some(ident);
+        }
+    }
+    let message = match word {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => format!(
+            "write permissions as bare words, without quotes: `{}`",
+            text.value()
+        ),
+        _ => "expected a permission: `get`, `set` or `delete`".to_owned(),
+    };
+    errors.spanned(word, message);
+    None
+}
+
 /// `static NAME: Type;`, the item the attribute goes on. The initializer is
-/// the macro's to write, so the item must not have one.
+/// the macro's to write, so the item must not have one, nor be `mut`; both
+/// are parsed anyway so that [`DeclaredStatic::check`] can say so and the
+/// static can still be emitted.
 struct DeclaredStatic {
     attrs: Vec<Attribute>,
     vis: Visibility,
     static_token: Token![static],
+    mutability: Option<Token![mut]>,
     ident: Ident,
     ty: Type,
+    initializer: Option<(Token![=], Expr)>,
 }
 
 impl Parse for DeclaredStatic {
@@ -135,34 +174,72 @@ impl Parse for DeclaredStatic {
                 "#[kv_store] goes on a `static NAME: KvStore<T>;` without an initializer",
             )
         })?;
-        if let Some(mutability) = input.parse::<Option<Token![mut]>>()? {
-            return Err(syn::Error::new(
-                mutability.span,
-                "a key/value store static cannot be `mut`; its client needs only `&self`",
-            ));
-        }
+        let mutability = input.parse()?;
         let ident = input.parse()?;
         input.parse::<Token![:]>()?;
         let ty = input.parse()?;
-        if let Some(eq) = input.parse::<Option<Token![=]>>()? {
-            return Err(syn::Error::new(
-                eq.span,
-                "remove the initializer: #[kv_store] provides the static's value",
-            ));
-        }
+        let initializer = match input.parse::<Option<Token![=]>>()? {
+            Some(eq) => Some((eq, input.parse()?)),
+            None => None,
+        };
         input.parse::<Token![;]>()?;
         Ok(Self {
             attrs,
             vis,
             static_token,
+            mutability,
             ident,
             ty,
+            initializer,
         })
     }
 }
 
-/// Expands the attribute. On error the item is emitted unchanged beside the
-/// errors (rustc then also notes the missing initializer, which is expected).
+impl DeclaredStatic {
+    /// Records what the attribute does not allow on a well-formed static.
+    fn check(&self, errors: &mut Errors) {
+        if let Some(mutability) = &self.mutability {
+            errors.spanned(
+                mutability,
+                "a key/value store static cannot be `mut`; its client needs only `&self`",
+            );
+        }
+        if let Some((eq, value)) = &self.initializer {
+            errors.spanned(
+                quote!(#eq #value),
+                "remove the initializer: #[kv_store] provides the static's value",
+            );
+        }
+    }
+
+    /// The static as written, with the errors as its initializer: every use
+    /// of it still resolves, and rustc adds nothing (no "free static item
+    /// without body", no complaint about a replaced initializer), because
+    /// `compile_error!` in expression position has whatever type is needed.
+    fn with_errors(&self, error: syn::Error) -> TokenStream {
+        let Self {
+            attrs,
+            vis,
+            static_token,
+            mutability,
+            ident,
+            ty,
+            initializer: _,
+        } = self;
+        let several = error.clone().into_iter().nth(1).is_some();
+        let errors = error.to_compile_error();
+        // Brace-style macro calls need no `;`; the last is the block's value.
+        let value = if several { quote!({ #errors }) } else { errors };
+        quote! {
+            #(#attrs)*
+            #vis #static_token #mutability #ident: #ty = #value;
+        }
+    }
+}
+
+/// Expands the attribute. On error the static is emitted with the errors as
+/// its value (see [`DeclaredStatic::with_errors`]), or, if the item is not a
+/// static at all, unchanged beside them.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = syn::parse2::<KvStoreArgs>(args)
@@ -171,9 +248,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let declared = syn::parse2::<DeclaredStatic>(item.clone())
         .map_err(|error| errors.push(error))
         .ok();
+    if let Some(declared) = &declared {
+        declared.check(&mut errors);
+    }
     match (errors.finish(()), args, declared) {
         (Ok(()), Some(args), Some(declared)) => declaration(&args, &declared),
-        (Err(error), ..) => item_with_errors(item, error),
+        (Err(error), _, Some(declared)) => declared.with_errors(error),
+        (Err(error), _, None) => item_with_errors(item, error),
         _ => unreachable!("a missing part always records an error"),
     }
 }
@@ -187,6 +268,7 @@ fn declaration(args: &KvStoreArgs, declared: &DeclaredStatic) -> TokenStream {
         static_token,
         ident,
         ty,
+        ..
     } = declared;
     let store = &args.store.value;
     let ident_text = ident.to_string();
@@ -264,22 +346,32 @@ mod tests {
     }
 
     #[test]
+    fn explains_permissions_in_the_wrong_form() {
+        let error = parse(quote!("profiles", allow = get)).unwrap_err();
+        assert!(error.contains("in brackets"), "{error}");
+        let error = parse(quote!("profiles", allow = ["get", set])).unwrap_err();
+        assert_eq!(
+            error,
+            "write permissions as bare words, without quotes: `get`"
+        );
+    }
+
+    #[test]
     fn refuses_initialized_or_mutable_statics() {
-        let initialized = syn::parse2::<DeclaredStatic>(quote!(
-            static S: KvStore<T> = x;
-        ));
-        assert!(initialized
-            .err()
-            .unwrap()
-            .to_string()
-            .contains("remove the initializer"));
-        let mutable = syn::parse2::<DeclaredStatic>(quote!(
-            static mut S: KvStore<T>;
-        ));
-        assert!(mutable
-            .err()
-            .unwrap()
-            .to_string()
-            .contains("cannot be `mut`"));
+        let declared = syn::parse2::<DeclaredStatic>(quote!(
+            static mut S: KvStore<T> = x;
+        ))
+        .expect("well-formed");
+        let mut errors = Errors::default();
+        declared.check(&mut errors);
+        let messages: Vec<String> = errors
+            .finish(())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("cannot be `mut`"));
+        assert!(messages[1].contains("remove the initializer"));
     }
 }

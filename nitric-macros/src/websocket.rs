@@ -2,7 +2,7 @@
 //! handler of one event type of one socket.
 
 use crate::attribute_args::{
-    self, crate_option, leading_name, next_key, note_duplicate, unknown_option,
+    self, crate_option, leading_name, next_key, note_duplicate, string_value, unknown_option,
 };
 use crate::diagnostics::{expected_one_of, item_with_errors, Errors};
 use crate::handler_fn;
@@ -67,25 +67,29 @@ impl Parse for WebsocketArgs {
         let socket = ResourceName::parse(leading_name(input, "socket", USAGE)?, "socket");
         let mut event = None;
         let mut runtime = None;
+        let mut misspelled = None;
         while let Some(key) = next_key(input)? {
             match key.to_string().as_str() {
                 ON => {
-                    input.parse::<syn::Token![=]>()?;
-                    let literal: LitStr = input.parse()?;
                     note_duplicate(&event, &key, &mut errors);
-                    match Event::parse(&literal) {
-                        Ok(parsed) => event = Some(parsed),
-                        Err(error) => {
+                    let literal = string_value(input, "on = \"message\"", &mut errors)?;
+                    match literal.as_ref().map(Event::parse) {
+                        Some(Ok(parsed)) => event = Some(parsed),
+                        Some(Err(error)) => {
                             errors.push(error);
                             event.get_or_insert(Event::Message); // keep checking, the error is recorded
+                        }
+                        None => {
+                            event.get_or_insert(Event::Message); // recorded by `string_value`
                         }
                     }
                 }
                 attribute_args::CRATE => crate_option(input, &key, &mut runtime, &mut errors)?,
-                _ => unknown_option(input, &key, OPTIONS, &mut errors)?,
+                _ => misspelled = unknown_option(input, &key, OPTIONS, &mut errors)?.or(misspelled),
             }
         }
-        if event.is_none() {
+        // "did you mean `on`?" already said the event is missing.
+        if event.is_none() && misspelled != Some(ON) {
             errors.push(syn::Error::new(
                 Span::call_site(),
                 format!("missing the event: add `on = \"connect\"`, `on = \"disconnect\"` or `on = \"message\"`, as in {USAGE}"),
@@ -157,22 +161,33 @@ fn registration(
     let context_type = syn::Ident::new(args.event.context_type(), Span::call_site());
     let variant = syn::Ident::new(&format!("{:?}", args.event), Span::call_site());
 
+    // The adapter's locals, named once with one hygiene: the spans below
+    // come from the user's code, which may be a `macro_rules!` body whose
+    // hygiene differs from the attribute's, and locals spelled with two
+    // such spans would not see each other.
+    let context = syn::Ident::new("__nitric_context", Span::mixed_site());
+    let output = syn::Ident::new("__nitric_output", Span::mixed_site());
+    let parameter = match signature.context {
+        Some(_) => quote!(#context),
+        None => quote!(_),
+    };
+
     // Conversions are spanned to the user's types so a wrong parameter or
     // return type is reported on that type, with the runtime's explanation.
     let argument = signature.context.map(|ty| {
         quote_spanned! {ty.span()=>
-            <#ty as __nitric::FromContext<__nitric::#context_type>>::from_context(context)
+            <#ty as __nitric::FromContext<__nitric::#context_type>>::from_context(#context)
         }
     });
     let output_type = signature
         .output
         .map_or_else(|| quote!(()), |ty| quote!(#ty));
     let into_result = quote_spanned! {signature.output.map_or(name.span(), |ty| ty.span())=>
-        <#output_type as __nitric::IntoHandlerResult>::into_handler_result(output)
+        <#output_type as __nitric::IntoHandlerResult>::into_handler_result(#output)
     };
     let boxed = quote_spanned! {name.span()=>
         ::std::boxed::Box::pin(async move {
-            let output: #output_type = #name(#argument).await;
+            let #output: #output_type = #name(#argument).await;
             #into_result
         })
     };
@@ -183,7 +198,7 @@ fn registration(
 
             #[doc(hidden)]
             fn __nitric_handler(
-                context: __nitric::#context_type,
+                #parameter: __nitric::#context_type,
             ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
                 #boxed
             }
@@ -236,6 +251,26 @@ mod tests {
         );
         assert!(error.contains("did you mean \"message\"?"), "{error}");
         assert!(error.contains("unknown option `colour`"), "{error}");
+    }
+
+    #[test]
+    fn explains_values_and_names_in_the_wrong_form() {
+        let error = parse(quote!("public", on = message)).unwrap_err();
+        assert_eq!(error, "expected a string literal, as in `on = \"message\"`");
+        let error = parse(quote!(on = "message")).unwrap_err();
+        assert!(
+            error.starts_with("missing the socket name: it comes before the options"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_misspelled_on_is_not_also_missing() {
+        let error = parse(quote!("public", onn = "message")).unwrap_err();
+        assert_eq!(
+            error,
+            "unknown option `onn`: expected one of `on`, `crate`; did you mean `on`?"
+        );
     }
 
     #[test]

@@ -1,0 +1,6 @@
+use nitric_runtime::websocket;
+
+#[websocket("public")]
+async fn handler() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use nitric_runtime::kv::KvStore;
+use nitric_runtime::kv_store;
+
+#[kv_store("profiles")]
+static PROFILES: KvStore<serde_json::Value>;
+
+fn main() {}

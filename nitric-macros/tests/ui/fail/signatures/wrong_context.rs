@@ -1,0 +1,7 @@
+use nitric_runtime::websocket;
+use nitric_runtime::websocket::MessageContext;
+
+#[websocket("public", on = "connect")]
+async fn handler(_ctx: MessageContext) {}
+
+fn main() {}
