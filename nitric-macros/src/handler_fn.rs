@@ -1,8 +1,12 @@
 //! The shape every handler function must have: a free `async fn` with at most
 //! one parameter (the event's context) and no generics.
 
-use crate::diagnostics::Errors;
-use syn::{FnArg, ItemFn, ReturnType, Type};
+use crate::diagnostics::{item_with_errors, Errors};
+use crate::runtime_path::RuntimePath;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, Item, ItemFn, ReturnType, Type};
 
 /// What generated code needs from a checked handler signature.
 pub(crate) struct HandlerSignature<'a> {
@@ -69,6 +73,121 @@ pub(crate) fn check<'a>(
         ReturnType::Type(_, ty) => Some(&**ty),
     };
     HandlerSignature { context, output }
+}
+
+/// What differs between handler attributes when checking the item.
+pub(crate) struct HandlerAttribute {
+    /// The error for an item that is not a function.
+    pub(crate) placement: &'static str,
+    /// What the function is, in messages: "websocket handler".
+    pub(crate) kind: &'static str,
+}
+
+impl HandlerAttribute {
+    /// Checks the parsed arguments and the function together, so every
+    /// mistake is reported at once; on any error the item is emitted
+    /// unchanged beside the errors.
+    pub(crate) fn expand<A>(
+        &self,
+        args: syn::Result<A>,
+        item: TokenStream,
+        parameter_hint: impl FnOnce(Option<&A>) -> String,
+        register: impl FnOnce(&A, &ItemFn, &HandlerSignature) -> TokenStream,
+    ) -> TokenStream {
+        let mut errors = Errors::default();
+        let args = args.map_err(|error| errors.push(error)).ok();
+        let function = match syn::parse2::<Item>(item.clone()) {
+            Ok(Item::Fn(function)) => Some(function),
+            Ok(other) => {
+                errors.spanned(&other, self.placement);
+                None
+            }
+            Err(error) => return item_with_errors(item, error),
+        };
+        let hint = parameter_hint(args.as_ref());
+        let signature = function
+            .as_ref()
+            .map(|function| check(function, self.kind, &hint, &mut errors));
+        match (errors.finish(()), args, &function, signature) {
+            (Ok(()), Some(args), Some(function), Some(signature)) => {
+                let registration = register(&args, function, &signature);
+                quote! {
+                    #function
+                    #registration
+                }
+            }
+            (Err(error), ..) => item_with_errors(item, error),
+            _ => unreachable!("a missing part always records an error"),
+        }
+    }
+}
+
+/// How an adapter turns what the runtime hands it into the user's parameter.
+pub(crate) struct Adapter<'a> {
+    /// The adapter's input type, in `__nitric` (the `__private` alias).
+    pub(crate) input_type: TokenStream,
+    /// The expression converting the input (an identifier) to the parameter
+    /// of type `ty`; it may `return` an error from the adapter's future.
+    pub(crate) argument: &'a dyn Fn(&Type, &Ident) -> TokenStream,
+}
+
+/// The user's function stays as written; beside it, in a `const _` block so
+/// no name leaks, an adapter the runtime can call through a fn pointer, and
+/// the `inventory` submission built by `submission(adapter, source)`.
+pub(crate) fn registration(
+    runtime: &RuntimePath,
+    function: &ItemFn,
+    signature: &HandlerSignature,
+    adapter: Adapter,
+    submission: impl FnOnce(&Ident, TokenStream) -> TokenStream,
+) -> TokenStream {
+    let private = runtime.private();
+    let name = &function.sig.ident;
+    let name_text = name.to_string();
+
+    // The adapter's locals, named once with one hygiene: the spans below
+    // come from the user's code, which may be a `macro_rules!` body whose
+    // hygiene differs from the attribute's, and locals spelled with two
+    // such spans would not see each other.
+    let input = Ident::new("__nitric_input", Span::mixed_site());
+    let output = Ident::new("__nitric_output", Span::mixed_site());
+    let handler = Ident::new("__nitric_handler", Span::call_site());
+    let parameter = match signature.context {
+        Some(_) => quote!(#input),
+        None => quote!(_),
+    };
+    let argument = signature.context.map(|ty| (adapter.argument)(ty, &input));
+    let input_type = adapter.input_type;
+
+    // Spanned to the return type, so an unsupported one is reported there.
+    let output_type = signature
+        .output
+        .map_or_else(|| quote!(()), |ty| quote!(#ty));
+    let into_result = quote_spanned! {signature.output.map_or(name.span(), |ty| ty.span())=>
+        <#output_type as __nitric::IntoHandlerResult>::into_handler_result(#output)
+    };
+    // Spanned to the name, so a future that is not `Send` is reported there.
+    let boxed = quote_spanned! {name.span()=>
+        ::std::boxed::Box::pin(async move {
+            let #output: #output_type = #name(#argument).await;
+            #into_result
+        })
+    };
+    let source = quote!(__nitric::Source::new(#name_text, ::core::file!(), ::core::line!()));
+    let submission = submission(&handler, source);
+
+    quote! {
+        const _: () = {
+            use #private as __nitric;
+
+            #[doc(hidden)]
+            fn #handler(#parameter: #input_type) -> __nitric::BoxFuture<__nitric::HandlerResult> {
+                #boxed
+            }
+
+            __nitric::inventory::submit! { #submission }
+        };
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ mod diagnostics;
 mod handler_fn;
 mod kv_store;
 mod resource_name;
+mod resource_static;
 mod runtime_path;
+mod subscribe;
+mod topic;
 mod websocket;
 
 use proc_macro::TokenStream;
@@ -139,4 +142,118 @@ pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn kv_store(args: TokenStream, item: TokenStream) -> TokenStream {
     kv_store::expand(args.into(), item.into()).into()
+}
+
+/// Declares a topic and a static client that publishes typed messages to it.
+///
+/// ```
+/// use nitric_runtime::topic::Topic;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Order {
+///     id: u64,
+/// }
+///
+/// #[nitric_runtime::topic("orders", allow = [publish])]
+/// static ORDERS: Topic<Order>;
+///
+/// async fn place(id: u64) -> Result<(), nitric_runtime::Error> {
+///     ORDERS.publish(&Order { id }).await
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// - The topic name, a string literal, named like sockets.
+/// - `allow = [publish]` (optional): ask for the `TopicPublish` action.
+///   Without it the topic is declared but publishing fails with
+///   `Error::NotAllowed`; subscribing needs no permission.
+/// - `crate = "path"` (optional): where the runtime crate is, when renamed.
+///
+/// # The item
+///
+/// `static NAME: Topic<T>;` with no initializer, where `T` is any
+/// `Serialize` type that serializes to a JSON object.
+///
+/// # What it stands for
+///
+/// ```text
+/// static ORDERS: Topic<Order> = {
+///     static DECLARATION: TopicDeclaration = TopicDeclaration::new("orders", &[Publish], Source::new(..));
+///     inventory::submit! { ResourceDeclaration::Topic(&DECLARATION) }
+///     Topic::declared(&DECLARATION)
+/// };
+/// ```
+///
+/// # Mistakes are compile errors
+///
+/// ```compile_fail
+/// // `send` is not a topic permission: expected one of `publish`.
+/// #[nitric_runtime::topic("orders", allow = [send])]
+/// static ORDERS: nitric_runtime::topic::Topic<serde_json::Value>;
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
+    topic::expand(args.into(), item.into()).into()
+}
+
+/// Registers an `async fn` as this service's subscriber of a topic.
+///
+/// ```
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Order {
+///     id: u64,
+/// }
+///
+/// #[nitric_runtime::subscribe("orders")]
+/// async fn ship(order: Order) -> Result<(), nitric_runtime::BoxError> {
+///     println!("shipping order {}", order.id);
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// - The topic name, a string literal. The topic is declared with the
+///   membrane too, as the official SDKs do for a subscription.
+/// - `crate = "path"` (optional): where the runtime crate is, when renamed.
+///
+/// # The function
+///
+/// A free `async fn` taking at most one parameter, the payload: any type
+/// that implements `serde::Deserialize` (`serde_json::Value` takes anything).
+/// It returns `()` or `Result<(), E>` like a websocket handler. An `Err`, a
+/// panic, or a payload that does not deserialize answers `success = false`,
+/// and the membrane delivers the message again. A service has at most one
+/// subscriber per topic; the runtime refuses to start otherwise.
+///
+/// # What it stands for
+///
+/// The function is kept as written; beside it, inside `const _: () = { ... };`,
+/// an adapter reads the payload with `FromTopicMessage` and calls it, and is
+/// registered:
+///
+/// ```text
+/// inventory::submit! { Subscription::new("orders", adapter, Source::new("ship", file!(), line!())) }
+/// ```
+///
+/// # Mistakes are compile errors
+///
+/// ```compile_fail
+/// // A subscriber's parameter must implement `serde::Deserialize`.
+/// struct NotDeserialize;
+///
+/// #[nitric_runtime::subscribe("orders")]
+/// async fn ship(order: NotDeserialize) {}
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn subscribe(args: TokenStream, item: TokenStream) -> TokenStream {
+    subscribe::expand(args.into(), item.into()).into()
 }

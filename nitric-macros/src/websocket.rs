@@ -4,15 +4,15 @@
 use crate::attribute_args::{
     self, crate_option, leading_name, next_key, note_duplicate, string_value, unknown_option,
 };
-use crate::diagnostics::{expected_one_of, item_with_errors, Errors};
-use crate::handler_fn;
+use crate::diagnostics::{expected_one_of, Errors};
+use crate::handler_fn::{self, Adapter, HandlerAttribute};
 use crate::resource_name::ResourceName;
 use crate::runtime_path::RuntimePath;
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Item, LitStr};
+use syn::LitStr;
 
 const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
@@ -110,42 +110,20 @@ impl Parse for WebsocketArgs {
 /// Expands the attribute; on any error the function is emitted unchanged
 /// beside the errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let args = syn::parse2::<WebsocketArgs>(args)
-        .map_err(|error| errors.push(error))
-        .ok();
-    let function = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => Some(function),
-        Ok(other) => {
-            errors.spanned(
-                &other,
-                "#[websocket] goes on an `async fn` handling one event of a socket",
-            );
-            None
-        }
-        Err(error) => return item_with_errors(item, error),
+    let handler = HandlerAttribute {
+        placement: "#[websocket] goes on an `async fn` handling one event of a socket",
+        kind: "websocket handler",
     };
-
-    let context_hint = args
-        .as_ref()
-        .map_or("the event's context".to_owned(), |args| {
-            format!("the event's `{}`", args.event.context_type())
-        });
-    let signature = function.as_ref().map(|function| {
-        handler_fn::check(function, "websocket handler", &context_hint, &mut errors)
-    });
-
-    match errors.finish(()) {
-        Ok(()) => {
-            let (args, function) = (args.expect("parsed"), function.as_ref().expect("parsed"));
-            let registration = registration(&args, function, &signature.expect("checked"));
-            quote! {
-                #function
-                #registration
-            }
-        }
-        Err(error) => item_with_errors(item, error),
-    }
+    handler.expand(
+        syn::parse2::<WebsocketArgs>(args),
+        item,
+        |args| {
+            args.map_or("the event's context".to_owned(), |args| {
+                format!("the event's `{}`", args.event.context_type())
+            })
+        },
+        registration,
+    )
 }
 
 /// The hidden adapter function and its `inventory` submission.
@@ -154,64 +132,30 @@ fn registration(
     function: &syn::ItemFn,
     signature: &handler_fn::HandlerSignature,
 ) -> TokenStream {
-    let private = args.runtime.private();
     let socket = &args.socket.value;
-    let name = &function.sig.ident;
-    let name_text = name.to_string();
     let context_type = syn::Ident::new(args.event.context_type(), Span::call_site());
     let variant = syn::Ident::new(&format!("{:?}", args.event), Span::call_site());
-
-    // The adapter's locals, named once with one hygiene: the spans below
-    // come from the user's code, which may be a `macro_rules!` body whose
-    // hygiene differs from the attribute's, and locals spelled with two
-    // such spans would not see each other.
-    let context = syn::Ident::new("__nitric_context", Span::mixed_site());
-    let output = syn::Ident::new("__nitric_output", Span::mixed_site());
-    let parameter = match signature.context {
-        Some(_) => quote!(#context),
-        None => quote!(_),
-    };
-
-    // Conversions are spanned to the user's types so a wrong parameter or
-    // return type is reported on that type, with the runtime's explanation.
-    let argument = signature.context.map(|ty| {
-        quote_spanned! {ty.span()=>
-            <#ty as __nitric::FromContext<__nitric::#context_type>>::from_context(#context)
-        }
-    });
-    let output_type = signature
-        .output
-        .map_or_else(|| quote!(()), |ty| quote!(#ty));
-    let into_result = quote_spanned! {signature.output.map_or(name.span(), |ty| ty.span())=>
-        <#output_type as __nitric::IntoHandlerResult>::into_handler_result(#output)
-    };
-    let boxed = quote_spanned! {name.span()=>
-        ::std::boxed::Box::pin(async move {
-            let #output: #output_type = #name(#argument).await;
-            #into_result
-        })
-    };
-
-    quote! {
-        const _: () = {
-            use #private as __nitric;
-
-            #[doc(hidden)]
-            fn __nitric_handler(
-                #parameter: __nitric::#context_type,
-            ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
-                #boxed
+    let adapter = Adapter {
+        input_type: quote!(__nitric::#context_type),
+        // Spanned to the user's type, so a wrong parameter is reported there
+        // with the runtime's explanation.
+        argument: &|ty, input| {
+            quote_spanned! {ty.span()=>
+                <#ty as __nitric::FromContext<__nitric::#context_type>>::from_context(#input)
             }
-
-            __nitric::inventory::submit! {
-                __nitric::WebsocketHandler::new(
-                    #socket,
-                    __nitric::WebsocketHandlerFn::#variant(__nitric_handler),
-                    __nitric::Source::new(#name_text, ::core::file!(), ::core::line!()),
-                )
+        },
+    };
+    handler_fn::registration(
+        &args.runtime,
+        function,
+        signature,
+        adapter,
+        |handler, source| {
+            quote! {
+                __nitric::WebsocketHandler::new(#socket, __nitric::WebsocketHandlerFn::#variant(#handler), #source)
             }
-        };
-    }
+        },
+    )
 }
 
 #[cfg(test)]

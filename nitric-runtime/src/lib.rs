@@ -70,7 +70,7 @@ pub mod __private;
 
 pub use error::{BoxError, Error, InvalidService};
 pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
-pub use nitric_macros::{kv_store, websocket};
+pub use nitric_macros::{kv_store, subscribe, topic, websocket};
 pub use service::{run, serve, serve_with};
 #[cfg(feature = "local")]
 pub use settings::LocalSettings;

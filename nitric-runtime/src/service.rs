@@ -23,6 +23,13 @@ use tonic::transport::Channel;
 /// `info`), and on failure prints the error and exits with status 1.
 ///
 /// ```no_run
+/// # use nitric_runtime::websocket::MessageContext;
+/// #[nitric_runtime::websocket("public", on = "message")]
+/// async fn echo(ctx: MessageContext) -> Result<(), nitric_runtime::Error> {
+///     ctx.socket().send(ctx.connection_id(), ctx.body()).await
+/// }
+/// # // connect and disconnect handlers omitted
+///
 /// fn main() {
 ///     nitric_runtime::run();
 /// }

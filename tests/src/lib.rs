@@ -107,9 +107,14 @@ impl App {
         (status, stderr)
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the app is running")
+    }
+
     /// Sends SIGTERM, as a platform does to stop a service.
     pub fn terminate(&self) {
-        let pid = self.child.id().expect("the app is running") as libc::pid_t;
+        let pid = self.pid() as libc::pid_t;
         // SAFETY: kill(2) with a pid we spawned and a valid signal number.
         let result = unsafe { libc::kill(pid, libc::SIGTERM) };
         assert_eq!(result, 0, "kill -TERM {pid}");

@@ -1,0 +1,26 @@
+//! `#[topic("name", allow = [publish])]` on `static NAME: Topic<T>;`:
+//! declares a topic, and the permission to publish to it when asked for
+//! (subscribing needs none), and gives the static its value.
+
+use crate::resource_static::{self, ResourceKind};
+use proc_macro2::TokenStream;
+
+pub(crate) const TOPIC: ResourceKind = ResourceKind {
+    attribute: "topic",
+    noun: "topic",
+    permission_noun: "topic",
+    client: "Topic<T>",
+    usage: "#[topic(\"updates\", allow = [publish])]",
+    allow_example: "allow = [publish]",
+    permissions: &[("publish", "Publish")],
+    permissions_required: false,
+    permission_enum: "TopicPermission",
+    declaration_type: "TopicDeclaration",
+    declaration_variant: "Topic",
+    client_type: "Topic",
+};
+
+/// Expands `#[topic(...)]`.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    resource_static::expand(&TOPIC, args, item)
+}
