@@ -2,6 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::topics;
 
 /// Settings for [`start`](crate::start).
 ///
@@ -36,6 +39,51 @@ pub struct Config {
     /// Print `websocket "NAME" listening on URL` on stdout when a
     /// websocket's gateway starts. Default `true`.
     pub announce: bool,
+    /// How messages are delivered to topic subscribers. Internal: tests
+    /// shorten the backoff; everyone else keeps the default.
+    #[doc(hidden)]
+    pub topic_delivery: TopicDelivery,
+}
+
+/// How a topic message is delivered to each subscriber stream, and how many
+/// messages a topic keeps while nobody subscribes. Internal: the defaults
+/// are the membrane's behaviour; tests shorten them to run fast.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDelivery {
+    /// Attempts per subscriber before the message is dropped (at least 1).
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; it doubles after each one.
+    pub first_backoff: Duration,
+    /// The longest wait between two attempts.
+    pub max_backoff: Duration,
+    /// How long a subscriber may take to answer before the attempt fails.
+    pub answer_timeout: Duration,
+    /// Messages a topic keeps in memory while it has no subscriber.
+    pub max_queued_per_topic: usize,
+}
+
+impl Default for TopicDelivery {
+    fn default() -> Self {
+        Self {
+            max_attempts: topics::MAX_ATTEMPTS,
+            first_backoff: topics::FIRST_BACKOFF,
+            max_backoff: topics::MAX_BACKOFF,
+            answer_timeout: topics::ANSWER_TIMEOUT,
+            max_queued_per_topic: topics::MAX_QUEUED_PER_TOPIC,
+        }
+    }
+}
+
+impl TopicDelivery {
+    /// The wait after the `failed`-th failed attempt (counting from 1):
+    /// `first_backoff` doubled `failed - 1` times, at most `max_backoff`.
+    pub(crate) fn backoff(&self, failed: u32) -> Duration {
+        let doublings = failed.saturating_sub(1).min(31);
+        self.first_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
+    }
 }
 
 impl Default for Config {
@@ -46,6 +94,26 @@ impl Default for Config {
             ws_port: 4001,
             data_dir: PathBuf::from(".nitric"),
             announce: true,
+            topic_delivery: TopicDelivery::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_up_to_its_cap() {
+        let delivery = TopicDelivery {
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..TopicDelivery::default()
+        };
+        let waits: Vec<u128> = (1..=6)
+            .map(|failed| delivery.backoff(failed).as_millis())
+            .collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(delivery.backoff(u32::MAX), Duration::from_millis(1000));
     }
 }

@@ -1,10 +1,25 @@
 //! A local Nitric membrane: the sidecar a Nitric application talks to,
 //! running on your machine.
 //!
-//! It serves the membrane's gRPC services (`Resources`, `Websocket`,
-//! `WebsocketHandler`, `KvStore`) for the application, runs a real websocket
-//! gateway for each socket the application handles, and keeps key/value
-//! stores in a database file on disk, so data survives restarts.
+//! It serves the membrane's gRPC services for the application:
+//!
+//! - `Resources`: declarations of resources and policies (every permission
+//!   is granted locally);
+//! - `Websocket` and `WebsocketHandler`: a real websocket gateway for each
+//!   socket the application handles;
+//! - `KvStore`: key/value stores kept in a database file on disk, so data
+//!   survives restarts;
+//! - `Topics` and `Subscriber`: messages published to a topic are delivered
+//!   to every stream subscribed to it, at least once, retried with a backoff
+//!   when a subscriber fails, and dropped with an error log (showing the
+//!   payload) after a bounded number of attempts. A `Publish` may ask for a
+//!   delay.
+//!
+//! Topic messages live in memory only. A message published while its topic
+//! has no subscriber is queued (up to 10 000 per topic; beyond that
+//! `Publish` fails with RESOURCE_EXHAUSTED) and delivered once a subscriber
+//! registers. Queued, delayed and undelivered messages are lost when the
+//! membrane stops; shutdown logs how many.
 //!
 //! Run it as the `nitric-local` binary, or embed it with [`start`]:
 //!
@@ -31,7 +46,8 @@
 //!
 //! Inside, one module per part: the handler registry that pairs events with
 //! the application's answers, the per-socket websocket gateway, the on-disk
-//! store, and one module per gRPC service.
+//! store, the topic broker with its deliveries, and one module per gRPC
+//! service.
 
 #![warn(missing_docs)]
 
@@ -41,6 +57,9 @@ mod membrane;
 mod registry;
 mod services;
 mod store;
+mod topics;
 
 pub use config::Config;
+#[doc(hidden)]
+pub use config::TopicDelivery;
 pub use membrane::{start, LocalMembrane, StartError};

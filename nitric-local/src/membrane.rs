@@ -16,6 +16,7 @@ use crate::gateway::{GatewaySettings, Gateways};
 use crate::registry::HandlerRegistry;
 use crate::services::{self, Declarations, Parts};
 use crate::store::{self, OpenError, Store};
+use crate::topics::TopicBroker;
 
 /// How long shutdown waits for each group of tasks (websocket connections,
 /// then the gRPC server) before it stops waiting for them.
@@ -66,6 +67,7 @@ pub struct LocalMembrane {
     grpc_addr: SocketAddr,
     gateways: Arc<Gateways>,
     declarations: Arc<Declarations>,
+    topics: Arc<TopicBroker>,
     store: Store,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -115,11 +117,17 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown.clone(),
         tasks.clone(),
     ));
+    let topics = Arc::new(TopicBroker::new(
+        config.topic_delivery.clone(),
+        shutdown.clone(),
+        tasks.clone(),
+    ));
     let parts = Parts {
         registry,
         gateways: gateways.clone(),
         store: store.clone(),
         declarations: Arc::new(Declarations::default()),
+        topics: topics.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
     };
@@ -134,6 +142,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         grpc_addr,
         gateways,
         declarations: parts.declarations,
+        topics,
         store,
         shutdown,
         tasks,
@@ -193,8 +202,10 @@ impl LocalMembrane {
     }
 
     /// Stops gracefully: the gateways stop accepting, open websockets get a
-    /// close frame ("going away"), application streams end, the gRPC server
-    /// stops, and the database file is closed. When this returns, the ports
+    /// close frame ("going away"), application streams end, topic messages
+    /// not delivered yet (delayed, queued, or awaiting an answer) are
+    /// dropped with a log of how many, the gRPC server stops, and the
+    /// database file is closed. When this returns, the ports
     /// are free and a new membrane can open the same data directory.
     pub async fn shutdown(mut self) {
         tracing::info!("local membrane shutting down");
@@ -205,9 +216,10 @@ impl LocalMembrane {
             .is_err()
         {
             tracing::warn!(
-                "websocket connections still open after {SHUTDOWN_GRACE:?}; leaving them behind"
+                "websocket connections or topic deliveries still busy after {SHUTDOWN_GRACE:?}; leaving them behind"
             );
         }
+        self.topics.report_undelivered();
         match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.grpc).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::warn!(%error, "gRPC server ended with an error"),

@@ -1,12 +1,14 @@
 //! The membrane's gRPC services, one module per service of the contract.
 //!
 //! Each service is a thin translation between protobuf messages and the
-//! parts that do the work (the handler registry, the gateways, the store).
-//! A further service (topics, say) is one more module here and one more
-//! `add_service` line in [`router`].
+//! parts that do the work (the handler registry, the gateways, the store,
+//! the topic broker). A further service is one more module here and one
+//! more `add_service` line in [`router`].
 
 mod kvstore;
 mod resources;
+mod subscriber;
+mod topics;
 mod websocket;
 mod websocket_handler;
 
@@ -14,6 +16,8 @@ use std::sync::Arc;
 
 use nitric_protocol::kvstore::v1::kv_store_server::KvStoreServer;
 use nitric_protocol::resources::v1::resources_server::ResourcesServer;
+use nitric_protocol::topics::v1::subscriber_server::SubscriberServer;
+use nitric_protocol::topics::v1::topics_server::TopicsServer;
 use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandlerServer;
 use nitric_protocol::websockets::v1::websocket_server::WebsocketServer;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +28,7 @@ use tonic::transport::Server;
 use crate::gateway::Gateways;
 use crate::registry::HandlerRegistry;
 use crate::store::Store;
+use crate::topics::TopicBroker;
 pub(crate) use resources::Declarations;
 
 /// What the services share with each other and with the membrane.
@@ -33,6 +38,7 @@ pub(crate) struct Parts {
     pub(crate) gateways: Arc<Gateways>,
     pub(crate) store: Store,
     pub(crate) declarations: Arc<Declarations>,
+    pub(crate) topics: Arc<TopicBroker>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
 }
@@ -51,5 +57,11 @@ pub(crate) fn router(parts: &Parts) -> Router {
         ))
         .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
             parts.store.clone(),
+        )))
+        .add_service(TopicsServer::new(topics::TopicsService::new(
+            parts.topics.clone(),
+        )))
+        .add_service(SubscriberServer::new(subscriber::SubscriberService::new(
+            parts.clone(),
         )))
 }

@@ -38,10 +38,15 @@ pub struct TestMembrane {
 
 impl TestMembrane {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A membrane with the standard test configuration changed by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("temporary data directory");
-        let membrane = nitric_local::start(config_for(data.path()))
-            .await
-            .expect("membrane starts");
+        let mut config = config_for(data.path());
+        configure(&mut config);
+        let membrane = nitric_local::start(config).await.expect("membrane starts");
         Self { membrane, data }
     }
 

@@ -1,6 +1,6 @@
 //! End-to-end tests of the local membrane: real gRPC over loopback, real
-//! websocket clients, the real database on disk. One test binary, one module
-//! per area, so the crate links its tests once.
+//! websocket clients, the real database on disk, real topic subscribers.
+//! One test binary, one module per area, so the crate links its tests once.
 
 mod binary;
 mod common;
@@ -9,4 +9,5 @@ mod kvstore;
 mod lifecycle;
 mod registration;
 mod resources;
+mod topics;
 mod websocket_api;
