@@ -1,0 +1,67 @@
+//! Topics end to end: greeting through a topic, redelivery after failures,
+//! delayed publishing, and the typed error for sending too early.
+
+use nitric_tests::{App, Client};
+use std::time::{Duration, Instant};
+
+const APP: &str = env!("CARGO_BIN_EXE_topics");
+
+async fn started() -> (App, String, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = App::start(APP, data.path(), &[]);
+    let url = app.socket_url("public").await;
+    (app, url, data)
+}
+
+#[tokio::test]
+async fn a_new_connection_is_welcomed_through_a_topic() {
+    let (_app, url, _data) = started().await;
+    let mut client = Client::connect(&url).await;
+    assert_eq!(client.receive().await, "welcome!");
+}
+
+#[tokio::test]
+async fn a_subscriber_that_fails_twice_gets_the_message_a_third_time() {
+    let (_app, url, _data) = started().await;
+    let mut client = Client::connect(&url).await;
+    assert_eq!(client.receive().await, "welcome!");
+    client.send("flaky").await;
+    assert_eq!(client.receive().await, "attempt 1");
+    assert_eq!(client.receive().await, "attempt 2");
+    assert_eq!(client.receive().await, "attempt 3");
+    // The third attempt succeeded, so there is no fourth.
+    assert_eq!(client.receives_within(Duration::from_secs(2)).await, None);
+}
+
+#[tokio::test]
+async fn a_delayed_message_arrives_no_earlier_than_its_delay() {
+    let (_app, url, _data) = started().await;
+    let mut client = Client::connect(&url).await;
+    assert_eq!(client.receive().await, "welcome!");
+    let published = Instant::now();
+    client.send("delay 700").await;
+    assert_eq!(client.receive().await, "delayed");
+    let waited = published.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700),
+        "delivered after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn sending_from_inside_the_connect_handler_is_a_typed_error() {
+    let (_app, url, _data) = started().await;
+    let mut client = Client::connect(&format!("{url}/?send_in_connect=1")).await;
+    assert_eq!(client.receive().await, "welcome!");
+    client.send("outcome").await;
+    let (typed, message): (bool, String) = serde_json::from_str(&client.receive().await).unwrap();
+    assert!(typed, "Error::ConnectionNotReady, got: {message}");
+    assert!(
+        message.contains("while its connect handler is running"),
+        "{message}"
+    );
+    assert!(
+        message.contains("publish to a topic"),
+        "the error says what to do instead: {message}"
+    );
+}
