@@ -62,6 +62,16 @@ pub(crate) fn expected_one_of(word: &str, candidates: &[&str], quote: &str) -> S
     }
 }
 
+/// Every message of a combined error, joined with ` | `, for tests.
+#[cfg(test)]
+pub(crate) fn joined(error: syn::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();

@@ -383,13 +383,7 @@ mod tests {
             tokens,
         )
         .map(|args| (args.name.value, args.permissions))
-        .map_err(|error| {
-            error
-                .into_iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
+        .map_err(crate::diagnostics::joined)
     }
 
     #[test]

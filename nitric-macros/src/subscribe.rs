@@ -94,13 +94,7 @@ mod tests {
     fn parse(tokens: TokenStream) -> Result<String, String> {
         syn::parse2::<SubscribeArgs>(tokens)
             .map(|args| args.topic.value)
-            .map_err(|error| {
-                error
-                    .into_iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            })
+            .map_err(crate::diagnostics::joined)
     }
 
     #[test]

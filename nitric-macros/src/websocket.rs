@@ -165,13 +165,7 @@ mod tests {
     fn parse(tokens: TokenStream) -> Result<(String, Event), String> {
         syn::parse2::<WebsocketArgs>(tokens)
             .map(|args| (args.socket.value, args.event))
-            .map_err(|error| {
-                error
-                    .into_iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            })
+            .map_err(crate::diagnostics::joined)
     }
 
     #[test]

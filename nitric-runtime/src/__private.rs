@@ -4,8 +4,8 @@
 pub use crate::handler::{BoxFuture, FromContext, HandlerResult, IntoHandlerResult};
 pub use crate::kv::KvStore;
 pub use crate::registry::{
-    KvPermission, KvStoreDeclaration, ResourceDeclaration, Source, Subscription, TopicDeclaration,
-    TopicPermission, WebsocketHandler, WebsocketHandlerFn,
+    Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration, Source,
+    Subscription, TopicDeclaration, TopicPermission, WebsocketHandler, WebsocketHandlerFn,
 };
 pub use crate::topic::{FromTopicMessage, Topic, TopicMessage};
 pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};

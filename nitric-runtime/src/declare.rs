@@ -33,8 +33,11 @@ pub(crate) fn requests(registry: &Registry) -> Vec<ResourceDeclareRequest> {
                     store.name,
                     Some(config),
                 ));
-                let actions: Vec<Action> = store.permissions.iter().map(|p| p.action()).collect();
-                requests.push(policy(&actions, ResourceType::KeyValueStore, store.name));
+                requests.push(policy(
+                    &store.actions(),
+                    ResourceType::KeyValueStore,
+                    store.name,
+                ));
             }
             ResourceDeclaration::Topic(topic) => {
                 topics.insert(topic.name);
@@ -42,9 +45,7 @@ pub(crate) fn requests(registry: &Registry) -> Vec<ResourceDeclareRequest> {
                 requests.push(resource(ResourceType::Topic, topic.name, Some(config)));
                 // Subscribing needs no policy; a topic only subscribed to gets none.
                 if !topic.permissions.is_empty() {
-                    let actions: Vec<Action> =
-                        topic.permissions.iter().map(|p| p.action()).collect();
-                    requests.push(policy(&actions, ResourceType::Topic, topic.name));
+                    requests.push(policy(&topic.actions(), ResourceType::Topic, topic.name));
                 }
             }
         }

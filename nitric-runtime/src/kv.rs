@@ -69,13 +69,7 @@ impl<T> KvStore<T> {
         permission: KvPermission,
         operation: impl FnOnce() -> String,
     ) -> Result<KvStoreClient<tonic::transport::Channel>, Error> {
-        if !self.declaration.allows(permission) {
-            return Err(Error::NotAllowed {
-                resource: format!("key/value store \"{}\"", self.name()),
-                permission: permission.keyword(),
-                declared_at: self.declaration.source.location(),
-            });
-        }
+        self.declaration.require(permission)?;
         membrane::channel(operation).map(KvStoreClient::new)
     }
 

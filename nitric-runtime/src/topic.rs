@@ -71,13 +71,7 @@ impl<T: Serialize> Topic<T> {
 
     async fn send(&self, payload: &T, delay: Option<Duration>) -> Result<(), Error> {
         let operation = || format!("publish to topic \"{}\"", self.name());
-        if !self.declaration.allows(TopicPermission::Publish) {
-            return Err(Error::NotAllowed {
-                resource: format!("topic \"{}\"", self.name()),
-                permission: TopicPermission::Publish.keyword(),
-                declared_at: self.declaration.source.location(),
-            });
-        }
+        self.declaration.require(TopicPermission::Publish)?;
         let content = json::to_struct(payload).map_err(|reason| Error::Value {
             operation: operation(),
             reason,

@@ -60,6 +60,16 @@ impl App {
         }
     }
 
+    /// Starts `binary` on the embedded membrane with a fresh data directory
+    /// and waits for `socket`; returns the app, the socket's URL, and the
+    /// directory (removed when dropped).
+    pub async fn start_serving(binary: &str, socket: &str) -> (Self, String, tempfile::TempDir) {
+        let data = tempfile::tempdir().expect("create a data directory");
+        let mut app = Self::start(binary, data.path(), &[]);
+        let url = app.socket_url(socket).await;
+        (app, url, data)
+    }
+
     /// Waits for the line announcing `socket` and returns its URL.
     pub async fn socket_url(&mut self, socket: &str) -> String {
         let prefix = format!("websocket \"{socket}\" listening on ");

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 const APP: &str = env!("CARGO_BIN_EXE_topics");
 
 async fn started() -> (App, String, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let mut app = App::start(APP, data.path(), &[]);
-    let url = app.socket_url("public").await;
-    (app, url, data)
+    App::start_serving(APP, "public").await
 }
 
 #[tokio::test]

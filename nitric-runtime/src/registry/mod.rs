@@ -6,7 +6,8 @@ mod handler;
 mod validate;
 
 pub use declaration::{
-    KvPermission, KvStoreDeclaration, ResourceDeclaration, TopicDeclaration, TopicPermission,
+    Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration,
+    TopicDeclaration, TopicPermission,
 };
 pub use handler::{Source, Subscription, WebsocketHandler, WebsocketHandlerFn};
 
