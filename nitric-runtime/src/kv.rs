@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 
 /// A key/value store whose values are `T`, serialized as JSON objects.
 ///
-/// Declare one with [`#[kv_store]`](crate::kv_store); calls the declaration
+/// Declare one with [`#[kv_store]`](macro@crate::kv_store); calls the declaration
 /// does not allow fail with [`Error::NotAllowed`] before reaching the
 /// membrane.
 ///

@@ -1,7 +1,9 @@
 //! Write [Nitric](https://nitric.io) websocket applications in Rust.
 //!
-//! Annotate `async fn`s with [`websocket`] and declare key/value stores with
-//! [`kv_store`]; [`run`] does the rest. It declares every resource and the
+//! Annotate `async fn`s with [`#[websocket]`](macro@websocket) and
+//! [`#[subscribe]`](macro@subscribe), declare key/value stores and topics with
+//! [`#[kv_store]`](macro@kv_store) and [`#[topic]`](macro@topic); [`run`] does
+//! the rest. It declares every resource and the
 //! permissions this service needs with the Nitric membrane (the sidecar at
 //! `SERVICE_ADDRESS`), opens one event stream per handler and runs handlers
 //! concurrently. Without `SERVICE_ADDRESS` it starts a local membrane in the

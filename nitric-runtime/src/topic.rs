@@ -15,8 +15,8 @@ use std::time::Duration;
 
 /// A topic whose messages are `T`, serialized as JSON objects.
 ///
-/// Declare one with [`#[topic]`](crate::topic); publishing needs
-/// `allow = [publish]`. Subscribe with [`#[subscribe]`](crate::subscribe).
+/// Declare one with [`#[topic]`](macro@crate::topic); publishing needs
+/// `allow = [publish]`. Subscribe with [`#[subscribe]`](macro@crate::subscribe).
 ///
 /// ```
 /// use nitric_runtime::topic::Topic;

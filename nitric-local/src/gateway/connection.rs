@@ -149,10 +149,19 @@ async fn read_frames(
             Some(Ok(Message::Close(_))) => return finish_closing(frames).await,
             None => return,
             Some(Err(error)) => {
-                tracing::warn!(socket = %socket.name, connection_id, %error, "websocket read failed; closing the connection");
-                if let Some(close) = close_frame_for(error) {
-                    if outgoing.send(Outgoing::Close(close)).await.is_ok() {
-                        let _ = tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
+                let description = error.to_string();
+                match close_frame_for(error) {
+                    // A bad frame: the client hears why before the close.
+                    Some(close) => {
+                        tracing::warn!(socket = %socket.name, connection_id, error = description, "bad websocket frame; closing the connection");
+                        if outgoing.send(Outgoing::Close(close)).await.is_ok() {
+                            let _ =
+                                tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
+                        }
+                    }
+                    // The client went away without a close frame: routine.
+                    None => {
+                        tracing::info!(socket = %socket.name, connection_id, error = description, "connection dropped without a closing handshake");
                     }
                 }
                 return;
