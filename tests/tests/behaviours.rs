@@ -82,3 +82,22 @@ async fn sigterm_lets_in_flight_handlers_finish_then_exits_zero() {
     let (status, stderr) = app.exit().await;
     assert!(status.success(), "{status}\n{stderr}");
 }
+
+#[tokio::test]
+async fn client_calls_answer_typed_results() {
+    let (_app, url, _data) = started().await;
+    let mut client = Client::connect(&url).await;
+    client.send("missing key").await;
+    assert_eq!(client.receive().await, "None");
+    client.send("send to stranger").await;
+    assert_eq!(
+        client.receive().await,
+        "not found: send to connection \"no-such-connection\" on socket \"public\""
+    );
+    client.send("write read-only").await;
+    let refusal = client.receive().await;
+    assert!(
+        refusal.starts_with("key/value store \"read-only\": `set` is not allowed; add it to the declaration (tests/src/bin/behaviours.rs:"),
+        "{refusal}"
+    );
+}

@@ -3,7 +3,8 @@
 //! Connect query: `?reject=1` refuses, `?fail=1` errors, `?panic=1` panics;
 //! other parameters are remembered. Messages: `query` answers the connect
 //! query as JSON, `panic` panics, `slow` answers `slow done` after two
-//! seconds, anything else is echoed.
+//! seconds, `missing key`, `send to stranger` and `write read-only` answer
+//! what those client calls returned, anything else is echoed.
 
 use nitric_runtime::kv::KvStore;
 use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Reject};
@@ -13,6 +14,9 @@ use std::time::Duration;
 
 #[kv_store("queries", allow = [get, set, delete])]
 static QUERIES: KvStore<BTreeMap<String, Vec<String>>>;
+
+#[kv_store("read-only", allow = [get])]
+static READ_ONLY: KvStore<BTreeMap<String, String>>;
 
 #[websocket("public", on = "connect")]
 async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
@@ -48,6 +52,17 @@ async fn message(ctx: MessageContext) -> Result<(), BoxError> {
             tokio::time::sleep(Duration::from_secs(2)).await;
             "slow done".to_owned()
         }
+        "missing key" => format!("{:?}", QUERIES.get("no such key").await?),
+        "send to stranger" => match ctx.socket().send("no-such-connection", "hi").await {
+            Err(nitric_runtime::Error::NotFound { operation, .. }) => {
+                format!("not found: {operation}")
+            }
+            other => format!("unexpected: {other:?}"),
+        },
+        "write read-only" => match READ_ONLY.set("key", &BTreeMap::new()).await {
+            Err(error @ nitric_runtime::Error::NotAllowed { .. }) => error.to_string(),
+            other => format!("unexpected: {other:?}"),
+        },
         other => other.to_owned(),
     };
     ctx.socket().send(ctx.connection_id(), reply).await?;
