@@ -126,6 +126,7 @@ async fn serve_registry(
     stop: &CancellationToken,
 ) -> Result<(), Error> {
     let mut backoff = Duration::from_millis(100);
+    let mut reconnecting = false;
     loop {
         match session(channel.clone(), registry, environment, stop).await {
             Ok(SessionEnd::Stopped) => return Ok(()),
@@ -140,8 +141,15 @@ async fn serve_registry(
             Err(error) if is_transient(&error) => {
                 tracing::warn!(%error, retry_in = ?backoff, "membrane unreachable; retrying");
             }
+            // While reconnecting, the membrane may not yet have noticed that
+            // our previous streams ended; at startup it means another
+            // instance holds the registration, which retrying cannot fix.
+            Err(error) if reconnecting && is_registration_conflict(&error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "previous registration still held; retrying");
+            }
             Err(error) => return Err(error),
         }
+        reconnecting = true;
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
             () = stop.cancelled() => return Ok(()),
@@ -222,6 +230,12 @@ fn is_transient(error: &Error) -> bool {
                 | tonic::Code::Internal
         )
     })
+}
+
+fn is_registration_conflict(error: &Error) -> bool {
+    error
+        .status()
+        .is_some_and(|status| status.code() == tonic::Code::AlreadyExists)
 }
 
 /// Completes on SIGINT or, on Unix, SIGTERM.
