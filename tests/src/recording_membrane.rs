@@ -1,13 +1,30 @@
 //! A membrane that records what a service declares and registers, then ends
 //! every event stream, as the Nitric CLI does while collecting requirements
 //! (`NITRIC_ENVIRONMENT=build`).
+//!
+//! Like the CLI's collecting server it serves `Resources`, the websocket
+//! handler streams and topic subscriptions, answering each registration and
+//! then ending the stream. `Topics`, `Websocket` and `KvStore` calls have no
+//! place at build time: the CLI leaves them unimplemented; here they are
+//! recorded (so a transcript shows a service that makes them) and answered
+//! UNIMPLEMENTED the same way.
 
 use futures_util::stream;
+use nitric_protocol::kvstore::v1::kv_store_server::{KvStore, KvStoreServer};
+use nitric_protocol::kvstore::v1::{
+    KvStoreDeleteKeyRequest, KvStoreDeleteKeyResponse, KvStoreGetValueRequest,
+    KvStoreGetValueResponse, KvStoreScanKeysRequest, KvStoreScanKeysResponse,
+    KvStoreSetValueRequest, KvStoreSetValueResponse,
+};
 use nitric_protocol::resources::v1::resources_server::{Resources, ResourcesServer};
 use nitric_protocol::resources::v1::{
     resource_declare_request::Config, Action, ResourceDeclareRequest, ResourceDeclareResponse,
     ResourceIdentifier, ResourceType,
 };
+use nitric_protocol::topics::v1 as topics;
+use nitric_protocol::topics::v1::subscriber_server::{Subscriber, SubscriberServer};
+use nitric_protocol::topics::v1::topics_server::{Topics, TopicsServer};
+use nitric_protocol::topics::v1::{TopicPublishRequest, TopicPublishResponse};
 use nitric_protocol::websockets::v1::websocket_handler_server::{
     WebsocketHandler, WebsocketHandlerServer,
 };
@@ -45,7 +62,10 @@ impl RecordingMembrane {
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(ResourcesServer::new(recorder.clone()))
-                .add_service(WebsocketHandlerServer::new(recorder))
+                .add_service(WebsocketHandlerServer::new(recorder.clone()))
+                .add_service(SubscriberServer::new(recorder.clone()))
+                .add_service(TopicsServer::new(recorder.clone()))
+                .add_service(KvStoreServer::new(recorder))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = stopped.await;
                 }),
@@ -134,6 +154,101 @@ impl WebsocketHandler for Recorder {
             )),
         };
         Ok(Response::new(Box::pin(stream::iter([Ok(answer)]))))
+    }
+}
+
+#[tonic::async_trait]
+impl Subscriber for Recorder {
+    type SubscribeStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<topics::ServerMessage, Status>> + Send>>;
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<topics::ClientMessage>>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let mut incoming = request.into_inner();
+        let first = incoming
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no registration"))?;
+        let Some(topics::client_message::Content::RegistrationRequest(registration)) =
+            first.content
+        else {
+            return Err(Status::invalid_argument(
+                "the first message must be a registration",
+            ));
+        };
+        self.record(format!("subscribe topic \"{}\"", registration.topic_name));
+        let answer = topics::ServerMessage {
+            id: first.id,
+            content: Some(topics::server_message::Content::RegistrationResponse(
+                topics::RegistrationResponse {},
+            )),
+        };
+        Ok(Response::new(Box::pin(stream::iter([Ok(answer)]))))
+    }
+}
+
+/// What a call that has no place at build time is answered.
+fn not_at_build_time(call: &str) -> Status {
+    Status::unimplemented(format!(
+        "{call} is not available while requirements are collected"
+    ))
+}
+
+#[tonic::async_trait]
+impl Topics for Recorder {
+    async fn publish(
+        &self,
+        request: Request<TopicPublishRequest>,
+    ) -> Result<Response<TopicPublishResponse>, Status> {
+        self.record(format!(
+            "call Topics.Publish \"{}\"",
+            request.into_inner().topic_name
+        ));
+        Err(not_at_build_time("Topics.Publish"))
+    }
+}
+
+#[tonic::async_trait]
+impl KvStore for Recorder {
+    async fn get_value(
+        &self,
+        request: Request<KvStoreGetValueRequest>,
+    ) -> Result<Response<KvStoreGetValueResponse>, Status> {
+        let store = request.into_inner().r#ref.unwrap_or_default().store;
+        self.record(format!("call KvStore.GetValue \"{store}\""));
+        Err(not_at_build_time("KvStore.GetValue"))
+    }
+
+    async fn set_value(
+        &self,
+        request: Request<KvStoreSetValueRequest>,
+    ) -> Result<Response<KvStoreSetValueResponse>, Status> {
+        let store = request.into_inner().r#ref.unwrap_or_default().store;
+        self.record(format!("call KvStore.SetValue \"{store}\""));
+        Err(not_at_build_time("KvStore.SetValue"))
+    }
+
+    async fn delete_key(
+        &self,
+        request: Request<KvStoreDeleteKeyRequest>,
+    ) -> Result<Response<KvStoreDeleteKeyResponse>, Status> {
+        let store = request.into_inner().r#ref.unwrap_or_default().store;
+        self.record(format!("call KvStore.DeleteKey \"{store}\""));
+        Err(not_at_build_time("KvStore.DeleteKey"))
+    }
+
+    type ScanKeysStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<KvStoreScanKeysResponse, Status>> + Send>>;
+
+    async fn scan_keys(
+        &self,
+        request: Request<KvStoreScanKeysRequest>,
+    ) -> Result<Response<Self::ScanKeysStream>, Status> {
+        let store = request.into_inner().store.unwrap_or_default().name;
+        self.record(format!("call KvStore.ScanKeys \"{store}\""));
+        Err(not_at_build_time("KvStore.ScanKeys"))
     }
 }
 

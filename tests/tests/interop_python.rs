@@ -1,0 +1,28 @@
+//! The chat and greeting apps written with the official Nitric Python SDK
+//! (`nitric` on PyPI, pinned in `tests/interop/python/`), run against this
+//! project's `nitric-local` binary with real websocket clients. The SDK is
+//! installed under `target/interop/` on first run.
+
+use nitric_tests::interop::{scenarios, Sdk};
+
+const MEMBRANE: &str = env!("CARGO_BIN_EXE_nitric-local-membrane");
+
+#[tokio::test]
+async fn chat_broadcasts_and_forgets_who_left() {
+    scenarios::chat_broadcasts_and_forgets_who_left(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn chat_refuses_a_rejected_connection() {
+    scenarios::chat_refuses_a_rejected_connection(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn chat_reads_writes_and_deletes_key_values() {
+    scenarios::chat_reads_writes_and_deletes_key_values(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn greeting_goes_through_a_topic() {
+    scenarios::greeting_goes_through_a_topic(Sdk::Python, MEMBRANE).await;
+}
