@@ -44,22 +44,33 @@
 //! # }
 //! ```
 //!
-//! Inside, one module per part: the handler registry that pairs events with
-//! the application's answers, the per-socket websocket gateway, the on-disk
-//! store, the topic broker with its deliveries, and one module per gRPC
-//! service.
+//! Inside, one module per part: the pairing of requests sent down an
+//! application stream with their answers, the handler registry that routes
+//! websocket events to those streams, the per-socket websocket gateway, the
+//! on-disk store, the topic broker with its deliveries, and one module per
+//! gRPC service.
 
 #![warn(missing_docs)]
 
 mod config;
 mod gateway;
 mod membrane;
+mod pairing;
 mod registry;
 mod services;
 mod store;
 mod topics;
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 pub use config::Config;
 #[doc(hidden)]
 pub use config::TopicDelivery;
 pub use membrane::{start, LocalMembrane, StartError};
+
+/// Locks `mutex`, even one whose holder panicked: every update of what the
+/// membrane keeps behind a mutex leaves it consistent, so a panic cannot
+/// leave it half-changed.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -4,21 +4,24 @@
 //! An application opens one `HandleEvents` stream per (socket, event type).
 //! The gateway hands each event to [`HandlerRegistry::dispatch`], which sends
 //! it down the right stream under a fresh id and resolves when the stream
-//! answers that id. Answers are paired by id, so any number of events can be
+//! answers that id (see [`crate::pairing`]), so any number of events can be
 //! outstanding on one stream and they may be answered in any order.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nitric_protocol::websockets::v1::{
     server_message, websocket_event_request::WebsocketEvent, ServerMessage, WebsocketEventRequest,
     WebsocketEventResponse, WebsocketEventType,
 };
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
+
+use crate::lock;
+use crate::pairing::{PairedStream, Unanswered};
 
 /// The sending half of a `HandleEvents` response stream.
 pub(crate) type EventSender = mpsc::Sender<Result<ServerMessage, Status>>;
@@ -85,18 +88,7 @@ impl HandlerKey {
 }
 
 /// One application stream handling one (socket, event type).
-struct HandlerStream {
-    events: EventSender,
-    pending: Mutex<Pending>,
-}
-
-/// Events sent down a stream and not answered yet.
-#[derive(Default)]
-struct Pending {
-    /// Set once the stream has ended: nothing may wait on it any more.
-    closed: bool,
-    waiting: HashMap<String, oneshot::Sender<WebsocketEventResponse>>,
-}
+type HandlerStream = PairedStream<ServerMessage, WebsocketEventResponse>;
 
 /// Proof that a stream is the registered handler; unregisters it when dropped,
 /// which fails every event still waiting on it.
@@ -104,12 +96,6 @@ pub(crate) struct Registration {
     registry: Arc<HandlerRegistry>,
     key: HandlerKey,
     stream: Arc<HandlerStream>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The maps stay consistent even if a holder panicked: every update is a
-    // single insert or remove.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl HandlerRegistry {
@@ -132,10 +118,7 @@ impl HandlerRegistry {
         welcome: ServerMessage,
     ) -> Result<Registration, AlreadyRegistered> {
         let key = HandlerKey::new(socket, event);
-        let stream = Arc::new(HandlerStream {
-            events,
-            pending: Mutex::new(Pending::default()),
-        });
+        let stream = Arc::new(HandlerStream::new(events));
         {
             let mut handlers = lock(&self.handlers);
             if handlers.contains_key(&key) {
@@ -144,9 +127,7 @@ impl HandlerRegistry {
                     event: EventName(event),
                 });
             }
-            // A full or closed queue means the stream is already gone; the
-            // registration then ends as soon as its owner notices.
-            let _ = stream.events.try_send(Ok(welcome));
+            stream.welcome(welcome);
             handlers.insert(key.clone(), stream.clone());
         }
         self.registrations.send_modify(|count| *count += 1);
@@ -176,33 +157,31 @@ impl HandlerRegistry {
                     event: EventName(event_type),
                     waited: wait,
                 })?;
-        let gone = || DispatchError::HandlerGone {
-            socket: socket.to_owned(),
-            event: EventName(event_type),
+        let unanswered = |why| match why {
+            Unanswered::StreamEnded => DispatchError::HandlerGone {
+                socket: socket.to_owned(),
+                event: EventName(event_type),
+            },
+            Unanswered::ShuttingDown => DispatchError::ShuttingDown,
         };
-
-        let id = uuid::Uuid::new_v4().to_string();
-        let (answer_tx, answer_rx) = oneshot::channel();
-        let _pending = stream.await_answer(&id, answer_tx).ok_or_else(gone)?;
-        tracing::debug!(socket, connection_id, event = %EventName(event_type), id, "event sent to the application");
-        let request = ServerMessage {
-            id,
-            content: Some(server_message::Content::WebsocketEventRequest(
-                WebsocketEventRequest {
-                    socket_name: socket.to_owned(),
-                    connection_id: connection_id.to_owned(),
-                    websocket_event: Some(event),
-                },
-            )),
+        let request = |id| {
+            tracing::debug!(socket, connection_id, event = %EventName(event_type), id, "event sent to the application");
+            ServerMessage {
+                id,
+                content: Some(server_message::Content::WebsocketEventRequest(
+                    WebsocketEventRequest {
+                        socket_name: socket.to_owned(),
+                        connection_id: connection_id.to_owned(),
+                        websocket_event: Some(event),
+                    },
+                )),
+            }
         };
-        tokio::select! {
-            sent = stream.events.send(Ok(request)) => sent.map_err(|_| gone())?,
-            () = self.shutdown.cancelled() => return Err(DispatchError::ShuttingDown),
-        }
-        let answer = tokio::select! {
-            answer = answer_rx => answer.map_err(|_| gone())?,
-            () = self.shutdown.cancelled() => return Err(DispatchError::ShuttingDown),
-        };
+        let sent = stream
+            .send(request, &self.shutdown)
+            .await
+            .map_err(unanswered)?;
+        let answer = sent.answer(&self.shutdown).await.map_err(unanswered)?;
         tracing::debug!(socket, connection_id, event = %EventName(event_type), "event answered");
         Ok(answer)
     }
@@ -244,59 +223,11 @@ impl HandlerRegistry {
     }
 }
 
-impl HandlerStream {
-    /// Records that `id` waits for an answer; `None` if the stream has ended.
-    /// The returned guard forgets the id when the waiting side gives up.
-    fn await_answer(
-        &self,
-        id: &str,
-        answer: oneshot::Sender<WebsocketEventResponse>,
-    ) -> Option<PendingGuard<'_>> {
-        let mut pending = lock(&self.pending);
-        if pending.closed {
-            return None;
-        }
-        pending.waiting.insert(id.to_owned(), answer);
-        Some(PendingGuard {
-            stream: self,
-            id: id.to_owned(),
-        })
-    }
-
-    /// Fails every waiting event and refuses new ones.
-    fn close(&self) {
-        let mut pending = lock(&self.pending);
-        pending.closed = true;
-        // Dropping the senders wakes each waiter with an error.
-        pending.waiting.clear();
-    }
-}
-
-struct PendingGuard<'a> {
-    stream: &'a HandlerStream,
-    id: String,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        lock(&self.stream.pending).waiting.remove(&self.id);
-    }
-}
-
 impl Registration {
     /// Delivers the application's answer to the event sent under `id`.
     /// Returns `false` if no event with that id is waiting.
     pub(crate) fn answer(&self, id: &str, response: WebsocketEventResponse) -> bool {
-        let waiting = lock(&self.stream.pending).waiting.remove(id);
-        match waiting {
-            // The waiter may have given up (shutdown); that is not the
-            // application's fault, so the id still counts as known.
-            Some(waiter) => {
-                let _ = waiter.send(response);
-                true
-            }
-            None => false,
-        }
+        self.stream.answer(id, response)
     }
 }
 

@@ -2,10 +2,12 @@
 //! `Websocket` gRPC service sends to and closes.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
 use tokio::sync::mpsc;
+
+use crate::lock;
 
 /// What a connection's writer task is asked to do.
 #[derive(Debug)]
@@ -46,11 +48,11 @@ pub(crate) struct ConnectionError {
 
 impl Connections {
     pub(super) fn insert(&self, socket: &str, id: &str, writer: mpsc::Sender<Outgoing>) {
-        self.lock().insert(ConnectionKey::new(socket, id), writer);
+        lock(&self.live).insert(ConnectionKey::new(socket, id), writer);
     }
 
     pub(super) fn remove(&self, socket: &str, id: &str) {
-        self.lock().remove(&ConnectionKey::new(socket, id));
+        lock(&self.live).remove(&ConnectionKey::new(socket, id));
     }
 
     /// Sends `data` to the client: a text frame if it is UTF-8, else binary.
@@ -74,8 +76,7 @@ impl Connections {
     /// Closes the connection normally. It is gone for senders at once; its
     /// disconnect event follows when the close completes.
     pub(crate) async fn close(&self, socket: &str, id: &str) -> Result<(), ConnectionError> {
-        let writer = self
-            .lock()
+        let writer = lock(&self.live)
             .remove(&ConnectionKey::new(socket, id))
             .ok_or_else(|| not_found(socket, id))?;
         let frame = CloseFrame {
@@ -89,16 +90,10 @@ impl Connections {
     }
 
     fn writer(&self, socket: &str, id: &str) -> Result<mpsc::Sender<Outgoing>, ConnectionError> {
-        self.lock()
+        lock(&self.live)
             .get(&ConnectionKey::new(socket, id))
             .cloned()
             .ok_or_else(|| not_found(socket, id))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnectionKey, mpsc::Sender<Outgoing>>> {
-        // Every update is a single insert or remove, so a panicked holder
-        // cannot leave the map half-changed.
-        self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -5,6 +5,7 @@
 //! the topic broker). A further service is one more module here and one
 //! more `add_service` line in [`router`].
 
+mod app_stream;
 mod kvstore;
 mod resources;
 mod subscriber;

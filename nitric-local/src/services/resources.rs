@@ -2,13 +2,15 @@
 //! permissions it needs. Locally every permission is granted, so the
 //! declarations are only recorded (for logs and inspection).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use nitric_protocol::resources::v1::resources_server::Resources;
 use nitric_protocol::resources::v1::{
     resource_declare_request::Config, ResourceDeclareRequest, ResourceDeclareResponse, ResourceType,
 };
 use tonic::{Request, Response, Status};
+
+use crate::lock;
 
 /// Every declaration received, in arrival order.
 #[derive(Default)]
@@ -18,17 +20,11 @@ pub(crate) struct Declarations {
 
 impl Declarations {
     fn record(&self, declaration: ResourceDeclareRequest) {
-        self.received
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(declaration);
+        lock(&self.received).push(declaration);
     }
 
     pub(crate) fn all(&self) -> Vec<ResourceDeclareRequest> {
-        self.received
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.received).clone()
     }
 }
 

@@ -4,23 +4,19 @@
 //! `success = false` asking for redelivery.
 //!
 //! Any number of streams may subscribe to a topic, and each receives every
-//! message (see [`crate::topics`]). As with websocket handlers, the
-//! response headers go out at once and a refusal travels as the stream's
-//! status.
+//! message (see [`crate::topics`]). As with websocket handlers, the stream
+//! is served as described in [`super::app_stream`].
 
-use std::pin::Pin;
-
-use futures_util::{Stream, StreamExt};
 use nitric_protocol::topics::v1::subscriber_server::Subscriber;
 use nitric_protocol::topics::v1::{
-    client_message, server_message, ClientMessage, RegistrationResponse, ServerMessage,
+    client_message, server_message, ClientMessage, MessageResponse, RegistrationRequest,
+    RegistrationResponse, ServerMessage,
 };
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
 use super::Parts;
-use crate::topics::{MessageSender, Subscription, SUBSCRIBER_CHANNEL};
+use crate::topics::{MessageSender, SUBSCRIBER_CHANNEL};
 
 pub(super) struct SubscriberService {
     parts: Parts,
@@ -34,23 +30,47 @@ impl SubscriberService {
 
 #[tonic::async_trait]
 impl Subscriber for SubscriberService {
-    type SubscribeStream =
-        Pin<Box<dyn Stream<Item = Result<ServerMessage, Status>> + Send + 'static>>;
+    type SubscribeStream = Outgoing<ServerMessage>;
 
     async fn subscribe(
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let incoming = request.into_inner();
-        let (messages, outgoing) = mpsc::channel(SUBSCRIBER_CHANNEL);
-        self.parts
-            .tasks
-            .spawn(serve_stream(self.parts.clone(), incoming, messages));
-        // Ending the response stream on shutdown lets the gRPC server finish
-        // even while applications keep their streams open.
-        let outgoing =
-            ReceiverStream::new(outgoing).take_until(self.parts.shutdown.clone().cancelled_owned());
-        Ok(Response::new(Box::pin(outgoing)))
+        Ok(app_stream::open(
+            &self.parts,
+            request,
+            SUBSCRIBER_CHANNEL,
+            serve_stream,
+        ))
+    }
+}
+
+impl AppMessage for ClientMessage {
+    type Server = ServerMessage;
+    type Registration = RegistrationRequest;
+    type Answer = MessageResponse;
+    const NOT_A_REGISTRATION: &'static str =
+        "the first message of a Subscribe stream must be a registration_request naming the topic";
+    const FAILED_BEFORE_REGISTERING: &'static str = "subscriber stream failed before registering";
+
+    fn read(self) -> (String, Incoming<Self::Registration, Self::Answer>) {
+        let content = match self.content {
+            Some(client_message::Content::RegistrationRequest(request)) => {
+                Incoming::Registration(request)
+            }
+            Some(client_message::Content::MessageResponse(response)) => Incoming::Answer(response),
+            None => Incoming::Empty,
+        };
+        (self.id, content)
+    }
+
+    fn registered(id: String) -> ServerMessage {
+        ServerMessage {
+            id,
+            content: Some(server_message::Content::RegistrationResponse(
+                RegistrationResponse {},
+            )),
+        }
     }
 }
 
@@ -62,28 +82,11 @@ async fn serve_stream(
     mut incoming: Streaming<ClientMessage>,
     messages: MessageSender,
 ) {
-    let first = tokio::select! {
-        first = incoming.message() => first,
-        () = parts.shutdown.cancelled() => return,
+    let Some((request, welcome)) = app_stream::registration(&parts, &mut incoming, &messages).await
+    else {
+        return;
     };
-    let (id, topic) = match first {
-        Ok(Some(ClientMessage {
-            id,
-            content: Some(client_message::Content::RegistrationRequest(request)),
-        })) => (id, request.topic_name),
-        Ok(Some(_)) => {
-            let refusal = Status::invalid_argument(
-                "the first message of a Subscribe stream must be a registration_request naming the topic",
-            );
-            let _ = messages.send(Err(refusal)).await;
-            return;
-        }
-        Ok(None) => return,
-        Err(status) => {
-            tracing::debug!(%status, "subscriber stream failed before registering");
-            return;
-        }
-    };
+    let topic = request.topic_name;
     if topic.is_empty() {
         let refusal = Status::invalid_argument(
             "registration_request.topic_name is empty: name the topic to subscribe to",
@@ -91,54 +94,26 @@ async fn serve_stream(
         let _ = messages.send(Err(refusal)).await;
         return;
     }
-    let welcome = ServerMessage {
-        id,
-        content: Some(server_message::Content::RegistrationResponse(
-            RegistrationResponse {},
-        )),
-    };
     let subscription = parts.topics.subscribe(&topic, messages.clone(), welcome);
-    route_answers(&parts, incoming, &messages, &subscription, &topic).await;
-}
-
-async fn route_answers(
-    parts: &Parts,
-    mut incoming: Streaming<ClientMessage>,
-    messages: &MessageSender,
-    subscription: &Subscription,
-    topic: &str,
-) {
-    loop {
-        let message = tokio::select! {
-            message = incoming.message() => message,
-            // The application stopped reading our messages.
-            () = messages.closed() => return,
-            () = parts.shutdown.cancelled() => return,
-        };
-        match message {
-            Ok(Some(ClientMessage {
-                id,
-                content: Some(client_message::Content::MessageResponse(response)),
-            })) => {
-                if !subscription.answer(&id, response.success) {
-                    tracing::warn!(%topic, id, "answer to an unknown message id ignored (already answered, timed out, or never sent)");
-                }
+    app_stream::route_answers(
+        &parts,
+        incoming,
+        &messages,
+        |id, response| subscription.answer(id, response.success),
+        |note| match note {
+            Note::UnknownId(id) => {
+                tracing::warn!(%topic, id, "answer to an unknown message id ignored (already answered, timed out, or never sent)");
             }
-            Ok(Some(ClientMessage {
-                content: Some(client_message::Content::RegistrationRequest(_)),
-                ..
-            })) => {
+            Note::SecondRegistration => {
                 tracing::warn!(%topic, "a second registration_request on a subscribed stream is ignored; open one stream per topic");
             }
-            Ok(Some(ClientMessage { id, content: None })) => {
+            Note::Empty(id) => {
                 tracing::warn!(%topic, id, "empty message from the application ignored");
             }
-            // The application closed its side: it will answer nothing more.
-            Ok(None) => return,
-            Err(status) => {
+            Note::Failed(status) => {
                 tracing::debug!(%topic, %status, "subscriber stream failed");
-                return;
             }
-        }
-    }
+        },
+    )
+    .await;
 }

@@ -1,24 +1,16 @@
 //! `WebsocketHandler.HandleEvents`: an application stream that handles one
 //! (socket, event type). The first message registers it; from then on the
 //! membrane sends events down the stream and the application answers them
-//! by id.
-//!
-//! The response headers go out at once and every refusal travels as the
-//! stream's status, so a client may open the stream and send its
-//! registration in either order.
+//! by id (the stream itself is served as described in [`super::app_stream`]).
 
-use std::pin::Pin;
-
-use futures_util::{Stream, StreamExt};
 use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandler;
 use nitric_protocol::websockets::v1::{
     client_message, server_message, ClientMessage, RegistrationRequest, RegistrationResponse,
-    ServerMessage, WebsocketEventType,
+    ServerMessage, WebsocketEventResponse, WebsocketEventType,
 };
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
 use super::Parts;
 use crate::registry::{EventName, EventSender, Registration};
 
@@ -37,23 +29,49 @@ impl WebsocketHandlerService {
 
 #[tonic::async_trait]
 impl WebsocketHandler for WebsocketHandlerService {
-    type HandleEventsStream =
-        Pin<Box<dyn Stream<Item = Result<ServerMessage, Status>> + Send + 'static>>;
+    type HandleEventsStream = Outgoing<ServerMessage>;
 
     async fn handle_events(
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::HandleEventsStream>, Status> {
-        let incoming = request.into_inner();
-        let (events, outgoing) = mpsc::channel(EVENT_QUEUE);
-        self.parts
-            .tasks
-            .spawn(serve_stream(self.parts.clone(), incoming, events));
-        // Ending the response stream on shutdown lets the gRPC server finish
-        // even while applications keep their streams open.
-        let outgoing =
-            ReceiverStream::new(outgoing).take_until(self.parts.shutdown.clone().cancelled_owned());
-        Ok(Response::new(Box::pin(outgoing)))
+        Ok(app_stream::open(
+            &self.parts,
+            request,
+            EVENT_QUEUE,
+            serve_stream,
+        ))
+    }
+}
+
+impl AppMessage for ClientMessage {
+    type Server = ServerMessage;
+    type Registration = RegistrationRequest;
+    type Answer = WebsocketEventResponse;
+    const NOT_A_REGISTRATION: &'static str =
+        "the first message of a HandleEvents stream must be a registration_request";
+    const FAILED_BEFORE_REGISTERING: &'static str = "handler stream failed before registering";
+
+    fn read(self) -> (String, Incoming<Self::Registration, Self::Answer>) {
+        let content = match self.content {
+            Some(client_message::Content::RegistrationRequest(request)) => {
+                Incoming::Registration(request)
+            }
+            Some(client_message::Content::WebsocketEventResponse(response)) => {
+                Incoming::Answer(response)
+            }
+            None => Incoming::Empty,
+        };
+        (self.id, content)
+    }
+
+    fn registered(id: String) -> ServerMessage {
+        ServerMessage {
+            id,
+            content: Some(server_message::Content::RegistrationResponse(
+                RegistrationResponse {},
+            )),
+        }
     }
 }
 
@@ -61,33 +79,10 @@ impl WebsocketHandler for WebsocketHandlerService {
 /// stream ends; the registration (and with it every unanswered event) ends
 /// with this function.
 async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, events: EventSender) {
-    let first = tokio::select! {
-        first = incoming.message() => first,
-        () = parts.shutdown.cancelled() => return,
-    };
-    let (id, request) = match first {
-        Ok(Some(ClientMessage {
-            id,
-            content: Some(client_message::Content::RegistrationRequest(request)),
-        })) => (id, request),
-        Ok(Some(_)) => {
-            let refusal = Status::invalid_argument(
-                "the first message of a HandleEvents stream must be a registration_request",
-            );
-            let _ = events.send(Err(refusal)).await;
-            return;
-        }
-        Ok(None) => return,
-        Err(status) => {
-            tracing::debug!(%status, "handler stream failed before registering");
-            return;
-        }
-    };
-    let registered = ServerMessage {
-        id,
-        content: Some(server_message::Content::RegistrationResponse(
-            RegistrationResponse {},
-        )),
+    let Some((request, registered)) =
+        app_stream::registration(&parts, &mut incoming, &events).await
+    else {
+        return;
     };
     let registration = match register(&parts, &request, &events, registered).await {
         Ok(registration) => registration,
@@ -97,7 +92,28 @@ async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, even
             return;
         }
     };
-    route_answers(&parts, incoming, &events, &registration, &request).await;
+    let socket = &request.socket_name;
+    app_stream::route_answers(
+        &parts,
+        incoming,
+        &events,
+        |id, response| registration.answer(id, response),
+        |note| match note {
+            Note::UnknownId(id) => {
+                tracing::warn!(%socket, id, "answer to an unknown event id ignored");
+            }
+            Note::SecondRegistration => {
+                tracing::warn!(%socket, "a second registration_request on a registered stream is ignored; open one stream per socket and event type");
+            }
+            Note::Empty(id) => {
+                tracing::warn!(%socket, id, "empty message from the application ignored");
+            }
+            Note::Failed(status) => {
+                tracing::debug!(%socket, %status, "handler stream failed");
+            }
+        },
+    )
+    .await;
     tracing::info!(
         socket = %request.socket_name,
         event = %event_name(&request),
@@ -139,48 +155,6 @@ async fn register(
         "websocket handler registered"
     );
     Ok(registration)
-}
-
-async fn route_answers(
-    parts: &Parts,
-    mut incoming: Streaming<ClientMessage>,
-    events: &EventSender,
-    registration: &Registration,
-    request: &RegistrationRequest,
-) {
-    loop {
-        let message = tokio::select! {
-            message = incoming.message() => message,
-            // The application stopped reading our events.
-            () = events.closed() => return,
-            () = parts.shutdown.cancelled() => return,
-        };
-        match message {
-            Ok(Some(ClientMessage {
-                id,
-                content: Some(client_message::Content::WebsocketEventResponse(response)),
-            })) => {
-                if !registration.answer(&id, response) {
-                    tracing::warn!(socket = %request.socket_name, id, "answer to an unknown event id ignored");
-                }
-            }
-            Ok(Some(ClientMessage {
-                content: Some(client_message::Content::RegistrationRequest(_)),
-                ..
-            })) => {
-                tracing::warn!(socket = %request.socket_name, "a second registration_request on a registered stream is ignored; open one stream per socket and event type");
-            }
-            Ok(Some(ClientMessage { id, content: None })) => {
-                tracing::warn!(socket = %request.socket_name, id, "empty message from the application ignored");
-            }
-            // The application closed its side: it will answer nothing more.
-            Ok(None) => return,
-            Err(status) => {
-                tracing::debug!(socket = %request.socket_name, %status, "handler stream failed");
-                return;
-            }
-        }
-    }
 }
 
 fn event_name(request: &RegistrationRequest) -> String {

@@ -48,13 +48,8 @@ pub(super) async fn run(
             ?backoff,
             "topic message delivery failed ({failure}); retrying"
         );
-        tokio::select! {
-            biased;
-            () = broker.shutdown.cancelled() => {
-                broker.abandon();
-                return;
-            }
-            () = tokio::time::sleep(backoff) => {}
+        if !broker.sleep_unless_stopping(backoff).await {
+            return;
         }
         match broker.next_target(delivery, &target) {
             Some((next, stream)) => {

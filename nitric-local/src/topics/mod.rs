@@ -34,7 +34,7 @@ mod stream;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nitric_protocol::topics::v1::{ServerMessage, TopicMessage};
@@ -42,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::TopicDelivery;
+use crate::lock;
 use stream::SubscriberStream;
 pub(crate) use stream::{MessageSender, SUBSCRIBER_CHANNEL};
 
@@ -113,11 +114,6 @@ pub(crate) struct Subscription {
     stream: Arc<SubscriberStream>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update leaves the maps consistent, even one that panicked.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl TopicBroker {
     pub(crate) fn new(
         settings: TopicDelivery,
@@ -152,13 +148,8 @@ impl TopicBroker {
         tracing::debug!(topic = %message.topic, ?delay, "message accepted; delivered after its delay");
         let broker = self.clone();
         self.tasks.spawn(async move {
-            tokio::select! {
-                biased;
-                () = broker.shutdown.cancelled() => {
-                    broker.abandon();
-                    return;
-                }
-                () = tokio::time::sleep(delay) => {}
+            if !broker.sleep_unless_stopping(delay).await {
+                return;
             }
             if let Err(error) = broker.fan_out(message.clone()) {
                 delivery::log_dropped(&message, &error);
@@ -305,6 +296,19 @@ impl TopicBroker {
     /// Counts a copy given up because the membrane is stopping.
     fn abandon(&self) {
         self.abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits `duration` before a copy goes on; `false` (the copy counted as
+    /// abandoned) if the membrane stops first.
+    async fn sleep_unless_stopping(&self, duration: Duration) -> bool {
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => {
+                self.abandon();
+                false
+            }
+            () = tokio::time::sleep(duration) => true,
+        }
     }
 
     /// Logs how many messages were still queued or on their way when the

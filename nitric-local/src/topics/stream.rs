@@ -1,17 +1,17 @@
 //! One subscriber stream: the application's side of `Subscriber.Subscribe`
 //! for one topic. Messages go down the stream under fresh ids; the answers
-//! come back in any order and are paired with their message by id.
+//! come back in any order and are paired with their message by id (see
+//! [`crate::pairing`]).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use nitric_protocol::topics::v1::{server_message, MessageRequest, ServerMessage};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
-use super::{lock, Published};
+use super::Published;
+use crate::pairing::{PairedStream, Unanswered};
 
 /// The sending half of a `Subscribe` response stream.
 pub(crate) type MessageSender = mpsc::Sender<Result<ServerMessage, Status>>;
@@ -38,28 +38,28 @@ pub(super) enum Failure {
     ShuttingDown,
 }
 
-pub(super) struct SubscriberStream {
-    topic: String,
-    messages: MessageSender,
-    unanswered: Semaphore,
-    pending: Mutex<Pending>,
+impl From<Unanswered> for Failure {
+    fn from(why: Unanswered) -> Self {
+        match why {
+            Unanswered::StreamEnded => Failure::StreamEnded,
+            Unanswered::ShuttingDown => Failure::ShuttingDown,
+        }
+    }
 }
 
-/// Messages waiting for their answer, by id.
-#[derive(Default)]
-struct Pending {
-    /// Set once the stream has ended: nothing may wait on it any more.
-    closed: bool,
-    waiting: HashMap<String, oneshot::Sender<bool>>,
+pub(super) struct SubscriberStream {
+    topic: String,
+    /// The messages sent, paired with their answers (`success`).
+    stream: PairedStream<ServerMessage, bool>,
+    unanswered: Semaphore,
 }
 
 impl SubscriberStream {
     pub(super) fn new(topic: &str, messages: MessageSender) -> Self {
         Self {
             topic: topic.to_owned(),
-            messages,
+            stream: PairedStream::new(messages),
             unanswered: Semaphore::new(MAX_UNANSWERED),
-            pending: Mutex::new(Pending::default()),
         }
     }
 
@@ -69,14 +69,12 @@ impl SubscriberStream {
 
     /// Queues the registration answer; call before any message is offered.
     pub(super) fn welcome(&self, welcome: ServerMessage) {
-        // A fresh channel has room for it; a closed one means the stream is
-        // already gone, which its owner notices on its own.
-        let _ = self.messages.try_send(Ok(welcome));
+        self.stream.welcome(welcome);
     }
 
     /// Whether the stream may still receive messages.
     pub(super) fn is_open(&self) -> bool {
-        !self.messages.is_closed() && !lock(&self.pending).closed
+        self.stream.is_open()
     }
 
     /// Sends `message` under a fresh id and waits for the answer, at most
@@ -91,80 +89,33 @@ impl SubscriberStream {
             slot = self.unanswered.acquire() => slot.map_err(|_closed| Failure::StreamEnded)?,
             () = shutdown.cancelled() => return Err(Failure::ShuttingDown),
         };
-        let id = uuid::Uuid::new_v4().to_string();
-        let (answer_tx, answer_rx) = oneshot::channel();
-        let _waiting = self
-            .await_answer(&id, answer_tx)
-            .ok_or(Failure::StreamEnded)?;
-        tracing::debug!(topic = %self.topic, id, "message sent to a subscriber");
-        let request = ServerMessage {
-            id,
-            content: Some(server_message::Content::MessageRequest(MessageRequest {
-                topic_name: message.topic.clone(),
-                message: Some(message.message.clone()),
-            })),
+        let request = |id| {
+            tracing::debug!(topic = %self.topic, id, "message sent to a subscriber");
+            ServerMessage {
+                id,
+                content: Some(server_message::Content::MessageRequest(MessageRequest {
+                    topic_name: message.topic.clone(),
+                    message: Some(message.message.clone()),
+                })),
+            }
         };
-        tokio::select! {
-            sent = self.messages.send(Ok(request)) => sent.map_err(|_| Failure::StreamEnded)?,
-            () = shutdown.cancelled() => return Err(Failure::ShuttingDown),
+        let sent = self.stream.send(request, shutdown).await?;
+        match tokio::time::timeout(timeout, sent.answer(shutdown)).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(Failure::Refused),
+            Ok(Err(why)) => Err(why.into()),
+            Err(_) => Err(Failure::TimedOut(timeout)),
         }
-        tokio::select! {
-            answer = tokio::time::timeout(timeout, answer_rx) => match answer {
-                Ok(Ok(true)) => Ok(()),
-                Ok(Ok(false)) => Err(Failure::Refused),
-                Ok(Err(_)) => Err(Failure::StreamEnded),
-                Err(_) => Err(Failure::TimedOut(timeout)),
-            },
-            () = shutdown.cancelled() => Err(Failure::ShuttingDown),
-        }
-    }
-
-    /// Records that `id` waits for an answer; `None` once the stream has
-    /// ended. The guard forgets the id when the waiting side gives up, so a
-    /// late answer counts as one to an unknown id.
-    fn await_answer(&self, id: &str, answer: oneshot::Sender<bool>) -> Option<WaitingGuard<'_>> {
-        let mut pending = lock(&self.pending);
-        if pending.closed {
-            return None;
-        }
-        pending.waiting.insert(id.to_owned(), answer);
-        Some(WaitingGuard {
-            stream: self,
-            id: id.to_owned(),
-        })
     }
 
     /// Settles the message sent under `id`; `false` if none waits for it.
     pub(super) fn answer(&self, id: &str, success: bool) -> bool {
-        let waiting = lock(&self.pending).waiting.remove(id);
-        match waiting {
-            Some(waiter) => {
-                // The waiter may have just given up (shutdown); the id was
-                // still a known one.
-                let _ = waiter.send(success);
-                true
-            }
-            None => false,
-        }
+        self.stream.answer(id, success)
     }
 
     /// Fails every message waiting for an answer, and refuses new ones.
     pub(super) fn close(&self) {
-        let mut pending = lock(&self.pending);
-        pending.closed = true;
-        // Dropping the senders wakes each waiter with an error.
-        pending.waiting.clear();
+        self.stream.close();
         self.unanswered.close();
-    }
-}
-
-struct WaitingGuard<'a> {
-    stream: &'a SubscriberStream,
-    id: String,
-}
-
-impl Drop for WaitingGuard<'_> {
-    fn drop(&mut self) {
-        lock(&self.stream.pending).waiting.remove(&self.id);
     }
 }

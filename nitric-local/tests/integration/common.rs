@@ -116,6 +116,16 @@ pub struct App {
     pub messages: Events,
 }
 
+impl App {
+    /// Opens a client that is accepted, and the connection id its connect
+    /// event carried.
+    pub async fn connect(&mut self) -> (Client, String) {
+        let client = open_client(&self.url).await.unwrap();
+        let id = self.connects.next().await.connection_id;
+        (client, id)
+    }
+}
+
 /// Events an auto-answering handler received.
 pub struct Events(mpsc::UnboundedReceiver<WebsocketEventRequest>);
 

@@ -150,8 +150,7 @@ async fn messages_of_one_connection_arrive_in_order_and_others_are_not_held_up()
 async fn closing_the_client_sends_a_disconnect_event() {
     let test = TestMembrane::start().await;
     let mut app = test.accepting_app("chat").await;
-    let mut client = open_client(&app.url).await.unwrap();
-    let id = app.connects.next().await.connection_id;
+    let (mut client, id) = app.connect().await;
 
     client.close(None).await.unwrap();
     // The gateway answers the close handshake.
@@ -172,8 +171,7 @@ async fn closing_the_client_sends_a_disconnect_event() {
 async fn a_dropped_tcp_connection_sends_a_disconnect_event() {
     let test = TestMembrane::start().await;
     let mut app = test.accepting_app("chat").await;
-    let client = open_client(&app.url).await.unwrap();
-    let id = app.connects.next().await.connection_id;
+    let (client, id) = app.connect().await;
 
     drop(client);
 
@@ -184,10 +182,8 @@ async fn a_dropped_tcp_connection_sends_a_disconnect_event() {
 async fn an_oversized_message_closes_only_its_connection() {
     let test = TestMembrane::start().await;
     let mut app = test.accepting_app("chat").await;
-    let huge = open_client(&app.url).await.unwrap();
-    let huge_id = app.connects.next().await.connection_id;
-    let mut other = open_client(&app.url).await.unwrap();
-    let other_id = app.connects.next().await.connection_id;
+    let (huge, huge_id) = app.connect().await;
+    let (mut other, other_id) = app.connect().await;
 
     // The gateway stops reading mid-frame, so this send may never finish.
     let (mut huge_out, mut huge_in) = futures_util::StreamExt::split(huge);

@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tonic::Code;
 
-use crate::common::{finish_closing, next_frame, open_client, TestMembrane};
+use crate::common::{finish_closing, next_frame, TestMembrane};
 
 fn send(socket: &str, connection_id: &str, data: &[u8]) -> WebsocketSendRequest {
     WebsocketSendRequest {
@@ -29,8 +29,7 @@ fn close(socket: &str, connection_id: &str) -> WebsocketCloseConnectionRequest {
 async fn send_message_delivers_text_or_binary_frames() {
     let test = TestMembrane::start().await;
     let mut app = test.accepting_app("chat").await;
-    let mut client = open_client(&app.url).await.unwrap();
-    let id = app.connects.next().await.connection_id;
+    let (mut client, id) = app.connect().await;
     let mut websocket = WebsocketClient::new(test.channel().await);
 
     websocket
@@ -53,8 +52,7 @@ async fn send_message_delivers_text_or_binary_frames() {
 async fn unknown_sockets_and_connections_are_not_found() {
     let test = TestMembrane::start().await;
     let mut app = test.accepting_app("chat").await;
-    let _client = open_client(&app.url).await.unwrap();
-    let id = app.connects.next().await.connection_id;
+    let (_client, id) = app.connect().await;
     let mut websocket = WebsocketClient::new(test.channel().await);
 
     let status = websocket
@@ -95,8 +93,7 @@ async fn unknown_sockets_and_connections_are_not_found() {
 async fn close_connection_closes_normally_and_reports_the_disconnect() {
     let test = TestMembrane::start().await;
     let mut app = test.accepting_app("chat").await;
-    let mut client = open_client(&app.url).await.unwrap();
-    let id = app.connects.next().await.connection_id;
+    let (mut client, id) = app.connect().await;
     let mut websocket = WebsocketClient::new(test.channel().await);
 
     websocket
