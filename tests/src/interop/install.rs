@@ -11,7 +11,7 @@
 //! fails the test with the installer's output. It never skips: a green run
 //! always means both SDKs really ran.
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,17 +29,25 @@ pub fn sources() -> PathBuf {
 /// The installed official Node SDK: the `node_modules` folder that holds
 /// `@nitric/sdk`, for `NODE_PATH`. Installs it on first use.
 pub fn node_modules() -> &'static Path {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| with_cache_lock(install_node).unwrap_or_else(|error| panic!("{error}")))
+    static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(INSTALLED.get_or_init(|| with_cache_lock(install_node)))
 }
 
 /// The Python interpreter of a virtual environment holding the official
 /// Python SDK. Installs it on first use.
 pub fn python() -> &'static Path {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| with_cache_lock(install_python).unwrap_or_else(|error| panic!("{error}")))
+    static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(INSTALLED.get_or_init(|| with_cache_lock(install_python)))
+}
+
+/// The installed path, or the test fails with why the install failed (the
+/// failure is kept: the other tests of this binary fail the same way
+/// without trying again).
+fn installed(outcome: &'static Result<PathBuf, String>) -> &'static Path {
+    match outcome {
+        Ok(path) => path,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 /// `target/interop/`, found from the running test binary
@@ -97,6 +105,7 @@ fn install_node(root: &Path) -> Result<PathBuf, String> {
     fs::create_dir_all(&dir)
         .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
     let _ = fs::remove_dir_all(&node_modules);
+    let log = fresh_log(&dir)?;
     copy(&source.join("package.json"), &dir.join("package.json"))?;
     copy(
         &source.join("package-lock.json"),
@@ -113,7 +122,7 @@ fn install_node(root: &Path) -> Result<PathBuf, String> {
                 "--fetch-timeout=60000",
             ])
             .current_dir(&dir),
-        &dir.join("install.log"),
+        &log,
         "installing the official Node SDK (@nitric/sdk, pinned in tests/interop/node/package-lock.json) with `npm ci`",
     )?;
     if !node_modules.join("@nitric/sdk/package.json").is_file() {
@@ -141,7 +150,7 @@ fn install_python(root: &Path) -> Result<PathBuf, String> {
     fs::create_dir_all(&dir)
         .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
     let _ = fs::remove_dir_all(&venv);
-    let log = dir.join("install.log");
+    let log = fresh_log(&dir)?;
     run(
         Command::new(&interpreter).arg("-m").arg("venv").arg(&venv),
         &log,
@@ -216,6 +225,13 @@ fn tool_version(tool: &str, args: &[&str], what: &str) -> Result<String, String>
         output.stdout
     };
     Ok(String::from_utf8_lossy(&text).trim().to_owned())
+}
+
+/// `dir/install.log`, emptied: it gets this install's output only.
+fn fresh_log(dir: &Path) -> Result<PathBuf, String> {
+    let log = dir.join("install.log");
+    File::create(&log).map_err(|error| format!("cannot create {}: {error}", log.display()))?;
+    Ok(log)
 }
 
 fn is_current(dir: &Path, stamp: &str) -> bool {
