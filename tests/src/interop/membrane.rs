@@ -32,7 +32,8 @@ impl Membrane {
         command
             .args(["--grpc-addr", "127.0.0.1:0", "--ws-port", "0", "--data-dir"])
             .arg(data.path())
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
         let mut process = Process::spawn("nitric-local", command);
         let address = process
             .stdout_after("nitric-local: gRPC listening on ")

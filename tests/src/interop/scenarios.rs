@@ -22,6 +22,30 @@ async fn started(sdk: Sdk, app: &str, socket: &str, membrane: &str) -> (Membrane
     (membrane, app, url)
 }
 
+/// Connects to `url`; `Err` carries the HTTP status of a refused upgrade.
+///
+/// The membrane announces a socket as its first handler registers; the
+/// app's other handlers follow within moments. Until the connect handler is
+/// there the gateway answers 503 without involving the app, so a 503 is
+/// retried for a short while.
+async fn try_connect(url: &str) -> Result<Client, u16> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Client::try_connect(url).await {
+            Err(503) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn connect(url: &str) -> Client {
+    try_connect(url)
+        .await
+        .unwrap_or_else(|status| panic!("connecting to {url} was refused with HTTP {status}"))
+}
+
 /// Waits until `store` holds exactly `count` keys, and returns them.
 async fn keys_once(membrane: &Membrane, count: usize) -> Vec<String> {
     within(
@@ -44,9 +68,9 @@ async fn keys_once(membrane: &Membrane, count: usize) -> Vec<String> {
 /// the store (the disconnect handler) so the others keep chatting.
 pub async fn chat_broadcasts_and_forgets_who_left(sdk: Sdk, membrane: &str) {
     let (membrane, _app, url) = started(sdk, "chat", "public", membrane).await;
-    let mut ada = Client::connect(&format!("{url}/?name=ada")).await;
-    let mut bob = Client::connect(&format!("{url}/?name=bob")).await;
-    let mut cy = Client::connect(&format!("{url}/?name=cy")).await;
+    let mut ada = connect(&format!("{url}/?name=ada")).await;
+    let mut bob = connect(&format!("{url}/?name=bob")).await;
+    let mut cy = connect(&format!("{url}/?name=cy")).await;
     // The connect handler stores the id before answering, so it is there.
     let everyone = membrane.keys(STORE).await;
     assert_eq!(everyone.len(), 3, "{everyone:?}");
@@ -84,13 +108,13 @@ pub async fn chat_broadcasts_and_forgets_who_left(sdk: Sdk, membrane: &str) {
 /// nothing is stored for it; the next client still gets in.
 pub async fn chat_refuses_a_rejected_connection(sdk: Sdk, membrane: &str) {
     let (membrane, _app, url) = started(sdk, "chat", "public", membrane).await;
-    match Client::try_connect(&format!("{url}/?reject=1")).await {
+    match try_connect(&format!("{url}/?reject=1")).await {
         Err(status) => assert_eq!(status, 403, "a refused connect answers HTTP 403"),
         Ok(_) => panic!("the {sdk:?} app rejected the connect, yet the handshake succeeded"),
     }
     assert_eq!(membrane.keys(STORE).await, Vec::<String>::new());
 
-    let mut ada = Client::connect(&format!("{url}/?name=ada")).await;
+    let mut ada = connect(&format!("{url}/?name=ada")).await;
     assert_eq!(membrane.keys(STORE).await.len(), 1);
     ada.send("still open").await;
     assert_eq!(ada.receive().await, "still open");
@@ -103,7 +127,7 @@ pub async fn chat_refuses_a_rejected_connection(sdk: Sdk, membrane: &str) {
 pub async fn chat_reads_writes_and_deletes_key_values(sdk: Sdk, membrane: &str) {
     let (membrane, _app, url) = started(sdk, "chat", "public", membrane).await;
     // The query string arrives decoded.
-    let mut ada = Client::connect(&format!("{url}/?name=ada%20lovelace")).await;
+    let mut ada = connect(&format!("{url}/?name=ada%20lovelace")).await;
     let id = membrane
         .keys(STORE)
         .await
@@ -125,7 +149,7 @@ pub async fn chat_reads_writes_and_deletes_key_values(sdk: Sdk, membrane: &str) 
     assert_eq!(ada.receive().await, "you are unknown");
 
     // Without a name the SDK stores null.
-    let anonymous = Client::connect(&url).await;
+    let anonymous = connect(&url).await;
     let stored = membrane.keys(STORE).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(
@@ -143,9 +167,9 @@ pub async fn chat_reads_writes_and_deletes_key_values(sdk: Sdk, membrane: &str) 
 /// the connection is ready), and messages are echoed.
 pub async fn greeting_goes_through_a_topic(sdk: Sdk, membrane: &str) {
     let (_membrane, _app, url) = started(sdk, "greeting", "lobby", membrane).await;
-    let mut ada = Client::connect(&format!("{url}/?name=ada")).await;
+    let mut ada = connect(&format!("{url}/?name=ada")).await;
     assert_eq!(ada.receive().await, "welcome, ada!");
-    let mut stranger = Client::connect(&url).await;
+    let mut stranger = connect(&url).await;
     assert_eq!(stranger.receive().await, "welcome, stranger!");
 
     ada.send("echo me").await;
