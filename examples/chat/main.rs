@@ -3,7 +3,7 @@
 //! service (and a restarted one) knows who is connected.
 //!
 //! Run it with `cargo run --example chat`, then connect websocket clients to
-//! ws://127.0.0.1:4001 (for example `websocat ws://127.0.0.1:4001?name=ada`).
+//! ws://127.0.0.1:4001 (for example `websocat ws://127.0.0.1:4001/?name=ada`).
 
 use futures_util::TryStreamExt;
 use nitric_runtime::kv::KvStore;

@@ -8,7 +8,7 @@
 //! delivers the message again a moment later.
 //!
 //! Run it with `cargo run --example greeting`, then connect to
-//! ws://127.0.0.1:4001?name=ada.
+//! ws://127.0.0.1:4001/?name=ada.
 
 use nitric_runtime::topic::Topic;
 use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Websocket};
