@@ -139,6 +139,13 @@ impl Error {
 }
 
 /// Every problem found in the registered handlers and resources.
+///
+/// ```
+/// use nitric_runtime::InvalidService;
+///
+/// let invalid = InvalidService { problems: vec!["socket \"public\" has no message handler".into()] };
+/// assert_eq!(invalid.to_string(), "this service cannot start:\n  - socket \"public\" has no message handler\n");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidService {
     /// One sentence per problem, naming the functions, sockets and source

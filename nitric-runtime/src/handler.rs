@@ -15,6 +15,14 @@ pub type HandlerResult = Result<(), BoxError>;
 ///
 /// Implemented for `()` and for `Result<(), E>` where `E` converts into a
 /// boxed error (any `std::error::Error`, `anyhow::Error`, `String`, ...).
+///
+/// ```
+/// use nitric_runtime::IntoHandlerResult;
+///
+/// assert!(().into_handler_result().is_ok());
+/// let failed: Result<(), String> = Err("no room".into());
+/// assert_eq!(failed.into_handler_result().unwrap_err().to_string(), "no room");
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a Nitric handler cannot return `{Self}`",
     label = "return `()` or `Result<(), E>` here",
@@ -41,6 +49,15 @@ impl<E: Into<BoxError>> IntoHandlerResult for Result<(), E> {
 ///
 /// Only the context type itself qualifies; the trait exists so that a wrong
 /// parameter type is reported on that parameter with this explanation.
+///
+/// ```compile_fail
+/// use nitric_runtime::websocket::MessageContext;
+///
+/// // error: `MessageContext` is not the context this handler receives
+/// #[nitric_runtime::websocket("public", on = "connect")]
+/// async fn connect(ctx: MessageContext) {}
+/// # fn main() {}
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not the context this handler receives",
     label = "this handler's parameter must be `{C}`",

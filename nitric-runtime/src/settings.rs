@@ -9,6 +9,14 @@ use std::path::PathBuf;
 pub const DEFAULT_SERVICE_ADDRESS: &str = "127.0.0.1:50051";
 
 /// The kind of environment, from `NITRIC_ENVIRONMENT`.
+///
+/// ```
+/// use nitric_runtime::{Environment, Settings};
+///
+/// let settings = Settings::from_lookup(|name| (name == "NITRIC_ENVIRONMENT").then(|| "build".to_owned()))?;
+/// assert_eq!(settings.environment, Environment::Build);
+/// # Ok::<(), nitric_runtime::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
     /// Not set: a developer running the binary directly.
@@ -130,6 +138,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[cfg(feature = "local")]
+    #[test]
+    fn nothing_set_embeds_on_port_4001_with_data_in_dot_nitric() {
+        let settings = settings(&[]).unwrap();
+        assert_eq!(settings.environment, Environment::Local);
+        assert_eq!(
+            settings.membrane,
+            MembraneLocation::Embedded(LocalSettings {
+                ws_port: 4001,
+                data_dir: ".nitric".into()
+            })
+        );
     }
 
     #[test]

@@ -108,7 +108,8 @@ impl<T> fmt::Debug for Topic<T> {
 }
 
 /// A message delivered to a subscriber, before it is read as the
-/// subscriber's payload type.
+/// subscriber's payload type; `#[subscribe]` adapters receive it and read it
+/// with [`FromTopicMessage`].
 #[derive(Debug, Clone)]
 pub struct TopicMessage {
     pub(crate) topic: String,
@@ -125,6 +126,15 @@ impl TopicMessage {
 /// The parameter of a `#[subscribe]` function, read from a [`TopicMessage`].
 ///
 /// Implemented for every type that serde can deserialize.
+///
+/// ```compile_fail
+/// struct Order; // no `Deserialize`
+///
+/// // error: `Order` cannot be read from a topic message
+/// #[nitric_runtime::subscribe("orders")]
+/// async fn ship(order: Order) {}
+/// # fn main() {}
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be read from a topic message",
     label = "a subscriber's parameter must implement `serde::Deserialize`",
