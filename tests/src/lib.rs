@@ -2,16 +2,17 @@
 //! read what they announce, and talk to them with real websocket clients.
 
 pub mod interop;
+mod process;
 pub mod recording_membrane;
+
+pub use process::Process;
 
 use futures_util::{SinkExt, StreamExt};
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -27,9 +28,7 @@ pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>)
 
 /// An app binary running as a child process; killed when dropped.
 pub struct App {
-    child: Child,
-    stdout: mpsc::UnboundedReceiver<String>,
-    stderr: mpsc::UnboundedReceiver<String>,
+    process: Process,
 }
 
 impl App {
@@ -44,20 +43,9 @@ impl App {
             .env("NITRIC_LOCAL_WS_PORT", "0")
             .env("NITRIC_LOCAL_DATA_DIR", data_dir)
             .env("RUST_LOG", "info")
-            .envs(envs.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
-        let stdout = lines(child.stdout.take().expect("piped"), false);
-        let stderr = lines(child.stderr.take().expect("piped"), true);
+            .envs(envs.iter().copied());
         Self {
-            child,
-            stdout,
-            stderr,
+            process: Process::spawn("app", command),
         }
     }
 
@@ -74,82 +62,29 @@ impl App {
     /// Waits for the line announcing `socket` and returns its URL.
     pub async fn socket_url(&mut self, socket: &str) -> String {
         let prefix = format!("websocket \"{socket}\" listening on ");
-        within(&format!("the app announcing socket {socket:?}"), async {
-            loop {
-                let line = self.stdout.recv().await.unwrap_or_else(|| {
-                    panic!("the app closed its stdout before announcing {socket:?}")
-                });
-                if let Some(url) = line.strip_prefix(&prefix) {
-                    return url.trim().to_owned();
-                }
-            }
-        })
-        .await
+        self.process.stdout_after(&prefix).await
     }
 
     /// Waits for a stderr line containing `needle` and returns it.
     pub async fn stderr_line(&mut self, needle: &str) -> String {
-        within(&format!("the app logging {needle:?}"), async {
-            loop {
-                let line = self
-                    .stderr
-                    .recv()
-                    .await
-                    .unwrap_or_else(|| panic!("stderr closed before {needle:?}"));
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-        })
-        .await
+        self.process.stderr_line(needle).await
     }
 
     /// Waits for the process to exit and returns its status and everything
-    /// it wrote to stderr.
-    pub async fn exit(mut self) -> (ExitStatus, String) {
-        let status = within("the app exiting", self.child.wait())
-            .await
-            .expect("wait for the app");
-        let mut stderr = String::new();
-        while let Some(line) = self.stderr.recv().await {
-            stderr.push_str(&line);
-            stderr.push('\n');
-        }
-        (status, stderr)
+    /// it wrote.
+    pub async fn exit(self) -> (ExitStatus, String) {
+        self.process.exit().await
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id().expect("the app is running")
+        self.process.pid()
     }
 
     /// Sends SIGTERM, as a platform does to stop a service.
     pub fn terminate(&self) {
-        let pid = self.pid() as libc::pid_t;
-        // SAFETY: kill(2) with a pid we spawned and a valid signal number.
-        let result = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(result, 0, "kill -TERM {pid}");
+        self.process.terminate()
     }
-}
-
-fn lines(
-    source: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-    echo_to_stderr: bool,
-) -> mpsc::UnboundedReceiver<String> {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(source).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if echo_to_stderr {
-                // Shown by the test harness when a test fails.
-                eprintln!("app: {line}");
-            }
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 /// A real websocket client.

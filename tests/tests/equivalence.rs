@@ -14,8 +14,9 @@
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
-use nitric_tests::interop::{Process, Sdk};
+use nitric_tests::interop::Sdk;
 use nitric_tests::recording_membrane::RecordingMembrane;
+use nitric_tests::Process;
 use tokio::process::Command;
 
 /// What one run under requirement collection produced.

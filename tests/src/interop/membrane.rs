@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use tokio::process::Command;
 use tonic::transport::Channel;
 
-use super::process::Process;
+use crate::Process;
 
 /// A running `nitric-local` process with its own data directory and free
 /// ports; killed when dropped.

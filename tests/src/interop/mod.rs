@@ -10,13 +10,12 @@
 
 pub mod install;
 mod membrane;
-mod process;
 pub mod scenarios;
 
+use crate::Process;
 use tokio::process::Command;
 
 pub use membrane::Membrane;
-pub use process::Process;
 
 /// One of the official SDKs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Membrane, Process, Sdk};
+use super::{Membrane, Sdk};
+use crate::Process;
 use crate::{within, Client};
 
 const STORE: &str = "connections";

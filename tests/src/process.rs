@@ -16,6 +16,7 @@ pub struct Process {
     label: String,
     child: Child,
     stdout: mpsc::UnboundedReceiver<String>,
+    stderr: mpsc::UnboundedReceiver<String>,
     output: Arc<Mutex<String>>,
     readers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -32,25 +33,27 @@ impl Process {
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {label}: {error}"));
         let output = Arc::new(Mutex::new(String::new()));
-        let (sender, stdout) = mpsc::unbounded_channel();
+        let (stdout_lines, stdout) = mpsc::unbounded_channel();
+        let (stderr_lines, stderr) = mpsc::unbounded_channel();
         let readers = vec![
             tokio::spawn(read_lines(
                 child.stdout.take().expect("piped"),
                 label.to_owned(),
                 output.clone(),
-                Some(sender),
+                stdout_lines,
             )),
             tokio::spawn(read_lines(
                 child.stderr.take().expect("piped"),
                 format!("{label} (stderr)"),
                 output.clone(),
-                None,
+                stderr_lines,
             )),
         ];
         Self {
             label: label.to_owned(),
             child,
             stdout,
+            stderr,
             output,
             readers,
         }
@@ -78,6 +81,34 @@ impl Process {
         .await
     }
 
+    /// Waits for a stderr line containing `needle` and returns it.
+    pub async fn stderr_line(&mut self, needle: &str) -> String {
+        let label = &self.label;
+        within(&format!("{label} logging {needle:?}"), async {
+            loop {
+                match self.stderr.recv().await {
+                    Some(line) if line.contains(needle) => return line,
+                    Some(_) => {}
+                    None => panic!("{label} closed its stderr before logging {needle:?}"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the process is running")
+    }
+
+    /// Sends SIGTERM, as a platform does to stop a service.
+    pub fn terminate(&self) {
+        let pid = self.pid() as libc::pid_t;
+        // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+        let result = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(result, 0, "kill -TERM {pid}");
+    }
+
     /// Waits for the process to exit; returns its status and everything it
     /// wrote (stdout and stderr, interleaved by line).
     pub async fn exit(mut self) -> (ExitStatus, String) {
@@ -101,7 +132,7 @@ async fn read_lines(
     source: impl tokio::io::AsyncRead + Unpin,
     label: String,
     output: Arc<Mutex<String>>,
-    stdout: Option<mpsc::UnboundedSender<String>>,
+    lines_read: mpsc::UnboundedSender<String>,
 ) {
     let mut lines = BufReader::new(source).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -111,8 +142,7 @@ async fn read_lines(
             output.push_str(&line);
             output.push('\n');
         }
-        if let Some(stdout) = &stdout {
-            let _ = stdout.send(line);
-        }
+        // Nobody waiting for lines any more is fine; keep collecting output.
+        let _ = lines_read.send(line);
     }
 }
