@@ -51,7 +51,7 @@ pub(crate) fn requests(registry: &Registry) -> Vec<ResourceDeclareRequest> {
         }
     }
     // A subscription declares its topic too, as the official SDKs' `topic(name)` does.
-    for subscription in &registry.subscriptions {
+    for subscription in &registry.subscribe_functions {
         if topics.insert(subscription.topic) {
             let config = Config::Topic(TopicResource {});
             requests.push(resource(

@@ -97,8 +97,10 @@ pub enum Error {
         /// Why the value does not fit.
         reason: String,
     },
-    /// A client was used while no service is running in this process.
-    #[error("{operation}: no Nitric service is running in this process; call nitric_runtime::run() first")]
+    /// A client was used outside any running service: not in a handler, not
+    /// in a task started with [`spawn`](crate::spawn), not inside
+    /// [`ServiceHandle::scope`](crate::ServiceHandle::scope).
+    #[error("{operation}: no Nitric service is running for this task; call clients from a handler, from a task started with nitric_runtime::spawn (a plain tokio::spawn leaves the handler's service behind), or inside ServiceHandle::scope; start a service with nitric_runtime::run()")]
     NotRunning {
         /// What was being done.
         operation: String,

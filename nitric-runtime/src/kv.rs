@@ -2,8 +2,8 @@
 
 use crate::error::Error;
 use crate::json;
-use crate::membrane;
 use crate::registry::{KvPermission, KvStoreDeclaration};
+use crate::service::ServiceHandle;
 use futures_util::stream::{Stream, StreamExt};
 use nitric_protocol::kvstore::v1::{
     kv_store_client::KvStoreClient, KvStoreDeleteKeyRequest, KvStoreGetValueRequest,
@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
 use std::marker::PhantomData;
+use tonic::transport::Channel;
 
 /// A key/value store whose values are `T`, serialized as JSON objects.
 ///
@@ -64,32 +65,98 @@ impl<T> KvStore<T> {
         self.declaration.name
     }
 
-    fn client(
+    /// The calls on this store for the current service, once the
+    /// declaration allows `permission`.
+    fn calls(
         &self,
         permission: KvPermission,
         operation: impl FnOnce() -> String,
-    ) -> Result<KvStoreClient<tonic::transport::Channel>, Error> {
+    ) -> Result<StoreCalls<'static>, Error> {
         self.declaration.require(permission)?;
-        membrane::channel(operation).map(KvStoreClient::new)
-    }
-
-    fn value_ref(&self, key: &str) -> Option<ValueRef> {
-        Some(ValueRef {
-            store: self.name().to_owned(),
-            key: key.to_owned(),
-        })
+        let service = ServiceHandle::current_for(operation)?;
+        Ok(StoreCalls::new(self.name(), service.channel()))
     }
 }
 
 impl<T: Serialize + DeserializeOwned> KvStore<T> {
     /// The value at `key`, or `None` if there is none.
     pub async fn get(&self, key: &str) -> Result<Option<T>, Error> {
-        let operation = || format!("get key {key:?} from key/value store \"{}\"", self.name());
-        let mut client = self.client(KvPermission::Get, operation)?;
+        let operation = || get_operation(self.name(), key);
+        self.calls(KvPermission::Get, operation)?.get(key).await
+    }
+
+    /// Stores `value` at `key`, replacing what was there.
+    pub async fn set(&self, key: &str, value: &T) -> Result<(), Error> {
+        let operation = || set_operation(self.name(), key);
+        self.calls(KvPermission::Set, operation)?
+            .set(key, value)
+            .await
+    }
+
+    /// Deletes `key`; deleting a missing key is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+        let operation = || delete_operation(self.name(), key);
+        self.calls(KvPermission::Delete, operation)?
+            .delete(key)
+            .await
+    }
+
+    /// The keys starting with `prefix` (all keys for `""`), as a stream.
+    /// Listing needs the `get` permission.
+    pub fn keys(&self, prefix: &str) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
+        let operation = || keys_operation(self.name(), prefix);
+        match self.calls(KvPermission::Get, operation) {
+            Ok(calls) => calls.keys(prefix).left_stream(),
+            Err(error) => futures_util::stream::once(async { Err(error) }).right_stream(),
+        }
+    }
+}
+
+fn get_operation(store: &str, key: &str) -> String {
+    format!("get key {key:?} from key/value store \"{store}\"")
+}
+
+fn set_operation(store: &str, key: &str) -> String {
+    format!("set key {key:?} in key/value store \"{store}\"")
+}
+
+fn delete_operation(store: &str, key: &str) -> String {
+    format!("delete key {key:?} from key/value store \"{store}\"")
+}
+
+fn keys_operation(store: &str, prefix: &str) -> String {
+    format!("list keys with prefix {prefix:?} in key/value store \"{store}\"")
+}
+
+/// The membrane calls on one store, with values as JSON objects; what
+/// [`KvStore`] makes once its declaration allows the call, and what the test
+/// kit uses directly.
+pub(crate) struct StoreCalls<'a> {
+    store: &'a str,
+    client: KvStoreClient<Channel>,
+}
+
+impl<'a> StoreCalls<'a> {
+    pub(crate) fn new(store: &'a str, channel: Channel) -> Self {
+        Self {
+            store,
+            client: KvStoreClient::new(channel),
+        }
+    }
+
+    fn value_ref(&self, key: &str) -> Option<ValueRef> {
+        Some(ValueRef {
+            store: self.store.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(mut self, key: &str) -> Result<Option<T>, Error> {
+        let operation = || get_operation(self.store, key);
         let request = KvStoreGetValueRequest {
             r#ref: self.value_ref(key),
         };
-        let response = match client.get_value(request).await {
+        let response = match self.client.get_value(request).await {
             Ok(response) => response.into_inner(),
             Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
             Err(status) => return Err(Error::from_status(operation(), status)),
@@ -106,84 +173,67 @@ impl<T: Serialize + DeserializeOwned> KvStore<T> {
             })
     }
 
-    /// Stores `value` at `key`, replacing what was there.
-    pub async fn set(&self, key: &str, value: &T) -> Result<(), Error> {
-        let operation = || format!("set key {key:?} in key/value store \"{}\"", self.name());
+    pub(crate) async fn set<T: Serialize>(mut self, key: &str, value: &T) -> Result<(), Error> {
+        let operation = || set_operation(self.store, key);
         let content = json::to_struct(value).map_err(|reason| Error::Value {
             operation: operation(),
             reason,
         })?;
-        let mut client = self.client(KvPermission::Set, operation)?;
         let request = KvStoreSetValueRequest {
             r#ref: self.value_ref(key),
             content: Some(content),
         };
-        client
+        self.client
             .set_value(request)
             .await
             .map_err(|status| Error::from_status(operation(), status))?;
         Ok(())
     }
 
-    /// Deletes `key`; deleting a missing key is not an error.
-    pub async fn delete(&self, key: &str) -> Result<(), Error> {
-        let operation = || {
-            format!(
-                "delete key {key:?} from key/value store \"{}\"",
-                self.name()
-            )
-        };
-        let mut client = self.client(KvPermission::Delete, operation)?;
+    pub(crate) async fn delete(mut self, key: &str) -> Result<(), Error> {
+        let operation = || delete_operation(self.store, key);
         let request = KvStoreDeleteKeyRequest {
             r#ref: self.value_ref(key),
         };
-        client
+        self.client
             .delete_key(request)
             .await
             .map_err(|status| Error::from_status(operation(), status))?;
         Ok(())
     }
 
-    /// The keys starting with `prefix` (all keys for `""`), as a stream.
-    /// Listing needs the `get` permission.
-    pub fn keys(&self, prefix: &str) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
-        let name = self.name();
+    /// The keys starting with `prefix`, flattened into one stream of keys or
+    /// errors.
+    pub(crate) fn keys(
+        mut self,
+        prefix: &str,
+    ) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
+        let store = self.store.to_owned();
+        let prefix = prefix.to_owned();
         let request = KvStoreScanKeysRequest {
             store: Some(Store {
-                name: name.to_owned(),
+                name: store.clone(),
             }),
-            prefix: prefix.to_owned(),
+            prefix: prefix.clone(),
         };
-        let prefix = request.prefix.clone();
-        let operation =
-            move || format!("list keys with prefix {prefix:?} in key/value store \"{name}\"");
-        let client = self.client(KvPermission::Get, operation.clone());
-        scan_stream(client, request, operation)
+        let operation = move || keys_operation(&store, &prefix);
+        let opened = async move {
+            let response = self
+                .client
+                .scan_keys(request)
+                .await
+                .map_err(|status| Error::from_status(operation(), status))?;
+            let keys = response.into_inner().map(move |item| {
+                item.map(|found| found.key)
+                    .map_err(|status| Error::from_status(operation(), status))
+            });
+            Ok::<_, Error>(keys)
+        };
+        futures_util::stream::once(opened).flat_map(|opened| match opened {
+            Ok(keys) => keys.left_stream(),
+            Err(error) => futures_util::stream::once(async { Err(error) }).right_stream(),
+        })
     }
-}
-
-/// Opens the scan and flattens it into one stream of keys or errors.
-fn scan_stream(
-    client: Result<KvStoreClient<tonic::transport::Channel>, Error>,
-    request: KvStoreScanKeysRequest,
-    operation: impl Fn() -> String + Clone + Send + 'static,
-) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
-    let opened = async move {
-        let mut client = client?;
-        let response = client
-            .scan_keys(request)
-            .await
-            .map_err(|status| Error::from_status(operation(), status))?;
-        let keys = response.into_inner().map(move |item| {
-            item.map(|found| found.key)
-                .map_err(|status| Error::from_status(operation(), status))
-        });
-        Ok::<_, Error>(keys)
-    };
-    futures_util::stream::once(opened).flat_map(|opened| match opened {
-        Ok(keys) => keys.left_stream(),
-        Err(error) => futures_util::stream::once(async { Err(error) }).right_stream(),
-    })
 }
 
 impl<T> fmt::Debug for KvStore<T> {

@@ -60,10 +60,11 @@ mod error;
 mod handler;
 mod json;
 pub mod kv;
-mod membrane;
 mod registry;
 mod service;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod topic;
 pub mod websocket;
 
@@ -73,7 +74,7 @@ pub mod __private;
 pub use error::{BoxError, Error, InvalidService};
 pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
 pub use nitric_macros::{kv_store, subscribe, topic, websocket};
-pub use service::{run, serve, serve_with};
+pub use service::{run, serve, serve_with, spawn, ServiceHandle};
 #[cfg(feature = "local")]
 pub use settings::LocalSettings;
 pub use settings::{Environment, MembraneLocation, Settings, DEFAULT_SERVICE_ADDRESS};

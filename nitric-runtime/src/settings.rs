@@ -64,6 +64,9 @@ pub struct LocalSettings {
     pub ws_port: u16,
     /// Where key/value data is kept (`NITRIC_LOCAL_DATA_DIR`, default `.nitric`).
     pub data_dir: PathBuf,
+    /// Print each socket's `ws://` URL on stdout once its handlers are
+    /// registered (default `true`).
+    pub announce: bool,
 }
 
 /// Everything a service needs to know before it starts.
@@ -117,6 +120,7 @@ impl Settings {
                     },
                     data_dir: lookup("NITRIC_LOCAL_DATA_DIR")
                         .map_or_else(|| PathBuf::from(".nitric"), PathBuf::from),
+                    announce: true,
                 })
             }
             None => MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.to_owned()),
@@ -149,7 +153,8 @@ mod tests {
             settings.membrane,
             MembraneLocation::Embedded(LocalSettings {
                 ws_port: 4001,
-                data_dir: ".nitric".into()
+                data_dir: ".nitric".into(),
+                announce: true,
             })
         );
     }
@@ -175,7 +180,8 @@ mod tests {
             settings.membrane,
             MembraneLocation::Embedded(LocalSettings {
                 ws_port: 0,
-                data_dir: "/tmp/x".into()
+                data_dir: "/tmp/x".into(),
+                announce: true,
             })
         );
     }

@@ -2,8 +2,8 @@
 
 use crate::error::Error;
 use crate::json;
-use crate::membrane;
 use crate::registry::{TopicDeclaration, TopicPermission};
+use crate::service::ServiceHandle;
 use nitric_protocol::topics::v1::{
     topic_message, topics_client::TopicsClient, TopicPublishRequest,
 };
@@ -12,6 +12,7 @@ use serde::Serialize;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
+use tonic::transport::Channel;
 
 /// A topic whose messages are `T`, serialized as JSON objects.
 ///
@@ -70,32 +71,49 @@ impl<T: Serialize> Topic<T> {
     }
 
     async fn send(&self, payload: &T, delay: Option<Duration>) -> Result<(), Error> {
-        let operation = || format!("publish to topic \"{}\"", self.name());
         self.declaration.require(TopicPermission::Publish)?;
-        let content = json::to_struct(payload).map_err(|reason| Error::Value {
-            operation: operation(),
-            reason,
-        })?;
-        let delay = delay
-            .map(prost_types::Duration::try_from)
-            .transpose()
-            .map_err(|error| Error::Value {
-                operation: operation(),
-                reason: format!("the delay does not fit: {error}"),
-            })?;
-        let request = TopicPublishRequest {
-            topic_name: self.name().to_owned(),
-            message: Some(nitric_protocol::topics::v1::TopicMessage {
-                content: Some(topic_message::Content::StructPayload(content)),
-            }),
-            delay,
-        };
-        TopicsClient::new(membrane::channel(operation)?)
-            .publish(request)
-            .await
-            .map_err(|status| Error::from_status(operation(), status))?;
-        Ok(())
+        let service = ServiceHandle::current_for(|| publish_operation(self.name()))?;
+        publish(service.channel(), self.name(), payload, delay).await
     }
+}
+
+fn publish_operation(topic: &str) -> String {
+    format!("publish to topic \"{topic}\"")
+}
+
+/// Publishes `payload` to `topic` through `channel`, permission checks
+/// aside; what [`Topic`] does once its declaration allows it, and what the
+/// test kit uses directly.
+pub(crate) async fn publish<T: Serialize + ?Sized>(
+    channel: Channel,
+    topic: &str,
+    payload: &T,
+    delay: Option<Duration>,
+) -> Result<(), Error> {
+    let operation = || publish_operation(topic);
+    let content = json::to_struct(payload).map_err(|reason| Error::Value {
+        operation: operation(),
+        reason,
+    })?;
+    let delay = delay
+        .map(prost_types::Duration::try_from)
+        .transpose()
+        .map_err(|error| Error::Value {
+            operation: operation(),
+            reason: format!("the delay does not fit: {error}"),
+        })?;
+    let request = TopicPublishRequest {
+        topic_name: topic.to_owned(),
+        message: Some(nitric_protocol::topics::v1::TopicMessage {
+            content: Some(topic_message::Content::StructPayload(content)),
+        }),
+        delay,
+    };
+    TopicsClient::new(channel)
+        .publish(request)
+        .await
+        .map_err(|status| Error::from_status(operation(), status))?;
+    Ok(())
 }
 
 impl<T> fmt::Debug for Topic<T> {

@@ -4,14 +4,15 @@
 //! The driver here is shared; each kind of stream (websocket events, topic
 //! subscriptions) says how to register, read and answer in its own module.
 
-mod subscription;
+mod subscribe;
 mod websocket;
 
-pub(crate) use subscription::SubscriptionStream;
+pub(crate) use subscribe::SubscribeStream;
 pub(crate) use websocket::WebsocketStream;
 
 use crate::error::{BoxError, Error};
 use crate::handler::BoxFuture;
+use crate::service::ServiceHandle;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use tokio::sync::mpsc;
@@ -43,8 +44,9 @@ pub(crate) trait EventStream: Copy + Send + Sync + 'static {
     ) -> BoxFuture<Result<tonic::Streaming<Self::Incoming>, tonic::Status>>;
     /// Sorts a membrane message.
     fn read(message: Self::Incoming) -> Incoming<Self::Event>;
-    /// Runs the handler on `event`; never fails, failures become answers.
-    fn answer(&self, event: Self::Event) -> BoxFuture<Self::Answer>;
+    /// Runs the handler on `event` for `service`; never fails, failures
+    /// become answers.
+    fn answer(&self, service: &ServiceHandle, event: Self::Event) -> BoxFuture<Self::Answer>;
     /// Wraps an answer for the event with this `id`.
     fn reply(id: String, answer: Self::Answer) -> Self::Outgoing;
 }
@@ -72,7 +74,7 @@ const OUTBOX: usize = 256;
 /// the membrane ends the stream. Returns once every event it took was
 /// answered.
 pub(crate) async fn handle_events<S: EventStream>(
-    channel: Channel,
+    service: &ServiceHandle,
     stream: S,
     stop: CancellationToken,
 ) -> Result<StreamEnd, Error> {
@@ -83,7 +85,7 @@ pub(crate) async fn handle_events<S: EventStream>(
         .await
         .expect("the receiver lives until the stream is opened");
     let mut incoming = stream
-        .open(channel, ReceiverStream::new(outgoing))
+        .open(service.channel(), ReceiverStream::new(outgoing))
         .await
         .map_err(|status| Error::from_status(operation(), status))?;
     match incoming.message().await {
@@ -96,6 +98,7 @@ pub(crate) async fn handle_events<S: EventStream>(
         Err(status) => return Err(Error::from_status(operation(), status)),
     }
     tracing::info!(handler = %stream.describe(), "handler registered");
+    service.note_registered();
 
     let in_flight = TaskTracker::new();
     let end = loop {
@@ -106,12 +109,14 @@ pub(crate) async fn handle_events<S: EventStream>(
         match message.map(|message| message.map(S::read)) {
             Ok(Some(Incoming::Event { id, event })) => {
                 let outbox = outbox.clone();
-                in_flight.spawn(async move {
-                    let answer = stream.answer(event).await;
+                let answer = stream.answer(service, event);
+                // Inside the service's scope, so the handler's clients reach it.
+                in_flight.spawn(service.scope(async move {
+                    let answer = answer.await;
                     // A closed outbox means the stream is gone; the membrane
                     // fails the event on its side.
                     let _ = outbox.send(S::reply(id, answer)).await;
-                });
+                }));
             }
             Ok(Some(Incoming::Registered)) => {
                 tracing::warn!(handler = %stream.describe(), "ignoring a second registration response")

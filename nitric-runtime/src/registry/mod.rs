@@ -9,20 +9,20 @@ pub use declaration::{
     Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration,
     TopicDeclaration, TopicPermission,
 };
-pub use handler::{Source, Subscription, WebsocketHandler, WebsocketHandlerFn};
+pub use handler::{Source, SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 
 use crate::error::InvalidService;
 use std::collections::BTreeSet;
 
-inventory::collect!(WebsocketHandler);
-inventory::collect!(Subscription);
+inventory::collect!(WebsocketFunction);
+inventory::collect!(SubscribeFunction);
 inventory::collect!(ResourceDeclaration);
 
 /// Everything this binary registered, checked and ready to declare.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    pub(crate) websocket_handlers: Vec<&'static WebsocketHandler>,
-    pub(crate) subscriptions: Vec<&'static Subscription>,
+    pub(crate) websocket_functions: Vec<&'static WebsocketFunction>,
+    pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
 }
 
@@ -31,15 +31,15 @@ impl Registry {
     /// order (by source location) so declarations are reproducible.
     pub(crate) fn collect() -> Result<Self, InvalidService> {
         let mut registry = Self {
-            websocket_handlers: inventory::iter::<WebsocketHandler>().collect(),
-            subscriptions: inventory::iter::<Subscription>().collect(),
+            websocket_functions: inventory::iter::<WebsocketFunction>().collect(),
+            subscribe_functions: inventory::iter::<SubscribeFunction>().collect(),
             resources: inventory::iter::<ResourceDeclaration>().collect(),
         };
         registry
-            .websocket_handlers
+            .websocket_functions
             .sort_by_key(|handler| handler.source);
         registry
-            .subscriptions
+            .subscribe_functions
             .sort_by_key(|subscription| subscription.source);
         registry.resources.sort_by_key(|resource| resource.source());
         registry.checked()
@@ -57,7 +57,7 @@ impl Registry {
 
     /// The sockets that have handlers, each once, in name order.
     pub(crate) fn sockets(&self) -> BTreeSet<&'static str> {
-        self.websocket_handlers
+        self.websocket_functions
             .iter()
             .map(|handler| handler.socket)
             .collect()

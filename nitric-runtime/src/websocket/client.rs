@@ -1,19 +1,21 @@
 //! The websocket client: send to a connection, close it, find the URL.
 
-use super::connecting;
 use crate::error::Error;
-use crate::membrane;
+use crate::service::ServiceHandle;
 use nitric_protocol::websockets::v1::{
     websocket_client::WebsocketClient, WebsocketCloseConnectionRequest, WebsocketDetailsRequest,
     WebsocketSendRequest,
 };
+use std::fmt;
 use std::sync::Arc;
 
 /// A client for one socket.
 ///
-/// Handlers get one from their context (`ctx.socket()`); elsewhere, name the
-/// socket. Sending needs the socket to be declared by this service, which
-/// every `#[websocket("name", ...)]` handler does.
+/// Handlers get one from their context (`ctx.socket()`), bound to the
+/// service that ran the handler. Elsewhere, name the socket: calls then go
+/// to the service running the calling task (see [`ServiceHandle`]). Sending
+/// needs the socket to be declared by this service, which every
+/// `#[websocket("name", ...)]` handler does.
 ///
 /// ```no_run
 /// use nitric_runtime::websocket::Websocket;
@@ -26,15 +28,36 @@ use std::sync::Arc;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Websocket {
     name: Arc<str>,
+    /// The service a context's client belongs to; `None` finds the calling
+    /// task's service at each call.
+    service: Option<ServiceHandle>,
 }
 
 impl Websocket {
     /// The client of the socket called `name`.
     pub fn new(name: &str) -> Self {
-        Self { name: name.into() }
+        Self {
+            name: name.into(),
+            service: None,
+        }
+    }
+
+    /// The client of `name` in `service`, for the contexts handlers get.
+    pub(crate) fn in_service(name: &str, service: ServiceHandle) -> Self {
+        Self {
+            name: name.into(),
+            service: Some(service),
+        }
+    }
+
+    fn service(&self, operation: impl FnOnce() -> String) -> Result<ServiceHandle, Error> {
+        match &self.service {
+            Some(service) => Ok(service.clone()),
+            None => ServiceHandle::current_for(operation),
+        }
     }
 
     /// The socket's name.
@@ -53,13 +76,14 @@ impl Websocket {
                 self.name
             )
         };
-        if connecting::is_connecting(&self.name, connection_id) {
+        let service = self.service(operation)?;
+        if service.is_connecting(&self.name, connection_id) {
             return Err(Error::ConnectionNotReady {
                 socket: self.name.to_string(),
                 connection_id: connection_id.to_owned(),
             });
         }
-        let channel = membrane::channel(operation)?;
+        let channel = service.channel();
         let request = WebsocketSendRequest {
             socket_name: self.name.to_string(),
             connection_id: connection_id.to_owned(),
@@ -80,7 +104,7 @@ impl Websocket {
                 self.name
             )
         };
-        let channel = membrane::channel(operation)?;
+        let channel = self.service(operation)?.channel();
         let request = WebsocketCloseConnectionRequest {
             socket_name: self.name.to_string(),
             connection_id: connection_id.to_owned(),
@@ -95,7 +119,7 @@ impl Websocket {
     /// The URL clients connect to.
     pub async fn url(&self) -> Result<String, Error> {
         let operation = || format!("look up the URL of socket \"{}\"", self.name);
-        let channel = membrane::channel(operation)?;
+        let channel = self.service(operation)?.channel();
         let request = WebsocketDetailsRequest {
             socket_name: self.name.to_string(),
         };
@@ -104,5 +128,22 @@ impl Websocket {
             .await
             .map_err(|status| Error::from_status(operation(), status))?;
         Ok(response.into_inner().url)
+    }
+}
+
+impl PartialEq for Websocket {
+    /// Two clients are equal when they name the same socket.
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Websocket {}
+
+impl fmt::Debug for Websocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Websocket")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }

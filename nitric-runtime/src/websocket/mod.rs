@@ -2,7 +2,6 @@
 //! and closes connections.
 
 mod client;
-pub(crate) mod connecting;
 mod context;
 mod event;
 

@@ -2,7 +2,8 @@
 
 use super::{guarded, EventStream, Incoming, Outcome};
 use crate::handler::BoxFuture;
-use crate::registry::Subscription;
+use crate::registry::SubscribeFunction;
+use crate::service::ServiceHandle;
 use crate::topic::TopicMessage;
 use nitric_protocol::topics::v1::{
     client_message, server_message, subscriber_client::SubscriberClient, topic_message,
@@ -13,9 +14,9 @@ use tonic::transport::Channel;
 
 /// The stream of one `#[subscribe]` function.
 #[derive(Clone, Copy)]
-pub(crate) struct SubscriptionStream(pub(crate) &'static Subscription);
+pub(crate) struct SubscribeStream(pub(crate) &'static SubscribeFunction);
 
-impl EventStream for SubscriptionStream {
+impl EventStream for SubscribeStream {
     type Outgoing = ClientMessage;
     type Incoming = ServerMessage;
     type Event = MessageRequest;
@@ -65,7 +66,11 @@ impl EventStream for SubscriptionStream {
     }
 
     /// `success = false` asks the membrane to deliver the message again.
-    fn answer(&self, request: MessageRequest) -> BoxFuture<MessageResponse> {
+    fn answer(
+        &self,
+        _service: &ServiceHandle,
+        request: MessageRequest,
+    ) -> BoxFuture<MessageResponse> {
         let subscription = self.0;
         Box::pin(async move {
             let payload = match request.message.and_then(|message| message.content) {
@@ -77,7 +82,7 @@ impl EventStream for SubscriptionStream {
                 topic: topic.clone(),
                 payload,
             };
-            let success = match guarded((subscription.function)(message)).await {
+            let success = match guarded((subscription.adapter)(message)).await {
                 Outcome::Done => true,
                 Outcome::Failed(error) => {
                     tracing::warn!(handler = %subscription.source, topic, error = %error, "subscriber failed; the message will be delivered again");

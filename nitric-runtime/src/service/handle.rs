@@ -1,0 +1,227 @@
+//! The running service a client call goes through.
+//!
+//! Each service started by [`serve_with`](crate::serve_with) owns its channel
+//! to the membrane and the set of connections whose connect handler is
+//! running. Nothing about it is global: the dispatcher runs every handler
+//! inside [`ServiceHandle::scope`], so the clients a handler uses (its
+//! context's, the `#[kv_store]` and `#[topic]` statics, `Websocket::new`)
+//! find the service that called it, and two services in one process never
+//! see each other's state.
+
+use crate::error::Error;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+tokio::task_local! {
+    static CURRENT: ServiceHandle;
+}
+
+/// A running service: what the clients of a handler send through.
+///
+/// Handlers never need to name it: they run inside their service's scope.
+/// A task a handler spawns leaves that scope; start it with [`spawn`] (or
+/// [`ServiceHandle::spawn`]) so its client calls reach the same service.
+///
+/// ```
+/// use nitric_runtime::websocket::MessageContext;
+/// use nitric_runtime::ServiceHandle;
+/// use std::time::Duration;
+///
+/// #[nitric_runtime::websocket("public", on = "message")]
+/// async fn remind(ctx: MessageContext) {
+///     let (socket, id) = (ctx.socket().clone(), ctx.connection_id().to_owned());
+///     // Inherits this handler's service, so the send below reaches it.
+///     nitric_runtime::spawn(async move {
+///         tokio::time::sleep(Duration::from_secs(30)).await;
+///         let _ = socket.send(&id, "still there?").await;
+///     });
+///     assert!(ServiceHandle::current().is_ok());
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Clone)]
+pub struct ServiceHandle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    channel: Channel,
+    /// Socket name -> connections whose connect handler is running.
+    connecting: Mutex<HashMap<Box<str>, HashSet<Box<str>>>>,
+    /// How many event streams the current session has registered.
+    registered: watch::Sender<usize>,
+}
+
+impl ServiceHandle {
+    pub(crate) fn new(channel: Channel) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                channel,
+                connecting: Mutex::new(HashMap::new()),
+                registered: watch::Sender::new(0),
+            }),
+        }
+    }
+
+    /// The service running the current task: the one that called the
+    /// handler this code runs in, or the one [`scope`](Self::scope) set.
+    ///
+    /// Fails with [`Error::NotRunning`] outside any service.
+    ///
+    /// ```
+    /// use nitric_runtime::{Error, ServiceHandle};
+    ///
+    /// // Not inside a handler: no service.
+    /// assert!(matches!(ServiceHandle::current(), Err(Error::NotRunning { .. })));
+    /// ```
+    pub fn current() -> Result<Self, Error> {
+        Self::current_for(|| "find the running service".to_owned())
+    }
+
+    /// The current service, or [`Error::NotRunning`] naming `operation`.
+    pub(crate) fn current_for(operation: impl FnOnce() -> String) -> Result<Self, Error> {
+        CURRENT
+            .try_with(Self::clone)
+            .map_err(|_| Error::NotRunning {
+                operation: operation(),
+            })
+    }
+
+    /// Runs `future` with this service as the current one, so the clients it
+    /// uses reach this service.
+    ///
+    /// ```no_run
+    /// # async fn example(service: nitric_runtime::ServiceHandle) -> Result<(), nitric_runtime::Error> {
+    /// use nitric_runtime::websocket::Websocket;
+    ///
+    /// service.scope(Websocket::new("public").send("2f1c...", "hello")).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self.clone(), future)
+    }
+
+    /// Spawns `future` on the tokio runtime inside this service's scope.
+    ///
+    /// ```no_run
+    /// # async fn example(service: nitric_runtime::ServiceHandle) {
+    /// service.spawn(async { /* clients here reach `service` */ });
+    /// # }
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::spawn(CURRENT.scope(self.clone(), future))
+    }
+
+    pub(crate) fn channel(&self) -> Channel {
+        self.shared.channel.clone()
+    }
+
+    /// Marks a connection as connecting until the guard drops.
+    pub(crate) fn begin_connecting(&self, socket: &str, connection_id: &str) -> Connecting {
+        lock(&self.shared.connecting)
+            .entry(socket.into())
+            .or_default()
+            .insert(connection_id.into());
+        Connecting {
+            service: self.clone(),
+            socket: socket.into(),
+            connection_id: connection_id.into(),
+        }
+    }
+
+    /// Whether the connect handler of this connection is still running.
+    pub(crate) fn is_connecting(&self, socket: &str, connection_id: &str) -> bool {
+        lock(&self.shared.connecting)
+            .get(socket)
+            .is_some_and(|ids| ids.contains(connection_id))
+    }
+
+    /// Counts one more event stream registered in this session.
+    pub(crate) fn note_registered(&self) {
+        self.shared.registered.send_modify(|count| *count += 1);
+    }
+
+    /// Starts a new session's count of registered streams.
+    pub(crate) fn reset_registered(&self) {
+        self.shared.registered.send_replace(0);
+    }
+
+    /// Waits until `streams` event streams are registered in one session.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) async fn registered(&self, streams: usize) {
+        let mut count = self.shared.registered.subscribe();
+        // The sender lives in `self`, so waiting cannot fail.
+        let _ = count.wait_for(|count| *count >= streams).await;
+    }
+}
+
+impl std::fmt::Debug for ServiceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHandle").finish_non_exhaustive()
+    }
+}
+
+/// Spawns `future` inside the current task's service, so a handler's
+/// background work reaches the service that ran the handler. Outside any
+/// service it is a plain `tokio::spawn`, and client calls in it fail with
+/// [`Error::NotRunning`].
+///
+/// ```no_run
+/// use nitric_runtime::websocket::ConnectContext;
+///
+/// #[nitric_runtime::websocket("public", on = "connect")]
+/// async fn connect(ctx: ConnectContext) {
+///     let socket = ctx.socket().clone();
+///     let id = ctx.connection_id().to_owned();
+///     nitric_runtime::spawn(async move {
+///         // The connect handler has returned by now: the send can succeed.
+///         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+///         let _ = socket.send(&id, "welcome").await;
+///     });
+/// }
+/// # fn main() {}
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match CURRENT.try_with(ServiceHandle::clone) {
+        Ok(service) => service.spawn(future),
+        Err(_) => tokio::spawn(future),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update leaves the set consistent, so a panic cannot corrupt it.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A connection whose connect handler is running; the mark ends when this
+/// drops, however the handler ended.
+pub(crate) struct Connecting {
+    service: ServiceHandle,
+    socket: Box<str>,
+    connection_id: Box<str>,
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        let mut connecting = lock(&self.service.shared.connecting);
+        if let Some(ids) = connecting.get_mut(&*self.socket) {
+            ids.remove(&*self.connection_id);
+            if ids.is_empty() {
+                connecting.remove(&*self.socket);
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Running a service: validate the registry, find or start the membrane,
+//! declare everything, dispatch events until shutdown, and reconnect when the
+//! membrane goes away. Everything a running service holds is in its
+//! [`ServiceHandle`]; nothing is process-global.
+
+mod channel;
+mod embedded;
+mod handle;
+mod session;
+mod signal;
+
+pub use handle::{spawn, ServiceHandle};
+
+use crate::error::Error;
+use crate::registry::Registry;
+use crate::settings::{Environment, Settings};
+use embedded::RunningMembrane;
+use std::future::Future;
+use tokio_util::sync::CancellationToken;
+
+/// Runs this binary's Nitric service until SIGINT or SIGTERM; the one call a
+/// `main` needs.
+///
+/// It reads the settings from the environment (see [`Settings::from_env`]),
+/// logs through `tracing` to stderr (filtered by `RUST_LOG`, default
+/// `info`), and on failure prints the error and exits with status 1.
+///
+/// ```no_run
+/// # use nitric_runtime::websocket::MessageContext;
+/// #[nitric_runtime::websocket("public", on = "message")]
+/// async fn echo(ctx: MessageContext) -> Result<(), nitric_runtime::Error> {
+///     ctx.socket().send(ctx.connection_id(), ctx.body()).await
+/// }
+/// # // connect and disconnect handlers omitted
+///
+/// fn main() {
+///     nitric_runtime::run();
+/// }
+/// ```
+pub fn run() {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| {
+            exit_with(&Error::Startup(format!(
+                "cannot start the tokio runtime: {error}"
+            )))
+        });
+    if let Err(error) = runtime.block_on(serve()) {
+        exit_with(&error);
+    }
+}
+
+fn exit_with(error: &Error) -> ! {
+    eprintln!("error: {error}");
+    std::process::exit(1)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A subscriber the application installed itself wins.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Serves with settings from the environment until SIGINT or SIGTERM.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), nitric_runtime::Error> {
+///     nitric_runtime::serve().await
+/// }
+/// ```
+pub async fn serve() -> Result<(), Error> {
+    serve_with(Settings::from_env()?, signal::shutdown_signal()).await
+}
+
+/// Serves with explicit settings until `shutdown` completes, then stops
+/// taking events, lets in-flight handlers finish and returns.
+///
+/// ```no_run
+/// use nitric_runtime::{Environment, MembraneLocation, Settings};
+///
+/// # async fn example() -> Result<(), nitric_runtime::Error> {
+/// let settings = Settings {
+///     membrane: MembraneLocation::Remote("127.0.0.1:50051".into()),
+///     environment: Environment::Run,
+/// };
+/// nitric_runtime::serve_with(settings, tokio::time::sleep(std::time::Duration::from_secs(60))).await
+/// # }
+/// ```
+pub async fn serve_with(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let started = Started::start(settings).await?;
+    let stop = CancellationToken::new();
+    let serving = started.serve(stop.clone());
+    tokio::pin!(serving);
+    tokio::select! {
+        served = &mut serving => served,
+        () = shutdown => {
+            tracing::info!("shutting down: finishing in-flight events");
+            stop.cancel();
+            serving.await
+        }
+    }
+}
+
+/// A service whose registry is checked and whose membrane is found or
+/// started, ready to serve.
+pub(crate) struct Started {
+    registry: Registry,
+    environment: Environment,
+    membrane: RunningMembrane,
+    service: ServiceHandle,
+}
+
+impl Started {
+    pub(crate) async fn start(settings: Settings) -> Result<Self, Error> {
+        let registry = Registry::collect().map_err(Error::InvalidService)?;
+        let membrane = RunningMembrane::start(&settings.membrane).await?;
+        let channel = match channel::connect_lazy(&membrane.address) {
+            Ok(channel) => channel,
+            Err(error) => {
+                membrane.stop().await;
+                return Err(error);
+            }
+        };
+        Ok(Self {
+            registry,
+            environment: settings.environment,
+            membrane,
+            service: ServiceHandle::new(channel),
+        })
+    }
+
+    /// The running service's handle.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn service(&self) -> &ServiceHandle {
+        &self.service
+    }
+
+    /// How many event streams a session opens.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn streams(&self) -> usize {
+        self.registry.websocket_functions.len() + self.registry.subscribe_functions.len()
+    }
+
+    /// Serves until `stop` is cancelled (in-flight handlers finish first) or
+    /// serving ends, then stops the embedded membrane, if any.
+    pub(crate) async fn serve(self, stop: CancellationToken) -> Result<(), Error> {
+        let served =
+            session::serve_registry(&self.service, &self.registry, self.environment, &stop).await;
+        self.membrane.stop().await;
+        served
+    }
+}

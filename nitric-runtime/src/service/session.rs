@@ -1,0 +1,129 @@
+//! Sessions with the membrane: declare everything, open every event stream,
+//! run until they end, and start over with backoff when the membrane goes
+//! away.
+
+use super::ServiceHandle;
+use crate::declare;
+use crate::dispatch::{self, StreamEnd, SubscribeStream, WebsocketStream};
+use crate::error::Error;
+use crate::registry::Registry;
+use crate::settings::Environment;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The longest wait between attempts to reach a membrane that went away.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Runs sessions until `stop` is cancelled, the membrane ends a `build`
+/// session, or an error that retrying cannot fix.
+pub(crate) async fn serve_registry(
+    service: &ServiceHandle,
+    registry: &Registry,
+    environment: Environment,
+    stop: &CancellationToken,
+) -> Result<(), Error> {
+    let mut backoff = Duration::from_millis(100);
+    let mut reconnecting = false;
+    loop {
+        match session(service, registry, environment, stop).await {
+            Ok(SessionEnd::Stopped) => return Ok(()),
+            Ok(SessionEnd::Closed) if environment == Environment::Build => {
+                tracing::info!("requirements collected; exiting");
+                return Ok(());
+            }
+            Ok(SessionEnd::Closed) => {
+                tracing::warn!("the membrane ended the event streams; reconnecting");
+                backoff = Duration::from_millis(100);
+            }
+            Err(error) if is_transient(&error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "membrane unreachable; retrying");
+            }
+            // While reconnecting, the membrane may not yet have noticed that
+            // our previous streams ended; at startup it means another
+            // instance holds the registration, which retrying cannot fix.
+            Err(error) if reconnecting && is_registration_conflict(&error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "previous registration still held; retrying");
+            }
+            Err(error) => return Err(error),
+        }
+        reconnecting = true;
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = stop.cancelled() => return Ok(()),
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+enum SessionEnd {
+    Stopped,
+    Closed,
+}
+
+/// One connection's worth of work: declare, open every stream, run until
+/// they end. In `build` the membrane ends every stream once it has recorded
+/// them; elsewhere one stream ending means the membrane went away, so all of
+/// them are ended and the caller reconnects.
+async fn session(
+    service: &ServiceHandle,
+    registry: &Registry,
+    environment: Environment,
+    stop: &CancellationToken,
+) -> Result<SessionEnd, Error> {
+    service.reset_registered();
+    declare::declare_all(service.channel(), registry).await?;
+    let session_stop = stop.child_token();
+    let websocket_streams = registry.websocket_functions.iter().map(|function| {
+        dispatch::handle_events(service, WebsocketStream(function), session_stop.clone()).boxed()
+    });
+    let subscribe_streams = registry.subscribe_functions.iter().map(|function| {
+        dispatch::handle_events(service, SubscribeStream(function), session_stop.clone()).boxed()
+    });
+    let mut streams: FuturesUnordered<_> = websocket_streams.chain(subscribe_streams).collect();
+
+    let mut first_failure = None;
+    let mut closed = false;
+    while let Some(end) = streams.next().await {
+        match end {
+            Ok(StreamEnd::Stopped) => {}
+            Ok(StreamEnd::ClosedByMembrane) => {
+                closed = true;
+                if environment != Environment::Build {
+                    session_stop.cancel();
+                }
+            }
+            Err(error) => {
+                session_stop.cancel();
+                first_failure.get_or_insert(error);
+            }
+        }
+    }
+    match first_failure {
+        Some(error) => Err(error),
+        None if stop.is_cancelled() && !closed => Ok(SessionEnd::Stopped),
+        None => Ok(SessionEnd::Closed),
+    }
+}
+
+/// Errors worth retrying: the membrane is restarting or briefly unreachable.
+fn is_transient(error: &Error) -> bool {
+    error.status().is_some_and(|status| {
+        matches!(
+            status.code(),
+            tonic::Code::Unavailable
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
+                | tonic::Code::Aborted
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Internal
+        )
+    })
+}
+
+fn is_registration_conflict(error: &Error) -> bool {
+    error
+        .status()
+        .is_some_and(|status| status.code() == tonic::Code::AlreadyExists)
+}

@@ -1,0 +1,351 @@
+//! Test a service's handlers from `#[tokio::test]`, with real websocket
+//! clients and the real local membrane, in one call (the `testing` feature).
+//!
+//! [`TestApp::start`] serves every handler linked into the test binary on a
+//! local membrane started in the test's process: free ports on loopback, a
+//! temporary data directory, and its own [`ServiceHandle`]. Tests using it
+//! run in parallel without seeing each other's connections or data.
+//!
+//! ```no_run
+//! // tests/echo.rs of a crate with
+//! // [dev-dependencies] nitric-runtime = { version = "0.1", features = ["testing"] }
+//! use nitric_runtime::testing::TestApp;
+//! use nitric_runtime::websocket::{ConnectContext, MessageContext, Reject};
+//! use nitric_runtime::{websocket, Error};
+//!
+//! #[websocket("public", on = "connect")]
+//! async fn connect(ctx: ConnectContext) -> Result<(), Reject> {
+//!     ctx.query().get("name").map(|_| ()).ok_or_else(|| Reject::new("no name"))
+//! }
+//!
+//! #[websocket("public", on = "disconnect")]
+//! async fn disconnect() {}
+//!
+//! #[websocket("public", on = "message")]
+//! async fn echo(ctx: MessageContext) -> Result<(), Error> {
+//!     ctx.socket().send(ctx.connection_id(), ctx.body()).await
+//! }
+//!
+//! #[tokio::test]
+//! async fn echoes_to_the_sender() -> Result<(), nitric_runtime::testing::TestError> {
+//!     let app = TestApp::start().await?;
+//!     let mut ada = app.connect_with_query("public", &[("name", "ada")]).await?;
+//!     ada.send_text("hello").await?;
+//!     assert_eq!(ada.recv_text().await?, "hello");
+//!     assert_eq!(app.connect_refused("public").await?, 403);
+//!     app.stop().await
+//! }
+//! ```
+//!
+//! Client calls of the app's own code (`#[kv_store]` and `#[topic]` statics,
+//! `Websocket::new`) work in a test inside [`TestApp::scope`]. To look at
+//! data without going through the app's declared permissions, use
+//! [`TestApp::kv_store`] and [`TestApp::topic`].
+
+mod client;
+mod resources;
+
+pub use client::{Received, TestClient};
+pub use resources::{TestKvStore, TestSubscriber, TestTopic};
+
+use crate::error::Error;
+use crate::service::{ServiceHandle, Started};
+use crate::settings::{Environment, LocalSettings, MembraneLocation, Settings};
+use crate::websocket::Websocket;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for the app to register, for a message, or for a
+/// connection, unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The app's handlers served on an in-process local membrane.
+///
+/// Stop it with [`stop`](Self::stop) to see how serving ended; dropping it
+/// stops it too, in the background.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), nitric_runtime::testing::TestError> {
+/// use nitric_runtime::testing::TestApp;
+///
+/// let app = TestApp::start().await?;
+/// let mut client = app.connect("public").await?;
+/// client.send_text("hi").await?;
+/// app.stop().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct TestApp {
+    service: ServiceHandle,
+    stop: CancellationToken,
+    serving: Option<JoinHandle<Result<(), Error>>>,
+    timeout: Duration,
+    // Dropped after `serving` has stopped the membrane using it.
+    data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts every handler linked into this binary on a fresh local
+    /// membrane, and returns once all of them are registered.
+    pub async fn start() -> Result<Self, TestError> {
+        Self::start_with_timeout(DEFAULT_TIMEOUT).await
+    }
+
+    /// [`start`](Self::start), waiting at most `timeout` for the app to
+    /// register, and using it as the clients' default timeout.
+    pub async fn start_with_timeout(timeout: Duration) -> Result<Self, TestError> {
+        init_test_logging();
+        let data_dir = tempfile::Builder::new()
+            .prefix("nitric-test-")
+            .tempdir()
+            .map_err(|error| TestError::new(format!("cannot create a data directory: {error}")))?;
+        let settings = Settings {
+            membrane: MembraneLocation::Embedded(LocalSettings {
+                ws_port: 0,
+                data_dir: data_dir.path().to_owned(),
+                announce: false,
+            }),
+            environment: Environment::Local,
+        };
+        let started = Started::start(settings).await?;
+        let service = started.service().clone();
+        let streams = started.streams();
+        let stop = CancellationToken::new();
+        let mut serving = tokio::spawn(started.serve(stop.clone()));
+        let registered = tokio::time::timeout(timeout, async {
+            tokio::select! {
+                () = service.registered(streams) => Ok(()),
+                ended = &mut serving => Err(match ended {
+                    Ok(Ok(())) => TestError::new("the app stopped before registering its handlers"),
+                    Ok(Err(error)) => error.into(),
+                    Err(panic) => TestError::new(format!("the app panicked while starting: {panic}")),
+                }),
+            }
+        })
+        .await;
+        let app = Self {
+            service,
+            stop,
+            serving: Some(serving),
+            timeout,
+            data_dir,
+        };
+        match registered {
+            Ok(Ok(())) => Ok(app),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(TestError::new(format!(
+                "the app did not register its {streams} handlers within {timeout:?}"
+            ))),
+        }
+    }
+
+    /// The running service, for [`ServiceHandle::scope`] and
+    /// [`ServiceHandle::spawn`].
+    pub fn service(&self) -> &ServiceHandle {
+        &self.service
+    }
+
+    /// Runs `future` as the app would: the `#[kv_store]` and `#[topic]`
+    /// statics and `Websocket::new` clients in it reach this app.
+    ///
+    /// ```no_run
+    /// # use nitric_runtime::kv::KvStore;
+    /// # #[nitric_runtime::kv_store("profiles", allow = [get])]
+    /// # static PROFILES: KvStore<serde_json::Value>;
+    /// # async fn example(app: nitric_runtime::testing::TestApp) -> Result<(), nitric_runtime::Error> {
+    /// let profile = app.scope(PROFILES.get("ada")).await?;
+    /// assert!(profile.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        self.service.scope(future)
+    }
+
+    /// Where the app keeps its key/value data; removed when the app drops.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// The `ws://` URL of `socket`.
+    pub async fn url(&self, socket: &str) -> Result<String, TestError> {
+        Ok(self.scope(Websocket::new(socket).url()).await?)
+    }
+
+    /// Connects a client to `socket` and waits for the app to accept it.
+    pub async fn connect(&self, socket: &str) -> Result<TestClient, TestError> {
+        self.connect_with_query(socket, &[]).await
+    }
+
+    /// Connects with query parameters (percent-encoded here), as
+    /// `ws://.../?name=value&...`.
+    pub async fn connect_with_query(
+        &self,
+        socket: &str,
+        query: &[(&str, &str)],
+    ) -> Result<TestClient, TestError> {
+        let url = self.url_with_query(socket, query).await?;
+        TestClient::connect(socket, &url, self.timeout).await
+    }
+
+    /// Connects expecting the app to refuse, and returns the HTTP status the
+    /// upgrade got (403 for a connect handler that refused); an error if
+    /// the connection was accepted.
+    pub async fn connect_refused(&self, socket: &str) -> Result<u16, TestError> {
+        self.connect_refused_with_query(socket, &[]).await
+    }
+
+    /// [`connect_refused`](Self::connect_refused) with query parameters.
+    pub async fn connect_refused_with_query(
+        &self,
+        socket: &str,
+        query: &[(&str, &str)],
+    ) -> Result<u16, TestError> {
+        let url = self.url_with_query(socket, query).await?;
+        client::refused_status(socket, &url, self.timeout).await
+    }
+
+    /// A client of key/value store `name` with every permission, whatever
+    /// the app declared, for setting up and checking data.
+    pub fn kv_store<T>(&self, name: &str) -> TestKvStore<T> {
+        TestKvStore::new(self.service.clone(), name)
+    }
+
+    /// A client of topic `name`: publish to the app's subscribers, or
+    /// subscribe to see what the app publishes.
+    pub fn topic<T>(&self, name: &str) -> TestTopic<T> {
+        TestTopic::new(self.service.clone(), name, self.timeout)
+    }
+
+    /// Stops taking events, lets handlers in flight finish, stops the
+    /// membrane, and returns how serving ended.
+    pub async fn stop(mut self) -> Result<(), TestError> {
+        self.stop.cancel();
+        let serving = self.serving.take().expect("only `stop` and `drop` take it");
+        match serving.await {
+            Ok(served) => Ok(served?),
+            Err(panic) => Err(TestError::new(format!(
+                "the app panicked while serving: {panic}"
+            ))),
+        }
+    }
+
+    async fn url_with_query(
+        &self,
+        socket: &str,
+        query: &[(&str, &str)],
+    ) -> Result<String, TestError> {
+        let mut url = self.url(socket).await?;
+        if !url.ends_with('/') && !url.contains('?') {
+            url.push('/');
+        }
+        for (index, (name, value)) in query.iter().enumerate() {
+            url.push(if index == 0 { '?' } else { '&' });
+            url.push_str(&percent_encode(name));
+            url.push('=');
+            url.push_str(&percent_encode(value));
+        }
+        Ok(url)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestApp")
+            .field("data_dir", &self.data_dir.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a test step failed: what was being done and what happened.
+///
+/// ```
+/// use nitric_runtime::testing::TestError;
+///
+/// let error = TestError::from(nitric_runtime::Error::Startup("port in use".into()));
+/// assert_eq!(error.to_string(), "port in use");
+/// ```
+#[derive(Debug)]
+pub struct TestError {
+    message: String,
+    source: Option<Error>,
+}
+
+impl TestError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The runtime's error behind this one, if a client call failed.
+    pub fn runtime_error(&self) -> Option<&Error> {
+        self.source.as_ref()
+    }
+}
+
+impl fmt::Display for TestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|error| error as _)
+    }
+}
+
+impl From<Error> for TestError {
+    fn from(error: Error) -> Self {
+        Self {
+            message: error.to_string(),
+            source: Some(error),
+        }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// Logs of the app under test go to the test's captured output, shown when
+/// it fails (`RUST_LOG` filters, default `warn`).
+fn init_test_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_encode;
+
+    #[test]
+    fn percent_encodes_all_but_unreserved_characters() {
+        assert_eq!(percent_encode("ada-1.x_~"), "ada-1.x_~");
+        assert_eq!(percent_encode("a b&c=d%é"), "a%20b%26c%3Dd%25%C3%A9");
+    }
+}

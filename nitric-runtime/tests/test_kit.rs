@@ -1,0 +1,247 @@
+//! The test kit and service scoping, on a small app: every test starts its
+//! own service on its own local membrane, in parallel in this one binary.
+
+use nitric_runtime::kv::KvStore;
+use nitric_runtime::testing::{Received, TestApp, TestError};
+use nitric_runtime::topic::Topic;
+use nitric_runtime::websocket::{
+    ConnectContext, DisconnectContext, MessageContext, Reject, Websocket,
+};
+use nitric_runtime::{kv_store, subscribe, topic, websocket, BoxError, Error, ServiceHandle};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Visitor {
+    name: String,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Said {
+    connection_id: String,
+    text: String,
+}
+
+#[kv_store("visitors", allow = [set, delete])]
+static VISITORS: KvStore<Visitor>;
+
+#[topic("said", allow = [publish])]
+static SAID: Topic<Said>;
+
+#[websocket("echo", on = "connect")]
+async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
+    let name = ctx
+        .query()
+        .get("name")
+        .ok_or_else(|| Reject::new("connect with ?name="))?;
+    let visitor = Visitor {
+        name: name.to_owned(),
+    };
+    Ok(VISITORS.set(ctx.connection_id(), &visitor).await?)
+}
+
+#[websocket("echo", on = "disconnect")]
+async fn disconnect(ctx: DisconnectContext) -> Result<(), Error> {
+    VISITORS.delete(ctx.connection_id()).await
+}
+
+#[websocket("echo", on = "message")]
+async fn message(ctx: MessageContext) -> Result<(), Error> {
+    match ctx.body() {
+        b"later" => {
+            // A task spawned with nitric_runtime::spawn keeps the service.
+            let id = ctx.connection_id().to_owned();
+            nitric_runtime::spawn(async move {
+                Websocket::new("echo")
+                    .send(&id, "from a spawned task")
+                    .await
+            });
+            Ok(())
+        }
+        b"detached" => {
+            // A plain tokio::spawn leaves it behind: the call says so.
+            let id = ctx.connection_id().to_owned();
+            let socket = ctx.socket().clone();
+            let outcome = tokio::spawn(async move { Websocket::new("echo").send(&id, "x").await })
+                .await
+                .expect("the task does not panic");
+            let reply = match outcome {
+                Err(Error::NotRunning { .. }) => "not running".to_owned(),
+                other => format!("unexpected: {other:?}"),
+            };
+            socket.send(ctx.connection_id(), reply).await
+        }
+        body => {
+            let said = Said {
+                connection_id: ctx.connection_id().to_owned(),
+                text: String::from_utf8_lossy(body).into_owned(),
+            };
+            SAID.publish(&said).await?;
+            ctx.socket().send(ctx.connection_id(), body).await
+        }
+    }
+}
+
+/// Echoes what the test publishes to "commands" to the connection named in it.
+#[subscribe("commands")]
+async fn command(said: Said) -> Result<(), Error> {
+    Websocket::new("echo")
+        .send(&said.connection_id, format!("command: {}", said.text))
+        .await
+}
+
+#[tokio::test]
+async fn clients_send_and_receive_every_kind_of_frame() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut ada = app
+        .connect_with_query("echo", &[("name", "ada lovelace")])
+        .await?;
+
+    ada.send_text("hello").await?;
+    assert_eq!(ada.recv_text().await?, "hello");
+    ada.send_binary(vec![0xff, 0x00]).await?;
+    assert_eq!(ada.recv().await?, Received::Binary(vec![0xff, 0x00]));
+    ada.send_json(&serde_json::json!({ "n": 1 })).await?;
+    assert_eq!(
+        ada.recv_json::<serde_json::Value>().await?,
+        serde_json::json!({ "n": 1 })
+    );
+    ada.expect_silence(Duration::from_millis(100)).await?;
+
+    ada.send_text("again").await?;
+    let error = ada
+        .expect_silence(Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("expected no message"), "{error}");
+    ada.close().await?;
+    app.stop().await
+}
+
+#[tokio::test]
+async fn refusals_and_stores_are_visible_to_the_test() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    assert_eq!(app.connect_refused("echo").await?, 403);
+
+    let visitors = app.kv_store::<Visitor>("visitors");
+    let ada = app.connect_with_query("echo", &[("name", "ada")]).await?;
+    let keys = visitors.keys("").await?;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        visitors.get(&keys[0]).await?,
+        Some(Visitor { name: "ada".into() })
+    );
+
+    // The app only declared `set` and `delete`; the kit reads anyway, and
+    // the app's own static says what is missing.
+    let denied = app.scope(async { VISITORS.get(&keys[0]).await }).await;
+    assert!(
+        matches!(denied, Err(Error::NotAllowed { .. })),
+        "{denied:?}"
+    );
+
+    ada.close().await?;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !visitors.keys("").await.expect("list keys").is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the disconnect handler deletes the visitor");
+    app.stop().await
+}
+
+#[tokio::test]
+async fn topics_can_be_published_to_and_watched() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut said = app.topic::<Said>("said").subscribe().await?;
+    let mut ada = app.connect_with_query("echo", &[("name", "ada")]).await?;
+
+    ada.send_text("hi").await?;
+    assert_eq!(ada.recv_text().await?, "hi");
+    let published = said.recv().await?;
+    assert_eq!(published.text, "hi");
+
+    let command = Said {
+        connection_id: published.connection_id,
+        text: "wave".into(),
+    };
+    app.topic::<Said>("commands").publish(&command).await?;
+    assert_eq!(ada.recv_text().await?, "command: wave");
+    app.stop().await
+}
+
+#[tokio::test]
+async fn handler_tasks_keep_their_service_only_through_nitric_spawn() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut ada = app.connect_with_query("echo", &[("name", "ada")]).await?;
+    ada.send_text("later").await?;
+    assert_eq!(ada.recv_text().await?, "from a spawned task");
+    ada.send_text("detached").await?;
+    assert_eq!(ada.recv_text().await?, "not running");
+    app.stop().await
+}
+
+#[tokio::test]
+async fn clients_outside_a_service_say_what_to_do() {
+    let error = VISITORS.delete("x").await.unwrap_err();
+    assert!(matches!(error, Error::NotRunning { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.starts_with("delete key \"x\" from key/value store \"visitors\": no Nitric service is running for this task"), "{message}");
+    assert!(message.contains("nitric_runtime::spawn"), "{message}");
+    assert!(ServiceHandle::current().is_err());
+}
+
+#[tokio::test]
+async fn two_services_run_side_by_side_and_one_stops_alone() -> Result<(), TestError> {
+    let (first, second) = tokio::try_join!(TestApp::start(), TestApp::start())?;
+    assert_ne!(first.url("echo").await?, second.url("echo").await?);
+    let mut on_first = first.connect_with_query("echo", &[("name", "ada")]).await?;
+    let mut on_second = second
+        .connect_with_query("echo", &[("name", "grace")])
+        .await?;
+
+    // Each service keeps its own data.
+    assert_eq!(
+        first.kv_store::<Visitor>("visitors").keys("").await?.len(),
+        1
+    );
+    assert_eq!(
+        second.kv_store::<Visitor>("visitors").keys("").await?.len(),
+        1
+    );
+
+    // Both answer at the same time.
+    let (first_echo, second_echo) = tokio::join!(
+        async {
+            on_first.send_text("one").await?;
+            on_first.recv_text().await
+        },
+        async {
+            on_second.send_text("two").await?;
+            on_second.recv_text().await
+        }
+    );
+    assert_eq!(first_echo?, "one");
+    assert_eq!(second_echo?, "two");
+
+    first.stop().await?;
+    assert!(
+        on_first.recv().await.is_err(),
+        "the stopped service's gateway closed"
+    );
+
+    // The second keeps answering, through every kind of client.
+    for round in 0..3 {
+        on_second.send_text(format!("still here {round}")).await?;
+        assert_eq!(on_second.recv_text().await?, format!("still here {round}"));
+    }
+    on_second.send_text("later").await?;
+    assert_eq!(on_second.recv_text().await?, "from a spawned task");
+    let mut another = second
+        .connect_with_query("echo", &[("name", "alan")])
+        .await?;
+    another.send_text("hello").await?;
+    assert_eq!(another.recv_text().await?, "hello");
+    second.stop().await
+}
