@@ -8,10 +8,10 @@
 //! outstanding on one stream and they may be answered in any order.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nitric_protocol::names::{event_name, socket_key};
 use nitric_protocol::websockets::v1::{
     server_message, websocket_event_request::WebsocketEvent, ServerMessage, WebsocketEventRequest,
     WebsocketEventResponse, WebsocketEventType,
@@ -41,11 +41,11 @@ pub(crate) enum DispatchError {
     #[error("no {event} handler is registered for websocket \"{socket}\" (waited {waited:?})")]
     NoHandler {
         socket: String,
-        event: EventName,
+        event: &'static str,
         waited: Duration,
     },
     #[error("the {event} handler stream of websocket \"{socket}\" ended before answering")]
-    HandlerGone { socket: String, event: EventName },
+    HandlerGone { socket: String, event: &'static str },
     #[error("the membrane is shutting down")]
     ShuttingDown,
 }
@@ -55,21 +55,7 @@ pub(crate) enum DispatchError {
 #[error("websocket \"{socket}\" already has a {event} handler; only one stream may handle each socket and event type")]
 pub(crate) struct AlreadyRegistered {
     pub(crate) socket: String,
-    pub(crate) event: EventName,
-}
-
-/// A [`WebsocketEventType`] spelled the way people read it in messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EventName(pub(crate) WebsocketEventType);
-
-impl fmt::Display for EventName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.0 {
-            WebsocketEventType::Connect => "connect",
-            WebsocketEventType::Disconnect => "disconnect",
-            WebsocketEventType::Message => "message",
-        })
-    }
+    pub(crate) event: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,7 +67,7 @@ struct HandlerKey {
 impl HandlerKey {
     fn new(socket: &str, event: WebsocketEventType) -> Self {
         Self {
-            socket: socket.to_lowercase(),
+            socket: socket_key(socket),
             event,
         }
     }
@@ -124,7 +110,7 @@ impl HandlerRegistry {
             if handlers.contains_key(&key) {
                 return Err(AlreadyRegistered {
                     socket: socket.to_owned(),
-                    event: EventName(event),
+                    event: event_name(event),
                 });
             }
             stream.welcome(welcome);
@@ -154,18 +140,24 @@ impl HandlerRegistry {
                 .await?
                 .ok_or_else(|| DispatchError::NoHandler {
                     socket: socket.to_owned(),
-                    event: EventName(event_type),
+                    event: event_name(event_type),
                     waited: wait,
                 })?;
         let unanswered = |why| match why {
             Unanswered::StreamEnded => DispatchError::HandlerGone {
                 socket: socket.to_owned(),
-                event: EventName(event_type),
+                event: event_name(event_type),
             },
             Unanswered::ShuttingDown => DispatchError::ShuttingDown,
         };
         let request = |id| {
-            tracing::debug!(socket, connection_id, event = %EventName(event_type), id, "event sent to the application");
+            tracing::debug!(
+                socket,
+                connection_id,
+                event = event_name(event_type),
+                id,
+                "event sent to the application"
+            );
             ServerMessage {
                 id,
                 content: Some(server_message::Content::WebsocketEventRequest(
@@ -182,7 +174,12 @@ impl HandlerRegistry {
             .await
             .map_err(unanswered)?;
         let answer = sent.answer(&self.shutdown).await.map_err(unanswered)?;
-        tracing::debug!(socket, connection_id, event = %EventName(event_type), "event answered");
+        tracing::debug!(
+            socket,
+            connection_id,
+            event = event_name(event_type),
+            "event answered"
+        );
         Ok(answer)
     }
 

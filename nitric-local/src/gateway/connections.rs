@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
+use nitric_protocol::names::socket_key;
 use tokio::sync::mpsc;
 
 use crate::lock;
@@ -32,7 +33,7 @@ struct ConnectionKey {
 impl ConnectionKey {
     fn new(socket: &str, id: &str) -> Self {
         Self {
-            socket: socket.to_lowercase(),
+            socket: socket_key(socket),
             id: id.to_owned(),
         }
     }

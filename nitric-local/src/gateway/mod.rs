@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
+use nitric_protocol::names::socket_key;
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -58,7 +59,7 @@ pub(crate) struct Gateways {
     settings: GatewaySettings,
     /// Serialises gateway starts, and remembers the next port to hand out.
     next_port: Mutex<Option<u16>>,
-    /// Running gateways' URLs by lowercased socket name; watched by
+    /// Running gateways' URLs by [`socket_key`]; watched by
     /// [`Gateways::wait_for`].
     urls: watch::Sender<HashMap<String, String>>,
     connections: Arc<Connections>,
@@ -142,19 +143,19 @@ impl Gateways {
             announce(socket, &url);
         }
         self.urls.send_modify(|urls| {
-            urls.insert(socket.to_lowercase(), url.clone());
+            urls.insert(socket_key(socket), url.clone());
         });
         Ok(url)
     }
 
     /// The URL of `socket`'s gateway, if it runs.
     pub(crate) fn url(&self, socket: &str) -> Option<String> {
-        self.urls.borrow().get(&socket.to_lowercase()).cloned()
+        self.urls.borrow().get(&socket_key(socket)).cloned()
     }
 
     /// Resolves with the URL of `socket`'s gateway once it runs.
     pub(crate) async fn wait_for(&self, socket: &str) -> String {
-        let key = socket.to_lowercase();
+        let key = socket_key(socket);
         let mut urls = self.urls.subscribe();
         let found = urls
             .wait_for(|urls| urls.contains_key(&key))

@@ -3,6 +3,7 @@
 //! membrane sends events down the stream and the application answers them
 //! by id (the stream itself is served as described in [`super::app_stream`]).
 
+use nitric_protocol::names::event_name;
 use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandler;
 use nitric_protocol::websockets::v1::{
     client_message, server_message, ClientMessage, RegistrationRequest, RegistrationResponse,
@@ -12,7 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
 use super::Parts;
-use crate::registry::{EventName, EventSender, Registration};
+use crate::registry::{EventSender, Registration};
 
 /// Events queued for one application stream before dispatchers wait.
 const EVENT_QUEUE: usize = 64;
@@ -116,7 +117,7 @@ async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, even
     .await;
     tracing::info!(
         socket = %request.socket_name,
-        event = %event_name(&request),
+        event = %event_of(&request),
         "websocket handler unregistered"
     );
 }
@@ -151,14 +152,15 @@ async fn register(
         .map_err(|refused| Status::already_exists(refused.to_string()))?;
     tracing::info!(
         socket = %request.socket_name,
-        event = %EventName(event_type),
+        event = event_name(event_type),
         "websocket handler registered"
     );
     Ok(registration)
 }
 
-fn event_name(request: &RegistrationRequest) -> String {
+/// The event type `request` registers for, by name (or number if unknown).
+fn event_of(request: &RegistrationRequest) -> String {
     WebsocketEventType::try_from(request.event_type)
-        .map(|event| EventName(event).to_string())
+        .map(|event| event_name(event).to_owned())
         .unwrap_or_else(|_| request.event_type.to_string())
 }
