@@ -54,7 +54,7 @@
 
 mod config;
 mod gateway;
-mod membrane;
+mod lifecycle;
 mod pairing;
 mod registry;
 mod services;
@@ -66,7 +66,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub use config::Config;
 #[doc(hidden)]
 pub use config::TopicDelivery;
-pub use membrane::{start, LocalMembrane, StartError};
+pub use lifecycle::{start, LocalMembrane, StartError};
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the
 /// membrane keeps behind a mutex leaves it consistent, so a panic cannot

@@ -1,4 +1,5 @@
-//! Starting and stopping a whole local membrane.
+//! The lifecycle of a local membrane: [`start`] brings every part up,
+//! [`LocalMembrane::shutdown`] (or dropping the handle) stops them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
