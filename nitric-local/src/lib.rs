@@ -45,7 +45,7 @@
 //! ```
 //!
 //! Inside, one module per part: the pairing of requests sent down an
-//! application stream with their answers, the handler registry that routes
+//! application stream with their answers, the handler router that routes
 //! websocket events to those streams, the per-socket websocket gateway, the
 //! on-disk store, the topic broker with its deliveries, and one module per
 //! gRPC service.
@@ -53,13 +53,12 @@
 #![warn(missing_docs)]
 
 mod config;
-mod gateway;
 mod lifecycle;
 mod pairing;
-mod registry;
 mod services;
 mod store;
 mod topics;
+mod websocket;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

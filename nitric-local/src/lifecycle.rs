@@ -13,11 +13,10 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
-use crate::gateway::{GatewaySettings, Gateways};
-use crate::registry::HandlerRegistry;
 use crate::services::{self, Declarations, Parts};
 use crate::store::{self, OpenError, Store};
 use crate::topics::TopicBroker;
+use crate::websocket::{GatewaySettings, Gateways, HandlerRouter};
 
 /// How long shutdown waits for each group of tasks (websocket connections,
 /// then the gRPC server) before it stops waiting for them.
@@ -107,14 +106,14 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let registry = Arc::new(HandlerRegistry::new(shutdown.clone()));
+    let router = Arc::new(HandlerRouter::new(shutdown.clone()));
     let gateways = Arc::new(Gateways::new(
         GatewaySettings {
             host: config.ws_host,
             first_port: config.ws_port,
             announce: config.announce,
         },
-        registry.clone(),
+        router.clone(),
         shutdown.clone(),
         tasks.clone(),
     ));
@@ -124,7 +123,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         tasks.clone(),
     ));
     let parts = Parts {
-        registry,
+        router,
         gateways: gateways.clone(),
         store: store.clone(),
         declarations: Arc::new(Declarations::default()),
@@ -135,7 +134,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let grpc = tokio::spawn(
-        services::router(&parts)
+        services::grpc_server(&parts)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
     );
     tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started");

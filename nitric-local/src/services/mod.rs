@@ -1,9 +1,9 @@
 //! The membrane's gRPC services, one module per service of the contract.
 //!
 //! Each service is a thin translation between protobuf messages and the
-//! parts that do the work (the handler registry, the gateways, the store,
+//! parts that do the work (the handler router, the gateways, the store,
 //! the topic broker). A further service is one more module here and one
-//! more `add_service` line in [`router`].
+//! more `add_service` line in [`grpc_server`].
 
 mod app_stream;
 mod kvstore;
@@ -26,16 +26,15 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
-use crate::gateway::Gateways;
-use crate::registry::HandlerRegistry;
 use crate::store::Store;
 use crate::topics::TopicBroker;
+use crate::websocket::{Gateways, HandlerRouter};
 pub(crate) use resources::Declarations;
 
 /// What the services share with each other and with the membrane.
 #[derive(Clone)]
 pub(crate) struct Parts {
-    pub(crate) registry: Arc<HandlerRegistry>,
+    pub(crate) router: Arc<HandlerRouter>,
     pub(crate) gateways: Arc<Gateways>,
     pub(crate) store: Store,
     pub(crate) declarations: Arc<Declarations>,
@@ -44,8 +43,8 @@ pub(crate) struct Parts {
     pub(crate) tasks: TaskTracker,
 }
 
-/// Every service, ready to serve.
-pub(crate) fn router(parts: &Parts) -> Router {
+/// A gRPC server with every service, ready to serve.
+pub(crate) fn grpc_server(parts: &Parts) -> Router {
     Server::builder()
         .add_service(ResourcesServer::new(resources::ResourcesService::new(
             parts.declarations.clone(),

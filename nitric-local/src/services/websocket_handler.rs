@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
 use super::Parts;
-use crate::registry::{EventSender, Registration};
+use crate::websocket::{EventSender, Registration};
 
 /// Events queued for one application stream before dispatchers wait.
 const EVENT_QUEUE: usize = 64;
@@ -147,7 +147,7 @@ async fn register(
         .await
         .map_err(|error| Status::unavailable(error.to_string()))?;
     let registration = parts
-        .registry
+        .router
         .register(&request.socket_name, event_type, events.clone(), registered)
         .map_err(|refused| Status::already_exists(refused.to_string()))?;
     tracing::info!(

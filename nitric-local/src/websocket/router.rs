@@ -1,8 +1,9 @@
-//! Which application stream handles which websocket event, and the events
-//! sent to those streams that still wait for their answer.
+//! The handler router: which application stream handles which websocket
+//! event, and the events sent to those streams that still wait for their
+//! answer.
 //!
 //! An application opens one `HandleEvents` stream per (socket, event type).
-//! The gateway hands each event to [`HandlerRegistry::dispatch`], which sends
+//! The gateway hands each event to [`HandlerRouter::dispatch`], which sends
 //! it down the right stream under a fresh id and resolves when the stream
 //! answers that id (see [`crate::pairing`]), so any number of events can be
 //! outstanding on one stream and they may be answered in any order.
@@ -26,8 +27,9 @@ use crate::pairing::{PairedStream, Unanswered};
 /// The sending half of a `HandleEvents` response stream.
 pub(crate) type EventSender = mpsc::Sender<Result<ServerMessage, Status>>;
 
-/// Every live handler stream, keyed by socket (case-insensitive) and event type.
-pub(crate) struct HandlerRegistry {
+/// Routes websocket events to the live handler streams, keyed by socket
+/// (its [`socket_key`]) and event type.
+pub(crate) struct HandlerRouter {
     handlers: Mutex<HashMap<HandlerKey, Arc<HandlerStream>>>,
     /// Bumped on every registration, so dispatchers waiting for a handler
     /// (for example while the application restarts) wake up.
@@ -79,12 +81,12 @@ type HandlerStream = PairedStream<ServerMessage, WebsocketEventResponse>;
 /// Proof that a stream is the registered handler; unregisters it when dropped,
 /// which fails every event still waiting on it.
 pub(crate) struct Registration {
-    registry: Arc<HandlerRegistry>,
+    router: Arc<HandlerRouter>,
     key: HandlerKey,
     stream: Arc<HandlerStream>,
 }
 
-impl HandlerRegistry {
+impl HandlerRouter {
     pub(crate) fn new(shutdown: CancellationToken) -> Self {
         Self {
             handlers: Mutex::new(HashMap::new()),
@@ -118,7 +120,7 @@ impl HandlerRegistry {
         }
         self.registrations.send_modify(|count| *count += 1);
         Ok(Registration {
-            registry: self.clone(),
+            router: self.clone(),
             key,
             stream,
         })
@@ -200,7 +202,7 @@ impl HandlerRegistry {
             tokio::select! {
                 changed = tokio::time::timeout_at(deadline, registrations.changed()) => match changed {
                     Ok(Ok(())) => continue,
-                    // Timed out, or the registry itself is gone.
+                    // Timed out, or the router itself is gone.
                     Ok(Err(_)) | Err(_) => return Ok(None),
                 },
                 () = self.shutdown.cancelled() => return Err(DispatchError::ShuttingDown),
@@ -230,7 +232,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.registry.unregister(&self.key, &self.stream);
+        self.router.unregister(&self.key, &self.stream);
         self.stream.close();
     }
 }
@@ -251,8 +253,8 @@ mod tests {
         WebsocketConnectionResponse, WebsocketDisconnectionEvent, WebsocketMessageEvent,
     };
 
-    fn registry() -> Arc<HandlerRegistry> {
-        Arc::new(HandlerRegistry::new(CancellationToken::new()))
+    fn router() -> Arc<HandlerRouter> {
+        Arc::new(HandlerRouter::new(CancellationToken::new()))
     }
 
     fn welcome() -> ServerMessage {
@@ -277,12 +279,12 @@ mod tests {
 
     #[test]
     fn registration_is_unique_per_socket_and_event_ignoring_case() {
-        let registry = registry();
+        let router = router();
         let (tx, _rx) = mpsc::channel(1);
-        let _first = registry
+        let _first = router
             .register("Public", WebsocketEventType::Message, tx.clone(), welcome())
             .unwrap();
-        let refused = registry
+        let refused = router
             .register("PUBLIC", WebsocketEventType::Message, tx.clone(), welcome())
             .err()
             .expect("the second registration is refused");
@@ -290,34 +292,34 @@ mod tests {
             refused.to_string(),
             "websocket \"PUBLIC\" already has a message handler; only one stream may handle each socket and event type"
         );
-        assert!(registry
+        assert!(router
             .register("public", WebsocketEventType::Connect, tx, welcome())
             .is_ok());
     }
 
     #[test]
     fn dropping_a_registration_frees_the_slot() {
-        let registry = registry();
+        let router = router();
         let (tx, _rx) = mpsc::channel(1);
-        let first = registry
+        let first = router
             .register("public", WebsocketEventType::Message, tx.clone(), welcome())
             .unwrap();
         drop(first);
-        assert!(registry
+        assert!(router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .is_ok());
     }
 
     #[tokio::test]
     async fn answers_are_paired_by_id_in_any_order() {
-        let registry = registry();
+        let router = router();
         let (tx, mut rx) = mpsc::channel(8);
-        let registration = registry
+        let registration = router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .unwrap();
         let wait = Duration::from_secs(1);
-        let first = registry.dispatch("public", "a", message("one"), wait);
-        let second = registry.dispatch("public", "b", message("two"), wait);
+        let first = router.dispatch("public", "a", message("one"), wait);
+        let second = router.dispatch("public", "b", message("two"), wait);
         let answer_both_reversed = async {
             let one = next_event(&mut rx).await;
             let two = next_event(&mut rx).await;
@@ -347,8 +349,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_handler_registering_while_waiting_receives_the_event() {
-        let registry = registry();
-        let dispatch = registry.dispatch(
+        let router = router();
+        let dispatch = router.dispatch(
             "public",
             "a",
             WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {}),
@@ -357,7 +359,7 @@ mod tests {
         let register_late = async {
             tokio::task::yield_now().await;
             let (tx, mut rx) = mpsc::channel(1);
-            let registration = registry
+            let registration = router
                 .register("public", WebsocketEventType::Disconnect, tx, welcome())
                 .unwrap();
             let request = next_event(&mut rx).await;
@@ -369,12 +371,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_ended_stream_fails_its_pending_events() {
-        let registry = registry();
+        let router = router();
         let (tx, mut rx) = mpsc::channel(1);
-        let registration = registry
+        let registration = router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .unwrap();
-        let dispatch = registry.dispatch("public", "a", message("x"), Duration::from_secs(1));
+        let dispatch = router.dispatch("public", "a", message("x"), Duration::from_secs(1));
         let end_stream = async {
             next_event(&mut rx).await;
             drop(registration);
@@ -385,8 +387,8 @@ mod tests {
 
     #[tokio::test]
     async fn no_handler_gives_up_after_the_wait() {
-        let registry = registry();
-        let answer = registry
+        let router = router();
+        let answer = router
             .dispatch("public", "a", message("x"), Duration::from_millis(10))
             .await;
         assert!(matches!(answer, Err(DispatchError::NoHandler { .. })));

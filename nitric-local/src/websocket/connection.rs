@@ -19,9 +19,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::connections::Outgoing;
+use super::gateway::HANDLER_WAIT;
+use super::router::DispatchError;
 use super::upgrade::Socket;
-use super::HANDLER_WAIT;
-use crate::registry::DispatchError;
 
 /// How long we wait for the client to answer our close frame (or for our
 /// reply to its close frame to go out) before dropping the TCP connection.
@@ -71,7 +71,7 @@ pub(super) async fn run(websocket: WebSocket, socket: Arc<Socket>, connection_id
 pub(super) async fn report_disconnect(socket: Arc<Socket>, connection_id: String) {
     let disconnect = WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {});
     match socket
-        .registry
+        .router
         .dispatch(&socket.name, &connection_id, disconnect, HANDLER_WAIT)
         .await
     {
@@ -179,7 +179,7 @@ async fn finish_closing(frames: &mut SplitStream<WebSocket>) {
 async fn deliver(socket: &Socket, connection_id: &str, body: Vec<u8>) {
     let message = WebsocketEvent::Message(WebsocketMessageEvent { body });
     match socket
-        .registry
+        .router
         .dispatch(&socket.name, connection_id, message, HANDLER_WAIT)
         .await
     {
