@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
-use crate::services::{self, Declarations, Parts};
+use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
 use crate::topics::TopicBroker;
 use crate::websocket::{GatewaySettings, Gateways, HandlerRouter};
@@ -122,7 +122,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown.clone(),
         tasks.clone(),
     ));
-    let parts = Parts {
+    let state = MembraneState {
         router,
         gateways: gateways.clone(),
         store: store.clone(),
@@ -134,14 +134,14 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let grpc = tokio::spawn(
-        services::grpc_server(&parts)
+        services::grpc_server(&state)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
     );
     tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started");
     Ok(LocalMembrane {
         grpc_addr,
         gateways,
-        declarations: parts.declarations,
+        declarations: state.declarations,
         topics,
         store,
         shutdown,

@@ -11,33 +11,33 @@ use nitric_protocol::websockets::v1::{
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
-use super::Parts;
+use super::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use super::MembraneState;
 use crate::websocket::{EventSender, Registration};
 
 /// Events queued for one application stream before dispatchers wait.
 const EVENT_QUEUE: usize = 64;
 
 pub(super) struct WebsocketHandlerService {
-    parts: Parts,
+    state: MembraneState,
 }
 
 impl WebsocketHandlerService {
-    pub(super) fn new(parts: Parts) -> Self {
-        Self { parts }
+    pub(super) fn new(state: MembraneState) -> Self {
+        Self { state }
     }
 }
 
 #[tonic::async_trait]
 impl WebsocketHandler for WebsocketHandlerService {
-    type HandleEventsStream = Outgoing<ServerMessage>;
+    type HandleEventsStream = ServerStream<ServerMessage>;
 
     async fn handle_events(
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::HandleEventsStream>, Status> {
         Ok(app_stream::open(
-            &self.parts,
+            &self.state,
             request,
             EVENT_QUEUE,
             serve_stream,
@@ -46,22 +46,22 @@ impl WebsocketHandler for WebsocketHandlerService {
 }
 
 impl AppMessage for ClientMessage {
-    type Server = ServerMessage;
+    type ServerMessage = ServerMessage;
     type Registration = RegistrationRequest;
     type Answer = WebsocketEventResponse;
     const NOT_A_REGISTRATION: &'static str =
         "the first message of a HandleEvents stream must be a registration_request";
     const FAILED_BEFORE_REGISTERING: &'static str = "handler stream failed before registering";
 
-    fn read(self) -> (String, Incoming<Self::Registration, Self::Answer>) {
+    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
         let content = match self.content {
             Some(client_message::Content::RegistrationRequest(request)) => {
-                Incoming::Registration(request)
+                ClientContent::Registration(request)
             }
             Some(client_message::Content::WebsocketEventResponse(response)) => {
-                Incoming::Answer(response)
+                ClientContent::Answer(response)
             }
-            None => Incoming::Empty,
+            None => ClientContent::Empty,
         };
         (self.id, content)
     }
@@ -79,13 +79,17 @@ impl AppMessage for ClientMessage {
 /// Registers the stream, then routes the application's answers until the
 /// stream ends; the registration (and with it every unanswered event) ends
 /// with this function.
-async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, events: EventSender) {
+async fn serve_stream(
+    state: MembraneState,
+    mut from_app: Streaming<ClientMessage>,
+    events: EventSender,
+) {
     let Some((request, registered)) =
-        app_stream::registration(&parts, &mut incoming, &events).await
+        app_stream::registration(&state, &mut from_app, &events).await
     else {
         return;
     };
-    let registration = match register(&parts, &request, &events, registered).await {
+    let registration = match register(&state, &request, &events, registered).await {
         Ok(registration) => registration,
         Err(refusal) => {
             tracing::warn!(socket = %request.socket_name, status = %refusal.message(), "handler registration refused");
@@ -95,8 +99,8 @@ async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, even
     };
     let socket = &request.socket_name;
     app_stream::route_answers(
-        &parts,
-        incoming,
+        &state,
+        from_app,
         &events,
         |id, response| registration.answer(id, response),
         |note| match note {
@@ -123,7 +127,7 @@ async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, even
 }
 
 async fn register(
-    parts: &Parts,
+    state: &MembraneState,
     request: &RegistrationRequest,
     events: &EventSender,
     registered: ServerMessage,
@@ -141,12 +145,12 @@ async fn register(
     })?;
     // The gateway first: once registered, the stream must be able to
     // receive events, and clients need somewhere to connect.
-    parts
+    state
         .gateways
         .ensure_running(&request.socket_name)
         .await
         .map_err(|error| Status::unavailable(error.to_string()))?;
-    let registration = parts
+    let registration = state
         .router
         .register(&request.socket_name, event_type, events.clone(), registered)
         .map_err(|refused| Status::already_exists(refused.to_string()))?;
