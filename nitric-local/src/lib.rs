@@ -44,11 +44,23 @@
 //! # }
 //! ```
 //!
-//! Inside, one module per part: the pairing of requests sent down an
-//! application stream with their answers, the handler router that routes
-//! websocket events to those streams, the per-socket websocket gateway, the
-//! on-disk store, the topic broker with its deliveries, and one module per
-//! gRPC service.
+//! Inside, one module per part:
+//!
+//! - `lifecycle`: [`start`] brings the parts up, [`LocalMembrane`] takes
+//!   them down;
+//! - `websocket/`: the per-socket gateways and their connections, and the
+//!   handler router that sends each websocket event down the application
+//!   stream registered for its socket and event type;
+//! - `topics/`: the topic broker, its subscriber streams and deliveries;
+//! - `pairing`: requests sent down an application stream, paired with
+//!   their answers by id (for websocket handlers and topic subscribers);
+//! - `store`: the on-disk key/value database;
+//! - `services/`: one module per gRPC service, each translating between
+//!   protobuf messages and the parts above;
+//! - `config`: what [`Config`] holds.
+//!
+//! Socket names are compared, and websocket events named, as
+//! [`nitric_protocol::names`] says.
 
 #![warn(missing_docs)]
 
