@@ -139,8 +139,9 @@ async fn register(
     }
     let event_type = WebsocketEventType::try_from(request.event_type).map_err(|_| {
         Status::invalid_argument(format!(
-            "registration_request.event_type {} is not a websocket event type (0 connect, 1 disconnect, 2 message)",
-            request.event_type
+            "registration_request.event_type {} is not a websocket event type ({})",
+            request.event_type,
+            known_event_types()
         ))
     })?;
     // The gateway first: once registered, the stream must be able to
@@ -167,4 +168,25 @@ fn event_of(request: &RegistrationRequest) -> String {
     WebsocketEventType::try_from(request.event_type)
         .map(|event| event_name(event).to_owned())
         .unwrap_or_else(|_| request.event_type.to_string())
+}
+
+/// The event types with their numbers: "0 connect, 1 disconnect, 2 message".
+fn known_event_types() -> String {
+    [
+        WebsocketEventType::Connect,
+        WebsocketEventType::Disconnect,
+        WebsocketEventType::Message,
+    ]
+    .map(|event| format!("{} {}", event as i32, event_name(event)))
+    .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_of_an_unknown_event_type_lists_the_known_ones() {
+        assert_eq!(known_event_types(), "0 connect, 1 disconnect, 2 message");
+    }
 }
