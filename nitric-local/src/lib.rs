@@ -44,29 +44,40 @@
 //! # }
 //! ```
 //!
-//! Inside, one module per part: the pairing of requests sent down an
-//! application stream with their answers, the handler registry that routes
-//! websocket events to those streams, the per-socket websocket gateway, the
-//! on-disk store, the topic broker with its deliveries, and one module per
-//! gRPC service.
+//! Inside, one module per part:
+//!
+//! - `lifecycle`: [`start`] brings the parts up, [`LocalMembrane`] takes
+//!   them down;
+//! - `websocket/`: the per-socket gateways and their connections, and the
+//!   handler router that sends each websocket event down the application
+//!   stream registered for its socket and event type;
+//! - `topics/`: the topic broker, its subscriber streams and deliveries;
+//! - `pairing`: requests sent down an application stream, paired with
+//!   their answers by id (for websocket handlers and topic subscribers);
+//! - `store`: the on-disk key/value database;
+//! - `services/`: one module per gRPC service, each translating between
+//!   protobuf messages and the parts above;
+//! - `config`: what [`Config`] holds.
+//!
+//! Socket names are compared, and websocket events named, as
+//! [`nitric_protocol::names`] says.
 
 #![warn(missing_docs)]
 
 mod config;
-mod gateway;
-mod membrane;
+mod lifecycle;
 mod pairing;
-mod registry;
 mod services;
 mod store;
 mod topics;
+mod websocket;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub use config::Config;
 #[doc(hidden)]
 pub use config::TopicDelivery;
-pub use membrane::{start, LocalMembrane, StartError};
+pub use lifecycle::{start, LocalMembrane, StartError};
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the
 /// membrane keeps behind a mutex leaves it consistent, so a panic cannot

@@ -1,9 +1,13 @@
 //! The Nitric membrane contract as Rust types.
 //!
-//! Each module is one protobuf package of the contract, generated at build
-//! time from the `.proto` files under `proto/` (written from the published
-//! field numbers). Both sides use these types: `nitric-runtime` as the
+//! Each module but [`names`] is one protobuf package of the contract,
+//! generated at build time from the `.proto` files under `proto/` (written
+//! from the published field numbers). Both sides use these types: `nitric-runtime` as the
 //! client of the membrane and `nitric-local` as a membrane.
+//!
+//! [`names`] holds what both sides must spell and compare alike, which the
+//! `.proto` files do not say: socket names are case-insensitive, and
+//! websocket event types have the names people write.
 //!
 //! ```
 //! use nitric_protocol::resources::v1::{ResourceIdentifier, ResourceType};
@@ -11,6 +15,8 @@
 //! let id = ResourceIdentifier { r#type: ResourceType::Websocket as i32, name: "public".into() };
 //! assert_eq!(id.r#type, 10);
 //! ```
+
+pub mod names;
 
 /// `nitric.proto.resources.v1`: resource and policy declarations.
 pub mod resources {

@@ -15,13 +15,15 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::Parts;
+use super::MembraneState;
 
-/// The membrane's side of an application stream.
-pub(super) type Outgoing<S> = Pin<Box<dyn Stream<Item = Result<S, Status>> + Send + 'static>>;
+/// The membrane's side of an application stream: the server messages it
+/// sends down the stream, as the gRPC response.
+pub(super) type ServerStream<S> = Pin<Box<dyn Stream<Item = Result<S, Status>> + Send + 'static>>;
 
-/// What an application's message on its stream carries.
-pub(super) enum Incoming<R, A> {
+/// What an application's message on its stream carries: the `content` of
+/// either protocol's `ClientMessage`, as the membrane tells them apart.
+pub(super) enum ClientContent<R, A> {
     Registration(R),
     Answer(A),
     Empty,
@@ -30,7 +32,7 @@ pub(super) enum Incoming<R, A> {
 /// A message an application sends on its stream, in either protocol.
 pub(super) trait AppMessage: Send + 'static {
     /// The membrane's messages on the same stream.
-    type Server: Send + 'static;
+    type ServerMessage: Send + 'static;
     type Registration;
     type Answer;
     /// The refusal when the first message is not a registration.
@@ -39,10 +41,10 @@ pub(super) trait AppMessage: Send + 'static {
     const FAILED_BEFORE_REGISTERING: &'static str;
 
     /// The message's id, and what it carries.
-    fn read(self) -> (String, Incoming<Self::Registration, Self::Answer>);
+    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>);
 
     /// The answer to the registration sent under `id`.
-    fn registered(id: String) -> Self::Server;
+    fn registered(id: String) -> Self::ServerMessage;
 }
 
 /// Something routing the answers came across, for the service to log.
@@ -61,42 +63,42 @@ pub(super) enum Note<'a> {
 /// membrane, and answers with the response stream it sends into (`capacity`
 /// messages deep).
 pub(super) fn open<C, F>(
-    parts: &Parts,
+    state: &MembraneState,
     request: Request<Streaming<C>>,
     capacity: usize,
-    serve: impl FnOnce(Parts, Streaming<C>, mpsc::Sender<Result<C::Server, Status>>) -> F,
-) -> Response<Outgoing<C::Server>>
+    serve: impl FnOnce(MembraneState, Streaming<C>, mpsc::Sender<Result<C::ServerMessage, Status>>) -> F,
+) -> Response<ServerStream<C::ServerMessage>>
 where
     C: AppMessage,
     F: Future<Output = ()> + Send + 'static,
 {
-    let incoming = request.into_inner();
-    let (sender, outgoing) = mpsc::channel(capacity);
-    parts.tasks.spawn(serve(parts.clone(), incoming, sender));
+    let from_app = request.into_inner();
+    let (to_app, to_app_rx) = mpsc::channel(capacity);
+    state.tasks.spawn(serve(state.clone(), from_app, to_app));
     // Ending the response stream on shutdown lets the gRPC server finish
     // even while applications keep their streams open.
-    let outgoing =
-        ReceiverStream::new(outgoing).take_until(parts.shutdown.clone().cancelled_owned());
-    Response::new(Box::pin(outgoing))
+    let server_stream =
+        ReceiverStream::new(to_app_rx).take_until(state.shutdown.clone().cancelled_owned());
+    Response::new(Box::pin(server_stream))
 }
 
 /// The registration the stream must open with, and the answer to send when
 /// it is accepted. `None` if the stream ended or failed first, or opened with
 /// something else (refused with INVALID_ARGUMENT).
 pub(super) async fn registration<C: AppMessage>(
-    parts: &Parts,
-    incoming: &mut Streaming<C>,
-    outgoing: &mpsc::Sender<Result<C::Server, Status>>,
-) -> Option<(C::Registration, C::Server)> {
+    state: &MembraneState,
+    from_app: &mut Streaming<C>,
+    to_app: &mpsc::Sender<Result<C::ServerMessage, Status>>,
+) -> Option<(C::Registration, C::ServerMessage)> {
     let first = tokio::select! {
-        first = incoming.message() => first,
-        () = parts.shutdown.cancelled() => return None,
+        first = from_app.message() => first,
+        () = state.shutdown.cancelled() => return None,
     };
     match first.map(|first| first.map(C::read)) {
-        Ok(Some((id, Incoming::Registration(request)))) => Some((request, C::registered(id))),
-        Ok(Some((_, Incoming::Answer(_) | Incoming::Empty))) => {
+        Ok(Some((id, ClientContent::Registration(request)))) => Some((request, C::registered(id))),
+        Ok(Some((_, ClientContent::Answer(_) | ClientContent::Empty))) => {
             let refusal = Status::invalid_argument(C::NOT_A_REGISTRATION);
-            let _ = outgoing.send(Err(refusal)).await;
+            let _ = to_app.send(Err(refusal)).await;
             None
         }
         Ok(None) => None,
@@ -112,27 +114,27 @@ pub(super) async fn registration<C: AppMessage>(
 /// application stops reading, or the membrane stops. Whatever else arrives
 /// goes to `note`, to be logged.
 pub(super) async fn route_answers<C: AppMessage>(
-    parts: &Parts,
-    mut incoming: Streaming<C>,
-    outgoing: &mpsc::Sender<Result<C::Server, Status>>,
+    state: &MembraneState,
+    mut from_app: Streaming<C>,
+    to_app: &mpsc::Sender<Result<C::ServerMessage, Status>>,
     answer: impl Fn(&str, C::Answer) -> bool,
     note: impl Fn(Note<'_>),
 ) {
     loop {
         let message = tokio::select! {
-            message = incoming.message() => message,
+            message = from_app.message() => message,
             // The application stopped reading our requests.
-            () = outgoing.closed() => return,
-            () = parts.shutdown.cancelled() => return,
+            () = to_app.closed() => return,
+            () = state.shutdown.cancelled() => return,
         };
         match message.map(|message| message.map(C::read)) {
-            Ok(Some((id, Incoming::Answer(response)))) => {
+            Ok(Some((id, ClientContent::Answer(response)))) => {
                 if !answer(&id, response) {
                     note(Note::UnknownId(&id));
                 }
             }
-            Ok(Some((_, Incoming::Registration(_)))) => note(Note::SecondRegistration),
-            Ok(Some((id, Incoming::Empty))) => note(Note::Empty(&id)),
+            Ok(Some((_, ClientContent::Registration(_)))) => note(Note::SecondRegistration),
+            Ok(Some((id, ClientContent::Empty))) => note(Note::Empty(&id)),
             // The application closed its side: it will answer nothing more.
             Ok(None) => return,
             Err(status) => {

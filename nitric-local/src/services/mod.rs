@@ -1,9 +1,12 @@
 //! The membrane's gRPC services, one module per service of the contract.
 //!
 //! Each service is a thin translation between protobuf messages and the
-//! parts that do the work (the handler registry, the gateways, the store,
-//! the topic broker). A further service is one more module here and one
-//! more `add_service` line in [`router`].
+//! parts that do the work, each in its own module ([`crate::websocket`],
+//! [`crate::store`], [`crate::topics`]; declarations are kept in
+//! [`resources`]). A further service is one more module here and one more
+//! `add_service` line in [`grpc_server`]. The two streaming services,
+//! `HandleEvents` and `Subscribe`, share how an application stream is
+//! served ([`app_stream`]).
 
 mod app_stream;
 mod kvstore;
@@ -26,16 +29,16 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
-use crate::gateway::Gateways;
-use crate::registry::HandlerRegistry;
 use crate::store::Store;
 use crate::topics::TopicBroker;
+use crate::websocket::{Gateways, HandlerRouter};
 pub(crate) use resources::Declarations;
 
-/// What the services share with each other and with the membrane.
+/// The state of a running membrane that every gRPC service shares: the
+/// parts that do the work, and the membrane's shutdown signal and tasks.
 #[derive(Clone)]
-pub(crate) struct Parts {
-    pub(crate) registry: Arc<HandlerRegistry>,
+pub(crate) struct MembraneState {
+    pub(crate) router: Arc<HandlerRouter>,
     pub(crate) gateways: Arc<Gateways>,
     pub(crate) store: Store,
     pub(crate) declarations: Arc<Declarations>,
@@ -44,25 +47,25 @@ pub(crate) struct Parts {
     pub(crate) tasks: TaskTracker,
 }
 
-/// Every service, ready to serve.
-pub(crate) fn router(parts: &Parts) -> Router {
+/// A gRPC server with every service, ready to serve.
+pub(crate) fn grpc_server(state: &MembraneState) -> Router {
     Server::builder()
         .add_service(ResourcesServer::new(resources::ResourcesService::new(
-            parts.declarations.clone(),
+            state.declarations.clone(),
         )))
         .add_service(WebsocketServer::new(websocket::WebsocketService::new(
-            parts.gateways.clone(),
+            state.gateways.clone(),
         )))
         .add_service(WebsocketHandlerServer::new(
-            websocket_handler::WebsocketHandlerService::new(parts.clone()),
+            websocket_handler::WebsocketHandlerService::new(state.clone()),
         ))
         .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
-            parts.store.clone(),
+            state.store.clone(),
         )))
         .add_service(TopicsServer::new(topics::TopicsService::new(
-            parts.topics.clone(),
+            state.topics.clone(),
         )))
         .add_service(SubscriberServer::new(subscriber::SubscriberService::new(
-            parts.clone(),
+            state.clone(),
         )))
 }

@@ -14,30 +14,30 @@ use nitric_protocol::topics::v1::{
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
-use super::Parts;
+use super::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use super::MembraneState;
 use crate::topics::{MessageSender, SUBSCRIBER_CHANNEL};
 
 pub(super) struct SubscriberService {
-    parts: Parts,
+    state: MembraneState,
 }
 
 impl SubscriberService {
-    pub(super) fn new(parts: Parts) -> Self {
-        Self { parts }
+    pub(super) fn new(state: MembraneState) -> Self {
+        Self { state }
     }
 }
 
 #[tonic::async_trait]
 impl Subscriber for SubscriberService {
-    type SubscribeStream = Outgoing<ServerMessage>;
+    type SubscribeStream = ServerStream<ServerMessage>;
 
     async fn subscribe(
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         Ok(app_stream::open(
-            &self.parts,
+            &self.state,
             request,
             SUBSCRIBER_CHANNEL,
             serve_stream,
@@ -46,20 +46,22 @@ impl Subscriber for SubscriberService {
 }
 
 impl AppMessage for ClientMessage {
-    type Server = ServerMessage;
+    type ServerMessage = ServerMessage;
     type Registration = RegistrationRequest;
     type Answer = MessageResponse;
     const NOT_A_REGISTRATION: &'static str =
         "the first message of a Subscribe stream must be a registration_request naming the topic";
     const FAILED_BEFORE_REGISTERING: &'static str = "subscriber stream failed before registering";
 
-    fn read(self) -> (String, Incoming<Self::Registration, Self::Answer>) {
+    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
         let content = match self.content {
             Some(client_message::Content::RegistrationRequest(request)) => {
-                Incoming::Registration(request)
+                ClientContent::Registration(request)
             }
-            Some(client_message::Content::MessageResponse(response)) => Incoming::Answer(response),
-            None => Incoming::Empty,
+            Some(client_message::Content::MessageResponse(response)) => {
+                ClientContent::Answer(response)
+            }
+            None => ClientContent::Empty,
         };
         (self.id, content)
     }
@@ -78,11 +80,11 @@ impl AppMessage for ClientMessage {
 /// stream ends; the subscription (and with it every unanswered message,
 /// which is then retried elsewhere or queued) ends with this function.
 async fn serve_stream(
-    parts: Parts,
-    mut incoming: Streaming<ClientMessage>,
+    state: MembraneState,
+    mut from_app: Streaming<ClientMessage>,
     messages: MessageSender,
 ) {
-    let Some((request, welcome)) = app_stream::registration(&parts, &mut incoming, &messages).await
+    let Some((request, welcome)) = app_stream::registration(&state, &mut from_app, &messages).await
     else {
         return;
     };
@@ -94,10 +96,10 @@ async fn serve_stream(
         let _ = messages.send(Err(refusal)).await;
         return;
     }
-    let subscription = parts.topics.subscribe(&topic, messages.clone(), welcome);
+    let subscription = state.topics.subscribe(&topic, messages.clone(), welcome);
     app_stream::route_answers(
-        &parts,
-        incoming,
+        &state,
+        from_app,
         &messages,
         |id, response| subscription.answer(id, response.success),
         |note| match note {

@@ -9,7 +9,7 @@ use nitric_protocol::websockets::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::gateway::{ConnectionError, Gateways};
+use crate::websocket::{ConnectionError, Gateways};
 
 pub(super) struct WebsocketService {
     gateways: Arc<Gateways>,

@@ -3,6 +3,7 @@
 //! membrane sends events down the stream and the application answers them
 //! by id (the stream itself is served as described in [`super::app_stream`]).
 
+use nitric_protocol::names::event_name;
 use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandler;
 use nitric_protocol::websockets::v1::{
     client_message, server_message, ClientMessage, RegistrationRequest, RegistrationResponse,
@@ -10,33 +11,33 @@ use nitric_protocol::websockets::v1::{
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::app_stream::{self, AppMessage, Incoming, Note, Outgoing};
-use super::Parts;
-use crate::registry::{EventName, EventSender, Registration};
+use super::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use super::MembraneState;
+use crate::websocket::{EventSender, Registration};
 
 /// Events queued for one application stream before dispatchers wait.
 const EVENT_QUEUE: usize = 64;
 
 pub(super) struct WebsocketHandlerService {
-    parts: Parts,
+    state: MembraneState,
 }
 
 impl WebsocketHandlerService {
-    pub(super) fn new(parts: Parts) -> Self {
-        Self { parts }
+    pub(super) fn new(state: MembraneState) -> Self {
+        Self { state }
     }
 }
 
 #[tonic::async_trait]
 impl WebsocketHandler for WebsocketHandlerService {
-    type HandleEventsStream = Outgoing<ServerMessage>;
+    type HandleEventsStream = ServerStream<ServerMessage>;
 
     async fn handle_events(
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::HandleEventsStream>, Status> {
         Ok(app_stream::open(
-            &self.parts,
+            &self.state,
             request,
             EVENT_QUEUE,
             serve_stream,
@@ -45,22 +46,22 @@ impl WebsocketHandler for WebsocketHandlerService {
 }
 
 impl AppMessage for ClientMessage {
-    type Server = ServerMessage;
+    type ServerMessage = ServerMessage;
     type Registration = RegistrationRequest;
     type Answer = WebsocketEventResponse;
     const NOT_A_REGISTRATION: &'static str =
         "the first message of a HandleEvents stream must be a registration_request";
     const FAILED_BEFORE_REGISTERING: &'static str = "handler stream failed before registering";
 
-    fn read(self) -> (String, Incoming<Self::Registration, Self::Answer>) {
+    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
         let content = match self.content {
             Some(client_message::Content::RegistrationRequest(request)) => {
-                Incoming::Registration(request)
+                ClientContent::Registration(request)
             }
             Some(client_message::Content::WebsocketEventResponse(response)) => {
-                Incoming::Answer(response)
+                ClientContent::Answer(response)
             }
-            None => Incoming::Empty,
+            None => ClientContent::Empty,
         };
         (self.id, content)
     }
@@ -78,13 +79,17 @@ impl AppMessage for ClientMessage {
 /// Registers the stream, then routes the application's answers until the
 /// stream ends; the registration (and with it every unanswered event) ends
 /// with this function.
-async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, events: EventSender) {
+async fn serve_stream(
+    state: MembraneState,
+    mut from_app: Streaming<ClientMessage>,
+    events: EventSender,
+) {
     let Some((request, registered)) =
-        app_stream::registration(&parts, &mut incoming, &events).await
+        app_stream::registration(&state, &mut from_app, &events).await
     else {
         return;
     };
-    let registration = match register(&parts, &request, &events, registered).await {
+    let registration = match register(&state, &request, &events, registered).await {
         Ok(registration) => registration,
         Err(refusal) => {
             tracing::warn!(socket = %request.socket_name, status = %refusal.message(), "handler registration refused");
@@ -94,8 +99,8 @@ async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, even
     };
     let socket = &request.socket_name;
     app_stream::route_answers(
-        &parts,
-        incoming,
+        &state,
+        from_app,
         &events,
         |id, response| registration.answer(id, response),
         |note| match note {
@@ -116,13 +121,13 @@ async fn serve_stream(parts: Parts, mut incoming: Streaming<ClientMessage>, even
     .await;
     tracing::info!(
         socket = %request.socket_name,
-        event = %event_name(&request),
+        event = %event_of(&request),
         "websocket handler unregistered"
     );
 }
 
 async fn register(
-    parts: &Parts,
+    state: &MembraneState,
     request: &RegistrationRequest,
     events: &EventSender,
     registered: ServerMessage,
@@ -134,31 +139,54 @@ async fn register(
     }
     let event_type = WebsocketEventType::try_from(request.event_type).map_err(|_| {
         Status::invalid_argument(format!(
-            "registration_request.event_type {} is not a websocket event type (0 connect, 1 disconnect, 2 message)",
-            request.event_type
+            "registration_request.event_type {} is not a websocket event type ({})",
+            request.event_type,
+            known_event_types()
         ))
     })?;
     // The gateway first: once registered, the stream must be able to
     // receive events, and clients need somewhere to connect.
-    parts
+    state
         .gateways
         .ensure_running(&request.socket_name)
         .await
         .map_err(|error| Status::unavailable(error.to_string()))?;
-    let registration = parts
-        .registry
+    let registration = state
+        .router
         .register(&request.socket_name, event_type, events.clone(), registered)
         .map_err(|refused| Status::already_exists(refused.to_string()))?;
     tracing::info!(
         socket = %request.socket_name,
-        event = %EventName(event_type),
+        event = event_name(event_type),
         "websocket handler registered"
     );
     Ok(registration)
 }
 
-fn event_name(request: &RegistrationRequest) -> String {
+/// The event type `request` registers for, by name (or number if unknown).
+fn event_of(request: &RegistrationRequest) -> String {
     WebsocketEventType::try_from(request.event_type)
-        .map(|event| EventName(event).to_string())
+        .map(|event| event_name(event).to_owned())
         .unwrap_or_else(|_| request.event_type.to_string())
+}
+
+/// The event types with their numbers: "0 connect, 1 disconnect, 2 message".
+fn known_event_types() -> String {
+    [
+        WebsocketEventType::Connect,
+        WebsocketEventType::Disconnect,
+        WebsocketEventType::Message,
+    ]
+    .map(|event| format!("{} {}", event as i32, event_name(event)))
+    .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_of_an_unknown_event_type_lists_the_known_ones() {
+        assert_eq!(known_event_types(), "0 connect, 1 disconnect, 2 message");
+    }
 }

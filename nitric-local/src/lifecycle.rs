@@ -1,4 +1,5 @@
-//! Starting and stopping a whole local membrane.
+//! The lifecycle of a local membrane: [`start`] brings every part up,
+//! [`LocalMembrane::shutdown`] (or dropping the handle) stops them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,11 +13,10 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
-use crate::gateway::{GatewaySettings, Gateways};
-use crate::registry::HandlerRegistry;
-use crate::services::{self, Declarations, Parts};
+use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
 use crate::topics::TopicBroker;
+use crate::websocket::{GatewaySettings, Gateways, HandlerRouter};
 
 /// How long shutdown waits for each group of tasks (websocket connections,
 /// then the gRPC server) before it stops waiting for them.
@@ -106,14 +106,14 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let registry = Arc::new(HandlerRegistry::new(shutdown.clone()));
+    let router = Arc::new(HandlerRouter::new(shutdown.clone()));
     let gateways = Arc::new(Gateways::new(
         GatewaySettings {
             host: config.ws_host,
             first_port: config.ws_port,
             announce: config.announce,
         },
-        registry.clone(),
+        router.clone(),
         shutdown.clone(),
         tasks.clone(),
     ));
@@ -122,8 +122,8 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown.clone(),
         tasks.clone(),
     ));
-    let parts = Parts {
-        registry,
+    let state = MembraneState {
+        router,
         gateways: gateways.clone(),
         store: store.clone(),
         declarations: Arc::new(Declarations::default()),
@@ -134,14 +134,14 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let grpc = tokio::spawn(
-        services::router(&parts)
+        services::grpc_server(&state)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
     );
     tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started");
     Ok(LocalMembrane {
         grpc_addr,
         gateways,
-        declarations: parts.declarations,
+        declarations: state.declarations,
         topics,
         store,
         shutdown,

@@ -21,8 +21,8 @@ use tokio_util::task::TaskTracker;
 
 use super::connection;
 use super::connections::Connections;
-use super::HANDLER_WAIT;
-use crate::registry::{DispatchError, HandlerRegistry};
+use super::gateway::HANDLER_WAIT;
+use super::router::{DispatchError, HandlerRouter};
 
 /// The largest message (and frame) a client may send. A bigger one closes
 /// that connection with "message too big" instead of filling memory.
@@ -32,13 +32,14 @@ pub(super) const MAX_MESSAGE_SIZE: usize = 1024 * 1024;
 pub(super) struct Socket {
     /// The socket's name as the application registered it.
     pub(super) name: String,
-    pub(super) registry: Arc<HandlerRegistry>,
+    pub(super) router: Arc<HandlerRouter>,
     pub(super) connections: Arc<Connections>,
     pub(super) shutdown: CancellationToken,
     pub(super) tasks: TaskTracker,
 }
 
-pub(super) fn router(socket: Socket) -> Router {
+/// The HTTP endpoint of one socket's gateway.
+pub(super) fn endpoint(socket: Socket) -> Router {
     Router::new()
         .route("/", get(upgrade))
         .with_state(Arc::new(socket))
@@ -54,7 +55,7 @@ async fn upgrade(
         query_params: group_query(query),
     });
     let answer = socket
-        .registry
+        .router
         .dispatch(&socket.name, &connection_id, connect, HANDLER_WAIT)
         .await;
     match answer {

@@ -1,17 +1,18 @@
-//! Which application stream handles which websocket event, and the events
-//! sent to those streams that still wait for their answer.
+//! The handler router: which application stream handles which websocket
+//! event, and the events sent to those streams that still wait for their
+//! answer.
 //!
 //! An application opens one `HandleEvents` stream per (socket, event type).
-//! The gateway hands each event to [`HandlerRegistry::dispatch`], which sends
+//! The gateway hands each event to [`HandlerRouter::dispatch`], which sends
 //! it down the right stream under a fresh id and resolves when the stream
 //! answers that id (see [`crate::pairing`]), so any number of events can be
 //! outstanding on one stream and they may be answered in any order.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nitric_protocol::names::{event_name, socket_key};
 use nitric_protocol::websockets::v1::{
     server_message, websocket_event_request::WebsocketEvent, ServerMessage, WebsocketEventRequest,
     WebsocketEventResponse, WebsocketEventType,
@@ -26,8 +27,9 @@ use crate::pairing::{PairedStream, Unanswered};
 /// The sending half of a `HandleEvents` response stream.
 pub(crate) type EventSender = mpsc::Sender<Result<ServerMessage, Status>>;
 
-/// Every live handler stream, keyed by socket (case-insensitive) and event type.
-pub(crate) struct HandlerRegistry {
+/// Routes websocket events to the live handler streams, keyed by socket
+/// (its [`socket_key`]) and event type.
+pub(crate) struct HandlerRouter {
     handlers: Mutex<HashMap<HandlerKey, Arc<HandlerStream>>>,
     /// Bumped on every registration, so dispatchers waiting for a handler
     /// (for example while the application restarts) wake up.
@@ -41,11 +43,11 @@ pub(crate) enum DispatchError {
     #[error("no {event} handler is registered for websocket \"{socket}\" (waited {waited:?})")]
     NoHandler {
         socket: String,
-        event: EventName,
+        event: &'static str,
         waited: Duration,
     },
     #[error("the {event} handler stream of websocket \"{socket}\" ended before answering")]
-    HandlerGone { socket: String, event: EventName },
+    HandlerGone { socket: String, event: &'static str },
     #[error("the membrane is shutting down")]
     ShuttingDown,
 }
@@ -55,21 +57,7 @@ pub(crate) enum DispatchError {
 #[error("websocket \"{socket}\" already has a {event} handler; only one stream may handle each socket and event type")]
 pub(crate) struct AlreadyRegistered {
     pub(crate) socket: String,
-    pub(crate) event: EventName,
-}
-
-/// A [`WebsocketEventType`] spelled the way people read it in messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EventName(pub(crate) WebsocketEventType);
-
-impl fmt::Display for EventName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.0 {
-            WebsocketEventType::Connect => "connect",
-            WebsocketEventType::Disconnect => "disconnect",
-            WebsocketEventType::Message => "message",
-        })
-    }
+    pub(crate) event: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,7 +69,7 @@ struct HandlerKey {
 impl HandlerKey {
     fn new(socket: &str, event: WebsocketEventType) -> Self {
         Self {
-            socket: socket.to_lowercase(),
+            socket: socket_key(socket),
             event,
         }
     }
@@ -93,12 +81,12 @@ type HandlerStream = PairedStream<ServerMessage, WebsocketEventResponse>;
 /// Proof that a stream is the registered handler; unregisters it when dropped,
 /// which fails every event still waiting on it.
 pub(crate) struct Registration {
-    registry: Arc<HandlerRegistry>,
+    router: Arc<HandlerRouter>,
     key: HandlerKey,
     stream: Arc<HandlerStream>,
 }
 
-impl HandlerRegistry {
+impl HandlerRouter {
     pub(crate) fn new(shutdown: CancellationToken) -> Self {
         Self {
             handlers: Mutex::new(HashMap::new()),
@@ -124,7 +112,7 @@ impl HandlerRegistry {
             if handlers.contains_key(&key) {
                 return Err(AlreadyRegistered {
                     socket: socket.to_owned(),
-                    event: EventName(event),
+                    event: event_name(event),
                 });
             }
             stream.welcome(welcome);
@@ -132,7 +120,7 @@ impl HandlerRegistry {
         }
         self.registrations.send_modify(|count| *count += 1);
         Ok(Registration {
-            registry: self.clone(),
+            router: self.clone(),
             key,
             stream,
         })
@@ -154,18 +142,24 @@ impl HandlerRegistry {
                 .await?
                 .ok_or_else(|| DispatchError::NoHandler {
                     socket: socket.to_owned(),
-                    event: EventName(event_type),
+                    event: event_name(event_type),
                     waited: wait,
                 })?;
         let unanswered = |why| match why {
             Unanswered::StreamEnded => DispatchError::HandlerGone {
                 socket: socket.to_owned(),
-                event: EventName(event_type),
+                event: event_name(event_type),
             },
             Unanswered::ShuttingDown => DispatchError::ShuttingDown,
         };
         let request = |id| {
-            tracing::debug!(socket, connection_id, event = %EventName(event_type), id, "event sent to the application");
+            tracing::debug!(
+                socket,
+                connection_id,
+                event = event_name(event_type),
+                id,
+                "event sent to the application"
+            );
             ServerMessage {
                 id,
                 content: Some(server_message::Content::WebsocketEventRequest(
@@ -182,7 +176,12 @@ impl HandlerRegistry {
             .await
             .map_err(unanswered)?;
         let answer = sent.answer(&self.shutdown).await.map_err(unanswered)?;
-        tracing::debug!(socket, connection_id, event = %EventName(event_type), "event answered");
+        tracing::debug!(
+            socket,
+            connection_id,
+            event = event_name(event_type),
+            "event answered"
+        );
         Ok(answer)
     }
 
@@ -203,7 +202,7 @@ impl HandlerRegistry {
             tokio::select! {
                 changed = tokio::time::timeout_at(deadline, registrations.changed()) => match changed {
                     Ok(Ok(())) => continue,
-                    // Timed out, or the registry itself is gone.
+                    // Timed out, or the router itself is gone.
                     Ok(Err(_)) | Err(_) => return Ok(None),
                 },
                 () = self.shutdown.cancelled() => return Err(DispatchError::ShuttingDown),
@@ -233,7 +232,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.registry.unregister(&self.key, &self.stream);
+        self.router.unregister(&self.key, &self.stream);
         self.stream.close();
     }
 }
@@ -254,8 +253,8 @@ mod tests {
         WebsocketConnectionResponse, WebsocketDisconnectionEvent, WebsocketMessageEvent,
     };
 
-    fn registry() -> Arc<HandlerRegistry> {
-        Arc::new(HandlerRegistry::new(CancellationToken::new()))
+    fn router() -> Arc<HandlerRouter> {
+        Arc::new(HandlerRouter::new(CancellationToken::new()))
     }
 
     fn welcome() -> ServerMessage {
@@ -280,12 +279,12 @@ mod tests {
 
     #[test]
     fn registration_is_unique_per_socket_and_event_ignoring_case() {
-        let registry = registry();
+        let router = router();
         let (tx, _rx) = mpsc::channel(1);
-        let _first = registry
+        let _first = router
             .register("Public", WebsocketEventType::Message, tx.clone(), welcome())
             .unwrap();
-        let refused = registry
+        let refused = router
             .register("PUBLIC", WebsocketEventType::Message, tx.clone(), welcome())
             .err()
             .expect("the second registration is refused");
@@ -293,34 +292,34 @@ mod tests {
             refused.to_string(),
             "websocket \"PUBLIC\" already has a message handler; only one stream may handle each socket and event type"
         );
-        assert!(registry
+        assert!(router
             .register("public", WebsocketEventType::Connect, tx, welcome())
             .is_ok());
     }
 
     #[test]
     fn dropping_a_registration_frees_the_slot() {
-        let registry = registry();
+        let router = router();
         let (tx, _rx) = mpsc::channel(1);
-        let first = registry
+        let first = router
             .register("public", WebsocketEventType::Message, tx.clone(), welcome())
             .unwrap();
         drop(first);
-        assert!(registry
+        assert!(router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .is_ok());
     }
 
     #[tokio::test]
     async fn answers_are_paired_by_id_in_any_order() {
-        let registry = registry();
+        let router = router();
         let (tx, mut rx) = mpsc::channel(8);
-        let registration = registry
+        let registration = router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .unwrap();
         let wait = Duration::from_secs(1);
-        let first = registry.dispatch("public", "a", message("one"), wait);
-        let second = registry.dispatch("public", "b", message("two"), wait);
+        let first = router.dispatch("public", "a", message("one"), wait);
+        let second = router.dispatch("public", "b", message("two"), wait);
         let answer_both_reversed = async {
             let one = next_event(&mut rx).await;
             let two = next_event(&mut rx).await;
@@ -350,8 +349,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_handler_registering_while_waiting_receives_the_event() {
-        let registry = registry();
-        let dispatch = registry.dispatch(
+        let router = router();
+        let dispatch = router.dispatch(
             "public",
             "a",
             WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {}),
@@ -360,7 +359,7 @@ mod tests {
         let register_late = async {
             tokio::task::yield_now().await;
             let (tx, mut rx) = mpsc::channel(1);
-            let registration = registry
+            let registration = router
                 .register("public", WebsocketEventType::Disconnect, tx, welcome())
                 .unwrap();
             let request = next_event(&mut rx).await;
@@ -372,12 +371,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_ended_stream_fails_its_pending_events() {
-        let registry = registry();
+        let router = router();
         let (tx, mut rx) = mpsc::channel(1);
-        let registration = registry
+        let registration = router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .unwrap();
-        let dispatch = registry.dispatch("public", "a", message("x"), Duration::from_secs(1));
+        let dispatch = router.dispatch("public", "a", message("x"), Duration::from_secs(1));
         let end_stream = async {
             next_event(&mut rx).await;
             drop(registration);
@@ -388,8 +387,8 @@ mod tests {
 
     #[tokio::test]
     async fn no_handler_gives_up_after_the_wait() {
-        let registry = registry();
-        let answer = registry
+        let router = router();
+        let answer = router
             .dispatch("public", "a", message("x"), Duration::from_millis(10))
             .await;
         assert!(matches!(answer, Err(DispatchError::NoHandler { .. })));

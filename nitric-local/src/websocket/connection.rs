@@ -18,10 +18,10 @@ use nitric_protocol::websockets::v1::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::connections::Outgoing;
+use super::connections::ToClient;
+use super::gateway::HANDLER_WAIT;
+use super::router::DispatchError;
 use super::upgrade::Socket;
-use super::HANDLER_WAIT;
-use crate::registry::DispatchError;
 
 /// How long we wait for the client to answer our close frame (or for our
 /// reply to its close frame to go out) before dropping the TCP connection.
@@ -29,22 +29,22 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Frames queued for one client; senders wait when it is full, so a client
 /// that stops reading slows its senders down instead of growing memory.
-const OUTGOING_QUEUE: usize = 64;
+const TO_CLIENT_QUEUE: usize = 64;
 
 /// Serves one accepted connection until it closes, then tells the
 /// application it is gone.
 pub(super) async fn run(websocket: WebSocket, socket: Arc<Socket>, connection_id: String) {
     let (sink, mut frames) = websocket.split();
-    let (outgoing_tx, outgoing_rx) = mpsc::channel(OUTGOING_QUEUE);
+    let (to_client_tx, to_client_rx) = mpsc::channel(TO_CLIENT_QUEUE);
     socket
         .connections
-        .insert(&socket.name, &connection_id, outgoing_tx.clone());
+        .insert(&socket.name, &connection_id, to_client_tx.clone());
 
     let writer_done = CancellationToken::new();
     let reader_done = CancellationToken::new();
     let writer = write_frames(
         sink,
-        outgoing_rx,
+        to_client_rx,
         socket.shutdown.clone(),
         reader_done.clone(),
         writer_done.clone(),
@@ -54,7 +54,7 @@ pub(super) async fn run(websocket: WebSocket, socket: Arc<Socket>, connection_id
             &mut frames,
             &socket,
             &connection_id,
-            &outgoing_tx,
+            &to_client_tx,
             &writer_done,
         )
         .await;
@@ -71,7 +71,7 @@ pub(super) async fn run(websocket: WebSocket, socket: Arc<Socket>, connection_id
 pub(super) async fn report_disconnect(socket: Arc<Socket>, connection_id: String) {
     let disconnect = WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {});
     match socket
-        .registry
+        .router
         .dispatch(&socket.name, &connection_id, disconnect, HANDLER_WAIT)
         .await
     {
@@ -84,7 +84,7 @@ pub(super) async fn report_disconnect(socket: Arc<Socket>, connection_id: String
 
 async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
-    mut outgoing: mpsc::Receiver<Outgoing>,
+    mut to_client: mpsc::Receiver<ToClient>,
     shutdown: CancellationToken,
     reader_done: CancellationToken,
     writer_done: CancellationToken,
@@ -92,19 +92,19 @@ async fn write_frames(
     loop {
         let next = tokio::select! {
             biased;
-            () = shutdown.cancelled() => Outgoing::Close(CloseFrame {
+            () = shutdown.cancelled() => ToClient::Close(CloseFrame {
                 code: close_code::AWAY,
                 reason: "the membrane is shutting down".into(),
             }),
             () = reader_done.cancelled() => break,
-            next = outgoing.recv() => match next {
+            next = to_client.recv() => match next {
                 Some(next) => next,
                 None => break,
             },
         };
         let (frame, last) = match next {
-            Outgoing::Frame(frame) => (frame, false),
-            Outgoing::Close(close) => (Message::Close(Some(close)), true),
+            ToClient::Frame(frame) => (frame, false),
+            ToClient::Close(close) => (Message::Close(Some(close)), true),
         };
         let sent = tokio::select! {
             sent = sink.send(frame) => sent,
@@ -126,7 +126,7 @@ async fn read_frames(
     frames: &mut SplitStream<WebSocket>,
     socket: &Socket,
     connection_id: &str,
-    outgoing: &mpsc::Sender<Outgoing>,
+    to_client: &mpsc::Sender<ToClient>,
     writer_done: &CancellationToken,
 ) {
     loop {
@@ -154,7 +154,7 @@ async fn read_frames(
                     // A bad frame: the client hears why before the close.
                     Some(close) => {
                         tracing::warn!(socket = %socket.name, connection_id, error = description, "bad websocket frame; closing the connection");
-                        if outgoing.send(Outgoing::Close(close)).await.is_ok() {
+                        if to_client.send(ToClient::Close(close)).await.is_ok() {
                             let _ =
                                 tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
                         }
@@ -179,7 +179,7 @@ async fn finish_closing(frames: &mut SplitStream<WebSocket>) {
 async fn deliver(socket: &Socket, connection_id: &str, body: Vec<u8>) {
     let message = WebsocketEvent::Message(WebsocketMessageEvent { body });
     match socket
-        .registry
+        .router
         .dispatch(&socket.name, connection_id, message, HANDLER_WAIT)
         .await
     {

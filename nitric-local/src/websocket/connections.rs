@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
+use nitric_protocol::names::socket_key;
 use tokio::sync::mpsc;
 
 use crate::lock;
 
 /// What a connection's writer task is asked to do.
 #[derive(Debug)]
-pub(super) enum Outgoing {
+pub(super) enum ToClient {
     Frame(Message),
     /// Send this close frame and stop writing.
     Close(CloseFrame),
@@ -20,7 +21,7 @@ pub(super) enum Outgoing {
 /// The live connections of every socket.
 #[derive(Default)]
 pub(crate) struct Connections {
-    live: Mutex<HashMap<ConnectionKey, mpsc::Sender<Outgoing>>>,
+    live: Mutex<HashMap<ConnectionKey, mpsc::Sender<ToClient>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -32,7 +33,7 @@ struct ConnectionKey {
 impl ConnectionKey {
     fn new(socket: &str, id: &str) -> Self {
         Self {
-            socket: socket.to_lowercase(),
+            socket: socket_key(socket),
             id: id.to_owned(),
         }
     }
@@ -47,7 +48,7 @@ pub(crate) struct ConnectionError {
 }
 
 impl Connections {
-    pub(super) fn insert(&self, socket: &str, id: &str, writer: mpsc::Sender<Outgoing>) {
+    pub(super) fn insert(&self, socket: &str, id: &str, writer: mpsc::Sender<ToClient>) {
         lock(&self.live).insert(ConnectionKey::new(socket, id), writer);
     }
 
@@ -68,7 +69,7 @@ impl Connections {
         };
         let writer = self.writer(socket, id)?;
         writer
-            .send(Outgoing::Frame(frame))
+            .send(ToClient::Frame(frame))
             .await
             .map_err(|_| not_found(socket, id))
     }
@@ -84,12 +85,12 @@ impl Connections {
             reason: "closed by the application".into(),
         };
         writer
-            .send(Outgoing::Close(frame))
+            .send(ToClient::Close(frame))
             .await
             .map_err(|_| not_found(socket, id))
     }
 
-    fn writer(&self, socket: &str, id: &str) -> Result<mpsc::Sender<Outgoing>, ConnectionError> {
+    fn writer(&self, socket: &str, id: &str) -> Result<mpsc::Sender<ToClient>, ConnectionError> {
         lock(&self.live)
             .get(&ConnectionKey::new(socket, id))
             .cloned()

@@ -2,16 +2,6 @@
 //! time an application registers a handler for that socket, and kept running
 //! after the application disconnects so a restarted application finds its
 //! clients on the same port.
-//!
-//! - [`upgrade`]: the HTTP side, which asks the application's connect
-//!   handler before accepting a websocket.
-//! - [`connection`]: one accepted websocket, its frames in and out.
-//! - [`connections`]: the live connections, reachable by id for the
-//!   `Websocket` gRPC service.
-
-mod connection;
-mod connections;
-mod upgrade;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,16 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
+use nitric_protocol::names::socket_key;
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::registry::HandlerRegistry;
-pub(crate) use connections::{ConnectionError, Connections};
+use super::connections::Connections;
+use super::router::HandlerRouter;
+use super::upgrade;
 
 /// How long an event waits for its handler to register, so clients arriving
 /// while the application restarts are served instead of refused.
-pub(crate) const HANDLER_WAIT: Duration = Duration::from_secs(5);
+pub(super) const HANDLER_WAIT: Duration = Duration::from_secs(5);
 
 /// Where gateways listen.
 #[derive(Debug, Clone)]
@@ -58,11 +50,11 @@ pub(crate) struct Gateways {
     settings: GatewaySettings,
     /// Serialises gateway starts, and remembers the next port to hand out.
     next_port: Mutex<Option<u16>>,
-    /// Running gateways' URLs by lowercased socket name; watched by
+    /// Running gateways' URLs by [`socket_key`]; watched by
     /// [`Gateways::wait_for`].
     urls: watch::Sender<HashMap<String, String>>,
     connections: Arc<Connections>,
-    registry: Arc<HandlerRegistry>,
+    router: Arc<HandlerRouter>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -70,7 +62,7 @@ pub(crate) struct Gateways {
 impl Gateways {
     pub(crate) fn new(
         settings: GatewaySettings,
-        registry: Arc<HandlerRegistry>,
+        router: Arc<HandlerRouter>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
@@ -80,7 +72,7 @@ impl Gateways {
             next_port: Mutex::new(next_port),
             urls: watch::Sender::new(HashMap::new()),
             connections: Arc::new(Connections::default()),
-            registry,
+            router,
             shutdown,
             tasks,
         }
@@ -117,9 +109,9 @@ impl Gateways {
         }
 
         let url = format!("ws://{}", reachable(bound));
-        let app = upgrade::router(upgrade::Socket {
+        let endpoint = upgrade::endpoint(upgrade::Socket {
             name: socket.to_owned(),
-            registry: self.registry.clone(),
+            router: self.router.clone(),
             connections: self.connections.clone(),
             shutdown: self.shutdown.clone(),
             tasks: self.tasks.clone(),
@@ -128,7 +120,7 @@ impl Gateways {
             // Frames are small and latency matters more than packet count.
             let _ = stream.set_nodelay(true);
         });
-        let serve = axum::serve(listener, app)
+        let serve = axum::serve(listener, endpoint)
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
         let name = socket.to_owned();
         self.tasks.spawn(async move {
@@ -142,19 +134,19 @@ impl Gateways {
             announce(socket, &url);
         }
         self.urls.send_modify(|urls| {
-            urls.insert(socket.to_lowercase(), url.clone());
+            urls.insert(socket_key(socket), url.clone());
         });
         Ok(url)
     }
 
     /// The URL of `socket`'s gateway, if it runs.
     pub(crate) fn url(&self, socket: &str) -> Option<String> {
-        self.urls.borrow().get(&socket.to_lowercase()).cloned()
+        self.urls.borrow().get(&socket_key(socket)).cloned()
     }
 
     /// Resolves with the URL of `socket`'s gateway once it runs.
     pub(crate) async fn wait_for(&self, socket: &str) -> String {
-        let key = socket.to_lowercase();
+        let key = socket_key(socket);
         let mut urls = self.urls.subscribe();
         let found = urls
             .wait_for(|urls| urls.contains_key(&key))

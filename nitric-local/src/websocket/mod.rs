@@ -1,0 +1,23 @@
+//! Websockets: clients connect to a socket's gateway, and each of their
+//! events goes to the application stream that handles it.
+//!
+//! - [`gateway`]: one HTTP listener per socket, started when an application
+//!   first registers a handler for it.
+//! - [`upgrade`]: the HTTP side of a gateway, which asks the application's
+//!   connect handler before accepting a websocket.
+//! - [`connection`]: one accepted websocket, its frames in and out.
+//! - [`connections`]: the live connections, reachable by id for the
+//!   `Websocket` gRPC service.
+//! - [`router`]: the handler router, which sends each event down the
+//!   `HandleEvents` stream registered for its socket and event type and
+//!   pairs the answer with it (see [`crate::pairing`]).
+
+mod connection;
+mod connections;
+mod gateway;
+mod router;
+mod upgrade;
+
+pub(crate) use connections::ConnectionError;
+pub(crate) use gateway::{GatewaySettings, Gateways};
+pub(crate) use router::{EventSender, HandlerRouter, Registration};
