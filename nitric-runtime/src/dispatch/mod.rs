@@ -23,10 +23,10 @@ use tonic::transport::Channel;
 
 /// One kind of event stream of the membrane contract.
 pub(crate) trait EventStream: Copy + Send + Sync + 'static {
-    /// Service -> membrane messages.
-    type Outgoing: Send + 'static;
-    /// Membrane -> service messages.
-    type Incoming: Send + 'static;
+    /// The stream's `ClientMessage`: what the service sends the membrane.
+    type ClientMessage: Send + 'static;
+    /// The stream's `ServerMessage`: what the membrane sends the service.
+    type ServerMessage: Send + 'static;
     /// An event to hand to the handler.
     type Event: Send + 'static;
     /// What the handler's run comes to on the wire.
@@ -35,24 +35,24 @@ pub(crate) trait EventStream: Copy + Send + Sync + 'static {
     /// The handler, for logs and errors: "`connect` (src/main.rs:3) for socket \"public\"".
     fn describe(&self) -> String;
     /// The first message on the stream.
-    fn registration(&self) -> Self::Outgoing;
-    /// Opens the stream, sending `outgoing` as the request stream.
+    fn registration(&self) -> Self::ClientMessage;
+    /// Opens the stream, sending `to_membrane` as the request stream.
     fn open(
         &self,
         channel: Channel,
-        outgoing: ReceiverStream<Self::Outgoing>,
-    ) -> BoxFuture<Result<tonic::Streaming<Self::Incoming>, tonic::Status>>;
+        to_membrane: ReceiverStream<Self::ClientMessage>,
+    ) -> BoxFuture<Result<tonic::Streaming<Self::ServerMessage>, tonic::Status>>;
     /// Sorts a membrane message.
-    fn read(message: Self::Incoming) -> Incoming<Self::Event>;
+    fn read(message: Self::ServerMessage) -> ServerContent<Self::Event>;
     /// Runs the handler on `event` for `service`; never fails, failures
     /// become answers.
     fn answer(&self, service: &ServiceHandle, event: Self::Event) -> BoxFuture<Self::Answer>;
     /// Wraps an answer for the event with this `id`.
-    fn reply(id: String, answer: Self::Answer) -> Self::Outgoing;
+    fn reply(id: String, answer: Self::Answer) -> Self::ClientMessage;
 }
 
-/// A membrane message, sorted.
-pub(crate) enum Incoming<E> {
+/// What a `ServerMessage` carries, sorted.
+pub(crate) enum ServerContent<E> {
     Registered,
     Event { id: String, event: E },
     Unexpected(String),
@@ -90,9 +90,9 @@ pub(crate) async fn handle_events<S: EventStream>(
         .map_err(|status| Error::from_status(operation(), status))?;
     match incoming.message().await {
         Ok(Some(message)) => match S::read(message) {
-            Incoming::Registered => {}
-            Incoming::Event { .. } => return Err(unregistered(operation(), "an event")),
-            Incoming::Unexpected(what) => return Err(unregistered(operation(), &what)),
+            ServerContent::Registered => {}
+            ServerContent::Event { .. } => return Err(unregistered(operation(), "an event")),
+            ServerContent::Unexpected(what) => return Err(unregistered(operation(), &what)),
         },
         Ok(None) => return Err(unregistered(operation(), "the end of the stream")),
         Err(status) => return Err(Error::from_status(operation(), status)),
@@ -107,7 +107,7 @@ pub(crate) async fn handle_events<S: EventStream>(
             message = incoming.message() => message,
         };
         match message.map(|message| message.map(S::read)) {
-            Ok(Some(Incoming::Event { id, event })) => {
+            Ok(Some(ServerContent::Event { id, event })) => {
                 let outbox = outbox.clone();
                 let answer = stream.answer(service, event);
                 // Inside the service's scope, so the handler's clients reach it.
@@ -118,10 +118,10 @@ pub(crate) async fn handle_events<S: EventStream>(
                     let _ = outbox.send(S::reply(id, answer)).await;
                 }));
             }
-            Ok(Some(Incoming::Registered)) => {
+            Ok(Some(ServerContent::Registered)) => {
                 tracing::warn!(handler = %stream.describe(), "ignoring a second registration response")
             }
-            Ok(Some(Incoming::Unexpected(what))) => {
+            Ok(Some(ServerContent::Unexpected(what))) => {
                 tracing::warn!(handler = %stream.describe(), message = what, "ignoring an unexpected message")
             }
             Ok(None) => break Ok(StreamEnd::ClosedByMembrane),

@@ -1,6 +1,6 @@
 //! Topic subscription streams (`Subscriber.Subscribe`).
 
-use super::{guarded, EventStream, Incoming, Outcome};
+use super::{guarded, EventStream, ServerContent, Outcome};
 use crate::handler::BoxFuture;
 use crate::registry::SubscribeFunction;
 use crate::service::ServiceHandle;
@@ -17,8 +17,8 @@ use tonic::transport::Channel;
 pub(crate) struct SubscribeStream(pub(crate) &'static SubscribeFunction);
 
 impl EventStream for SubscribeStream {
-    type Outgoing = ClientMessage;
-    type Incoming = ServerMessage;
+    type ClientMessage = ClientMessage;
+    type ServerMessage = ServerMessage;
     type Event = MessageRequest;
     type Answer = MessageResponse;
 
@@ -52,15 +52,15 @@ impl EventStream for SubscribeStream {
         })
     }
 
-    fn read(message: ServerMessage) -> Incoming<MessageRequest> {
+    fn read(message: ServerMessage) -> ServerContent<MessageRequest> {
         match message.content {
-            Some(server_message::Content::RegistrationResponse(_)) => Incoming::Registered,
-            Some(server_message::Content::MessageRequest(event)) => Incoming::Event {
+            Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
+            Some(server_message::Content::MessageRequest(event)) => ServerContent::Event {
                 id: message.id,
                 event,
             },
             None => {
-                Incoming::Unexpected(format!("a message with no content (id {:?})", message.id))
+                ServerContent::Unexpected(format!("a message with no content (id {:?})", message.id))
             }
         }
     }

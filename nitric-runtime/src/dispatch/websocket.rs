@@ -1,6 +1,6 @@
 //! Websocket event streams (`WebsocketHandler.HandleEvents`).
 
-use super::{guarded, EventStream, Incoming, Outcome};
+use super::{guarded, EventStream, ServerContent, Outcome};
 use crate::handler::BoxFuture;
 use crate::registry::{WebsocketAdapter, WebsocketFunction};
 use crate::service::ServiceHandle;
@@ -21,8 +21,8 @@ use tonic::transport::Channel;
 pub(crate) struct WebsocketStream(pub(crate) &'static WebsocketFunction);
 
 impl EventStream for WebsocketStream {
-    type Outgoing = ClientMessage;
-    type Incoming = ServerMessage;
+    type ClientMessage = ClientMessage;
+    type ServerMessage = ServerMessage;
     type Event = WebsocketEventRequest;
     type Answer = WebsocketEventResponse;
 
@@ -60,15 +60,15 @@ impl EventStream for WebsocketStream {
         })
     }
 
-    fn read(message: ServerMessage) -> Incoming<WebsocketEventRequest> {
+    fn read(message: ServerMessage) -> ServerContent<WebsocketEventRequest> {
         match message.content {
-            Some(server_message::Content::RegistrationResponse(_)) => Incoming::Registered,
-            Some(server_message::Content::WebsocketEventRequest(event)) => Incoming::Event {
+            Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
+            Some(server_message::Content::WebsocketEventRequest(event)) => ServerContent::Event {
                 id: message.id,
                 event,
             },
             None => {
-                Incoming::Unexpected(format!("a message with no content (id {:?})", message.id))
+                ServerContent::Unexpected(format!("a message with no content (id {:?})", message.id))
             }
         }
     }

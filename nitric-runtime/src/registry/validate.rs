@@ -2,6 +2,7 @@
 
 use super::{Registry, Source, WebsocketFunction};
 use crate::websocket::WebsocketEvent;
+use nitric_protocol::names::socket_key;
 use std::collections::BTreeMap;
 
 /// Every problem with these registrations, one sentence each.
@@ -40,7 +41,7 @@ fn websocket_problems(handlers: &[&WebsocketFunction], problems: &mut Vec<String
     let mut by_socket: BTreeMap<String, Vec<&WebsocketFunction>> = BTreeMap::new();
     for handler in handlers {
         by_socket
-            .entry(handler.socket.to_lowercase())
+            .entry(socket_key(handler.socket))
             .or_default()
             .push(handler);
     }

@@ -9,6 +9,7 @@
 //! see each other's state.
 
 use crate::error::Error;
+use nitric_protocol::names::socket_key;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -50,7 +51,7 @@ pub struct ServiceHandle {
 
 struct Shared {
     channel: Channel,
-    /// Socket name -> connections whose connect handler is running.
+    /// Socket key -> connections whose connect handler is running.
     connecting: Mutex<HashMap<Box<str>, HashSet<Box<str>>>>,
     /// How many event streams the current session has registered.
     registered: watch::Sender<usize>,
@@ -127,22 +128,26 @@ impl ServiceHandle {
 
     /// Marks a connection as connecting until the guard drops.
     pub(crate) fn begin_connecting(&self, socket: &str, connection_id: &str) -> Connecting {
+        let socket: Box<str> = socket_key(socket).into();
         lock(&self.shared.connecting)
-            .entry(socket.into())
+            .entry(socket.clone())
             .or_default()
             .insert(connection_id.into());
         Connecting {
             service: self.clone(),
-            socket: socket.into(),
+            socket,
             connection_id: connection_id.into(),
         }
     }
 
     /// Whether the connect handler of this connection is still running.
     pub(crate) fn is_connecting(&self, socket: &str, connection_id: &str) -> bool {
-        lock(&self.shared.connecting)
-            .get(socket)
-            .is_some_and(|ids| ids.contains(connection_id))
+        let connecting = lock(&self.shared.connecting);
+        // Most sends happen while no connect handler runs: no key to build.
+        !connecting.is_empty()
+            && connecting
+                .get(socket_key(socket).as_str())
+                .is_some_and(|ids| ids.contains(connection_id))
     }
 
     /// Counts one more event stream registered in this session.

@@ -1,5 +1,6 @@
 //! The three websocket events.
 
+use nitric_protocol::names::event_name;
 use nitric_protocol::websockets::v1::WebsocketEventType;
 use std::fmt;
 
@@ -36,10 +37,6 @@ impl WebsocketEvent {
 
 impl fmt::Display for WebsocketEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Connect => "connect",
-            Self::Disconnect => "disconnect",
-            Self::Message => "message",
-        })
+        f.write_str(event_name(self.wire_type()))
     }
 }
