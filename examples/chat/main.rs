@@ -37,15 +37,15 @@ async fn disconnect(ctx: DisconnectContext) -> Result<(), Error> {
 #[websocket("public", on = "message")]
 async fn broadcast(ctx: MessageContext) -> Result<(), Error> {
     let members: Vec<String> = CONNECTIONS.keys("").try_collect().await?;
-    for member in members {
-        match ctx.socket().send(&member, ctx.body()).await {
-            // A client that left between the scan and the send is not an
-            // error for the sender; its disconnect handler cleans up.
-            Err(Error::NotFound { .. }) => {
-                tracing::debug!(member, "left before the broadcast reached it")
-            }
-            other => other?,
-        }
+    // Members whose disconnect never arrived (best effort on AWS) are gone:
+    // the broadcast forgets them, and one failed send does not stop the rest.
+    let report = ctx
+        .socket()
+        .broadcast(members, ctx.body())
+        .remove_gone_from(&CONNECTIONS)
+        .await?;
+    for (member, error) in &report.failed {
+        tracing::warn!(member, %error, "the broadcast did not reach a member");
     }
     Ok(())
 }

@@ -15,7 +15,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// fn describe(error: &Error) -> &'static str {
 ///     match error {
-///         Error::NotFound { .. } => "gone: the connection closed or the key was deleted",
+///         Error::ConnectionGone { .. } => "the connection closed: forget it",
+///         Error::NotFound { .. } => "the key or resource does not exist",
 ///         Error::PermissionDenied { .. } | Error::NotAllowed { .. } => "add the permission",
 ///         Error::Unavailable { .. } => "the membrane is restarting: try again",
 ///         _ => "unexpected",
@@ -26,7 +27,23 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The connection, key or resource does not exist (`NOT_FOUND`).
+    /// The connection a websocket call named is gone: closed, dropped, or
+    /// never there. Each membrane says so its own way, and all of them
+    /// become this variant:
+    ///
+    /// - this project's local membrane: `NOT_FOUND`;
+    /// - the Nitric CLI's membrane (`nitric start`): `UNKNOWN` with
+    ///   "could not get connection ...";
+    /// - the AWS membrane: `INTERNAL` carrying API Gateway's
+    ///   `GoneException` (HTTP 410).
+    #[error("{operation}: the connection is gone: {}", .status.message())]
+    ConnectionGone {
+        /// What was being done, such as `send to connection "x" on socket "public"`.
+        operation: String,
+        /// The membrane's answer.
+        status: tonic::Status,
+    },
+    /// The key or resource does not exist (`NOT_FOUND`).
     #[error("{operation}: not found: {}", .status.message())]
     NotFound {
         /// What was being done, such as `send to connection "x" on socket "public"`.
@@ -127,16 +144,61 @@ impl Error {
         }
     }
 
+    /// Sorts the status of a websocket call on one connection: a gone
+    /// connection, in any membrane's words, is [`Error::ConnectionGone`].
+    pub(crate) fn from_connection_status(
+        operation: impl Into<String>,
+        status: tonic::Status,
+    ) -> Self {
+        if is_gone(&status) {
+            Self::ConnectionGone {
+                operation: operation.into(),
+                status,
+            }
+        } else {
+            Self::from_status(operation, status)
+        }
+    }
+
+    /// Whether this error says a connection is gone, so the application can
+    /// forget it (see [`Error::ConnectionGone`]).
+    ///
+    /// ```
+    /// # async fn example(socket: nitric_runtime::websocket::Websocket) -> Result<(), nitric_runtime::Error> {
+    /// match socket.send("2f1c...", "hello").await {
+    ///     Err(error) if error.is_gone() => { /* remove it from the members */ }
+    ///     other => other?,
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::ConnectionGone { .. })
+    }
+
     /// The membrane's gRPC status, for errors that came from it.
     pub fn status(&self) -> Option<&tonic::Status> {
         match self {
-            Self::NotFound { status, .. }
+            Self::ConnectionGone { status, .. }
+            | Self::NotFound { status, .. }
             | Self::PermissionDenied { status, .. }
             | Self::Unavailable { status, .. }
             | Self::InvalidArgument { status, .. }
             | Self::Membrane { status, .. } => Some(status),
             _ => None,
         }
+    }
+}
+
+/// Whether a membrane's answer to a call on one connection means the
+/// connection is gone; the forms are listed on [`Error::ConnectionGone`].
+fn is_gone(status: &tonic::Status) -> bool {
+    let message = status.message();
+    match status.code() {
+        tonic::Code::NotFound => true,
+        tonic::Code::Unknown => message.contains("could not get connection"),
+        tonic::Code::Internal => message.contains("GoneException") || message.contains("410"),
+        _ => false,
     }
 }
 
@@ -162,5 +224,47 @@ impl fmt::Display for InvalidService {
             writeln!(f, "  - {problem}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::{Code, Status};
+
+    fn sorted(code: Code, message: &str) -> Error {
+        Error::from_connection_status("send", Status::new(code, message))
+    }
+
+    #[test]
+    fn every_membranes_gone_connection_is_recognised() {
+        // nitric-local
+        assert!(sorted(
+            Code::NotFound,
+            "websocket \"public\" has no open connection \"x\""
+        )
+        .is_gone());
+        // the Nitric CLI's membrane
+        assert!(sorted(Code::Unknown, "could not get connection x").is_gone());
+        // the AWS membrane, API Gateway's answer to PostToConnection
+        assert!(sorted(
+            Code::Internal,
+            "operation error ApiGatewayManagementApi: PostToConnection, https response error StatusCode: 410, GoneException"
+        )
+        .is_gone());
+    }
+
+    #[test]
+    fn other_failures_are_not_gone() {
+        assert!(!sorted(Code::Unknown, "connection reset by peer").is_gone());
+        assert!(!sorted(Code::Internal, "throttled").is_gone());
+        assert!(!sorted(Code::Unavailable, "membrane restarting").is_gone());
+        assert!(matches!(
+            sorted(Code::PermissionDenied, "no"),
+            Error::PermissionDenied { .. }
+        ));
+        // Outside websocket calls NOT_FOUND keeps its meaning.
+        let key = Error::from_status("get", Status::not_found("no key"));
+        assert!(matches!(key, Error::NotFound { .. }) && !key.is_gone());
     }
 }

@@ -65,6 +65,12 @@ impl<T> KvStore<T> {
         self.declaration.name
     }
 
+    /// Fails with [`Error::NotAllowed`] unless the declaration allows
+    /// `permission`.
+    pub(crate) fn require(&self, permission: KvPermission) -> Result<(), Error> {
+        self.declaration.require(permission)
+    }
+
     /// The calls on this store for the current service, once the
     /// declaration allows `permission`.
     fn calls(

@@ -92,7 +92,7 @@ async fn client_calls_answer_typed_results() {
     client.send("send to stranger").await;
     assert_eq!(
         client.receive().await,
-        "not found: send to connection \"no-such-connection\" on socket \"public\""
+        "gone: send to connection \"no-such-connection\" on socket \"public\""
     );
     client.send("write read-only").await;
     let refusal = client.receive().await;

@@ -1,6 +1,6 @@
 //! Topic subscription streams (`Subscriber.Subscribe`).
 
-use super::{guarded, EventStream, ServerContent, Outcome};
+use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::SubscribeFunction;
 use crate::service::ServiceHandle;
@@ -59,9 +59,10 @@ impl EventStream for SubscribeStream {
                 id: message.id,
                 event,
             },
-            None => {
-                ServerContent::Unexpected(format!("a message with no content (id {:?})", message.id))
-            }
+            None => ServerContent::Unexpected(format!(
+                "a message with no content (id {:?})",
+                message.id
+            )),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Websocket event streams (`WebsocketHandler.HandleEvents`).
 
-use super::{guarded, EventStream, ServerContent, Outcome};
+use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::{WebsocketAdapter, WebsocketFunction};
 use crate::service::ServiceHandle;
@@ -67,9 +67,10 @@ impl EventStream for WebsocketStream {
                 id: message.id,
                 event,
             },
-            None => {
-                ServerContent::Unexpected(format!("a message with no content (id {:?})", message.id))
-            }
+            None => ServerContent::Unexpected(format!(
+                "a message with no content (id {:?})",
+                message.id
+            )),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The websocket client: send to a connection, close it, find the URL.
 
+use super::Broadcast;
 use crate::error::Error;
 use crate::service::ServiceHandle;
 use nitric_protocol::websockets::v1::{
@@ -53,7 +54,10 @@ impl Websocket {
         }
     }
 
-    fn service(&self, operation: impl FnOnce() -> String) -> Result<ServiceHandle, Error> {
+    pub(super) fn service(
+        &self,
+        operation: impl FnOnce() -> String,
+    ) -> Result<ServiceHandle, Error> {
         match &self.service {
             Some(service) => Ok(service.clone()),
             None => ServiceHandle::current_for(operation),
@@ -66,37 +70,68 @@ impl Websocket {
     }
 
     /// Sends `data` to a connection: as a text frame when it is UTF-8, else
-    /// binary. A connection that is gone answers [`Error::NotFound`]; one
-    /// whose connect handler is still running answers
-    /// [`Error::ConnectionNotReady`].
+    /// binary. A connection that is gone answers [`Error::ConnectionGone`]
+    /// (on every membrane, see [`Error::is_gone`]); one whose connect handler
+    /// is still running answers [`Error::ConnectionNotReady`]. To send to
+    /// many connections, [`broadcast`](Self::broadcast).
     pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
-        let operation = || {
-            format!(
-                "send to connection \"{connection_id}\" on socket \"{}\"",
-                self.name
-            )
-        };
-        let service = self.service(operation)?;
+        let service = self.service(|| send_operation(&self.name, connection_id))?;
+        self.send_in(&service, connection_id, data.into()).await
+    }
+
+    /// Sends `data` to every connection in `connection_ids`, many at once;
+    /// `.await` the [`Broadcast`] for a
+    /// [`BroadcastReport`](super::BroadcastReport) of what was sent,
+    /// which connections are gone and which sends failed. A failed send
+    /// never stops the others.
+    ///
+    /// ```no_run
+    /// # async fn example(socket: nitric_runtime::websocket::Websocket, ids: Vec<String>) -> Result<(), nitric_runtime::Error> {
+    /// let report = socket.broadcast(ids, "the room closes in 5 minutes").await?;
+    /// for (connection_id, error) in &report.failed {
+    ///     eprintln!("{connection_id}: {error}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn broadcast<I>(&self, connection_ids: I, data: impl Into<Vec<u8>>) -> Broadcast<'_>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let connection_ids = connection_ids.into_iter().map(Into::into).collect();
+        Broadcast::new(self, connection_ids, data.into())
+    }
+
+    /// [`send`](Self::send) through a service already found.
+    pub(super) async fn send_in(
+        &self,
+        service: &ServiceHandle,
+        connection_id: &str,
+        data: Vec<u8>,
+    ) -> Result<(), Error> {
         if service.is_connecting(&self.name, connection_id) {
             return Err(Error::ConnectionNotReady {
                 socket: self.name.to_string(),
                 connection_id: connection_id.to_owned(),
             });
         }
-        let channel = service.channel();
         let request = WebsocketSendRequest {
             socket_name: self.name.to_string(),
             connection_id: connection_id.to_owned(),
-            data: data.into(),
+            data,
         };
-        WebsocketClient::new(channel)
+        WebsocketClient::new(service.channel())
             .send_message(request)
             .await
-            .map_err(|status| Error::from_status(operation(), status))?;
+            .map_err(|status| {
+                Error::from_connection_status(send_operation(&self.name, connection_id), status)
+            })?;
         Ok(())
     }
 
-    /// Closes a connection; its disconnect handler runs afterwards.
+    /// Closes a connection; its disconnect handler runs afterwards. A
+    /// connection that is already gone answers [`Error::ConnectionGone`].
     pub async fn close(&self, connection_id: &str) -> Result<(), Error> {
         let operation = || {
             format!(
@@ -112,7 +147,7 @@ impl Websocket {
         WebsocketClient::new(channel)
             .close_connection(request)
             .await
-            .map_err(|status| Error::from_status(operation(), status))?;
+            .map_err(|status| Error::from_connection_status(operation(), status))?;
         Ok(())
     }
 
@@ -129,6 +164,10 @@ impl Websocket {
             .map_err(|status| Error::from_status(operation(), status))?;
         Ok(response.into_inner().url)
     }
+}
+
+fn send_operation(socket: &str, connection_id: &str) -> String {
+    format!("send to connection \"{connection_id}\" on socket \"{socket}\"")
 }
 
 impl PartialEq for Websocket {

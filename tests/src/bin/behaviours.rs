@@ -54,8 +54,8 @@ async fn message(ctx: MessageContext) -> Result<(), BoxError> {
         }
         "missing key" => format!("{:?}", QUERIES.get("no such key").await?),
         "send to stranger" => match ctx.socket().send("no-such-connection", "hi").await {
-            Err(nitric_runtime::Error::NotFound { operation, .. }) => {
-                format!("not found: {operation}")
+            Err(nitric_runtime::Error::ConnectionGone { operation, .. }) => {
+                format!("gone: {operation}")
             }
             other => format!("unexpected: {other:?}"),
         },
