@@ -63,7 +63,7 @@ use proc_macro::TokenStream;
 ///
 /// ```text
 /// inventory::submit! {
-///     WebsocketHandler::new("public", WebsocketHandlerFn::Message(adapter), Source::new("echo", file!(), line!()))
+///     WebsocketFunction::new("public", WebsocketAdapter::Message(adapter), Source::new("echo", file!(), line!()))
 /// }
 /// ```
 ///
@@ -240,7 +240,7 @@ pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
 /// registered:
 ///
 /// ```text
-/// inventory::submit! { Subscription::new("orders", adapter, Source::new("ship", file!(), line!())) }
+/// inventory::submit! { SubscribeFunction::new("orders", adapter, Source::new("ship", file!(), line!())) }
 /// ```
 ///
 /// # Mistakes are compile errors

@@ -82,7 +82,7 @@ fn registration(
         signature,
         adapter,
         |handler, source| {
-            quote! { __nitric::Subscription::new(#topic, #handler, #source) }
+            quote! { __nitric::SubscribeFunction::new(#topic, #handler, #source) }
         },
     )
 }

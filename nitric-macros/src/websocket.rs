@@ -152,7 +152,7 @@ fn registration(
         adapter,
         |handler, source| {
             quote! {
-                __nitric::WebsocketHandler::new(#socket, __nitric::WebsocketHandlerFn::#variant(#handler), #source)
+                __nitric::WebsocketFunction::new(#socket, __nitric::WebsocketAdapter::#variant(#handler), #source)
             }
         },
     )

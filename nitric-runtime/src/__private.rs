@@ -5,7 +5,7 @@ pub use crate::handler::{BoxFuture, FromContext, HandlerResult, IntoHandlerResul
 pub use crate::kv::KvStore;
 pub use crate::registry::{
     Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration, Source,
-    Subscription, TopicDeclaration, TopicPermission, WebsocketHandler, WebsocketHandlerFn,
+    SubscribeFunction, TopicDeclaration, TopicPermission, WebsocketAdapter, WebsocketFunction,
 };
 pub use crate::topic::{FromTopicMessage, Topic, TopicMessage};
 pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};

@@ -2,7 +2,7 @@
 
 use super::{guarded, EventStream, Incoming, Outcome};
 use crate::handler::BoxFuture;
-use crate::registry::Subscription;
+use crate::registry::SubscribeFunction;
 use crate::topic::TopicMessage;
 use nitric_protocol::topics::v1::{
     client_message, server_message, subscriber_client::SubscriberClient, topic_message,
@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 
 /// The stream of one `#[subscribe]` function.
 #[derive(Clone, Copy)]
-pub(crate) struct SubscriptionStream(pub(crate) &'static Subscription);
+pub(crate) struct SubscriptionStream(pub(crate) &'static SubscribeFunction);
 
 impl EventStream for SubscriptionStream {
     type Outgoing = ClientMessage;
@@ -77,7 +77,7 @@ impl EventStream for SubscriptionStream {
                 topic: topic.clone(),
                 payload,
             };
-            let success = match guarded((subscription.function)(message)).await {
+            let success = match guarded((subscription.adapter)(message)).await {
                 Outcome::Done => true,
                 Outcome::Failed(error) => {
                     tracing::warn!(handler = %subscription.source, topic, error = %error, "subscriber failed; the message will be delivered again");

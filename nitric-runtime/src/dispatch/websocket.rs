@@ -2,7 +2,7 @@
 
 use super::{guarded, EventStream, Incoming, Outcome};
 use crate::handler::BoxFuture;
-use crate::registry::{WebsocketHandler, WebsocketHandlerFn};
+use crate::registry::{WebsocketAdapter, WebsocketFunction};
 use crate::websocket::{
     connecting, ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject, Websocket,
 };
@@ -17,7 +17,7 @@ use tonic::transport::Channel;
 
 /// The stream of one `#[websocket]` handler.
 #[derive(Clone, Copy)]
-pub(crate) struct WebsocketStream(pub(crate) &'static WebsocketHandler);
+pub(crate) struct WebsocketStream(pub(crate) &'static WebsocketFunction);
 
 impl EventStream for WebsocketStream {
     type Outgoing = ClientMessage;
@@ -82,7 +82,7 @@ impl EventStream for WebsocketStream {
                 return response(handler, false);
             };
             // While a connect handler runs, the connection cannot be sent to.
-            let _connecting = matches!(handler.function, WebsocketHandlerFn::Connect(_))
+            let _connecting = matches!(handler.adapter, WebsocketAdapter::Connect(_))
                 .then(|| connecting::begin(&socket, &connection_id));
             let failed = match guarded(run).await {
                 Outcome::Done => false,
@@ -110,13 +110,13 @@ impl EventStream for WebsocketStream {
 /// The handler's future for this event, or `None` if the event does not
 /// match the handler.
 fn start(
-    handler: &'static WebsocketHandler,
+    handler: &'static WebsocketFunction,
     request: WebsocketEventRequest,
 ) -> Option<BoxFuture<crate::HandlerResult>> {
     let socket = Websocket::new(&request.socket_name);
     let connection_id = request.connection_id;
-    Some(match (handler.function, request.websocket_event?) {
-        (WebsocketHandlerFn::Connect(function), Event::Connection(event)) => {
+    Some(match (handler.adapter, request.websocket_event?) {
+        (WebsocketAdapter::Connect(function), Event::Connection(event)) => {
             let query: QueryParams = event
                 .query_params
                 .into_iter()
@@ -128,41 +128,39 @@ fn start(
                 query,
             })
         }
-        (WebsocketHandlerFn::Disconnect(function), Event::Disconnection(_)) => {
+        (WebsocketAdapter::Disconnect(function), Event::Disconnection(_)) => {
             function(DisconnectContext {
                 socket,
                 connection_id,
             })
         }
-        (WebsocketHandlerFn::Message(function), Event::Message(event)) => {
-            function(MessageContext {
-                socket,
-                connection_id,
-                body: event.body,
-            })
-        }
+        (WebsocketAdapter::Message(function), Event::Message(event)) => function(MessageContext {
+            socket,
+            connection_id,
+            body: event.body,
+        }),
         _ => return None,
     })
 }
 
 /// A connect is refused when its handler failed; other events are answered
 /// with an empty response, as the official SDKs do.
-fn response(handler: &WebsocketHandler, failed: bool) -> WebsocketEventResponse {
-    let websocket_response = matches!(handler.function, WebsocketHandlerFn::Connect(_)).then_some(
+fn response(handler: &WebsocketFunction, failed: bool) -> WebsocketEventResponse {
+    let websocket_response = matches!(handler.adapter, WebsocketAdapter::Connect(_)).then_some(
         WebsocketResponse::ConnectionResponse(WebsocketConnectionResponse { reject: failed }),
     );
     WebsocketEventResponse { websocket_response }
 }
 
 fn log_failure(
-    handler: &WebsocketHandler,
+    handler: &WebsocketFunction,
     connection_id: &str,
     error: &(dyn std::error::Error + 'static),
 ) {
     let (source, socket) = (&handler.source, handler.socket);
     if let Some(reject) = error.downcast_ref::<Reject>() {
         tracing::info!(handler = %source, socket, connection_id, reason = reject.reason(), "connection refused");
-    } else if matches!(handler.function, WebsocketHandlerFn::Connect(_)) {
+    } else if matches!(handler.adapter, WebsocketAdapter::Connect(_)) {
         tracing::warn!(handler = %source, socket, connection_id, error = %error, "connect handler failed; the connection is refused");
     } else {
         tracing::warn!(handler = %source, socket, connection_id, error = %error, "{} handler failed", handler.event());

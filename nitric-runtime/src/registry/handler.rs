@@ -37,7 +37,7 @@ impl fmt::Display for Source {
 /// The adapter the macro generates, by event: it takes the event's context
 /// and drives the user's function to a result.
 #[derive(Clone, Copy)]
-pub enum WebsocketHandlerFn {
+pub enum WebsocketAdapter {
     /// For `on = "connect"`.
     Connect(fn(ConnectContext) -> BoxFuture<HandlerResult>),
     /// For `on = "disconnect"`.
@@ -46,13 +46,13 @@ pub enum WebsocketHandlerFn {
     Message(fn(MessageContext) -> BoxFuture<HandlerResult>),
 }
 
-impl fmt::Debug for WebsocketHandlerFn {
+impl fmt::Debug for WebsocketAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WebsocketHandlerFn::{:?}", self.event())
+        write!(f, "WebsocketAdapter::{:?}", self.event())
     }
 }
 
-impl WebsocketHandlerFn {
+impl WebsocketAdapter {
     /// The event this adapter handles.
     pub const fn event(&self) -> WebsocketEvent {
         match self {
@@ -65,52 +65,52 @@ impl WebsocketHandlerFn {
 
 /// One `#[websocket(...)]` function.
 #[derive(Debug)]
-pub struct WebsocketHandler {
+pub struct WebsocketFunction {
     /// The socket name.
     pub socket: &'static str,
     /// The adapter, which also tells the event.
-    pub function: WebsocketHandlerFn,
+    pub adapter: WebsocketAdapter,
     /// Where the function is.
     pub source: Source,
 }
 
-impl WebsocketHandler {
+impl WebsocketFunction {
     /// A registration; `const` so `inventory::submit!` can hold it.
-    pub const fn new(socket: &'static str, function: WebsocketHandlerFn, source: Source) -> Self {
+    pub const fn new(socket: &'static str, adapter: WebsocketAdapter, source: Source) -> Self {
         Self {
             socket,
-            function,
+            adapter,
             source,
         }
     }
 
     /// The event handled.
     pub const fn event(&self) -> WebsocketEvent {
-        self.function.event()
+        self.adapter.event()
     }
 }
 
 /// One `#[subscribe(...)]` function.
 #[derive(Debug)]
-pub struct Subscription {
+pub struct SubscribeFunction {
     /// The topic subscribed to.
     pub topic: &'static str,
     /// The adapter: reads the payload and drives the user's function.
-    pub function: fn(TopicMessage) -> BoxFuture<HandlerResult>,
+    pub adapter: fn(TopicMessage) -> BoxFuture<HandlerResult>,
     /// Where the function is.
     pub source: Source,
 }
 
-impl Subscription {
+impl SubscribeFunction {
     /// A registration; `const` so `inventory::submit!` can hold it.
     pub const fn new(
         topic: &'static str,
-        function: fn(TopicMessage) -> BoxFuture<HandlerResult>,
+        adapter: fn(TopicMessage) -> BoxFuture<HandlerResult>,
         source: Source,
     ) -> Self {
         Self {
             topic,
-            function,
+            adapter,
             source,
         }
     }

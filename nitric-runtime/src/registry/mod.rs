@@ -9,20 +9,20 @@ pub use declaration::{
     Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration,
     TopicDeclaration, TopicPermission,
 };
-pub use handler::{Source, Subscription, WebsocketHandler, WebsocketHandlerFn};
+pub use handler::{Source, SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 
 use crate::error::InvalidService;
 use std::collections::BTreeSet;
 
-inventory::collect!(WebsocketHandler);
-inventory::collect!(Subscription);
+inventory::collect!(WebsocketFunction);
+inventory::collect!(SubscribeFunction);
 inventory::collect!(ResourceDeclaration);
 
 /// Everything this binary registered, checked and ready to declare.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    pub(crate) websocket_handlers: Vec<&'static WebsocketHandler>,
-    pub(crate) subscriptions: Vec<&'static Subscription>,
+    pub(crate) websocket_handlers: Vec<&'static WebsocketFunction>,
+    pub(crate) subscriptions: Vec<&'static SubscribeFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
 }
 
@@ -31,8 +31,8 @@ impl Registry {
     /// order (by source location) so declarations are reproducible.
     pub(crate) fn collect() -> Result<Self, InvalidService> {
         let mut registry = Self {
-            websocket_handlers: inventory::iter::<WebsocketHandler>().collect(),
-            subscriptions: inventory::iter::<Subscription>().collect(),
+            websocket_handlers: inventory::iter::<WebsocketFunction>().collect(),
+            subscriptions: inventory::iter::<SubscribeFunction>().collect(),
             resources: inventory::iter::<ResourceDeclaration>().collect(),
         };
         registry

@@ -1,6 +1,6 @@
 //! The checks a registry must pass before the service connects anywhere.
 
-use super::{Registry, Source, WebsocketHandler};
+use super::{Registry, Source, WebsocketFunction};
 use crate::websocket::WebsocketEvent;
 use std::collections::BTreeMap;
 
@@ -35,9 +35,9 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
     problems
 }
 
-fn websocket_problems(handlers: &[&WebsocketHandler], problems: &mut Vec<String>) {
+fn websocket_problems(handlers: &[&WebsocketFunction], problems: &mut Vec<String>) {
     // The membrane compares socket names case-insensitively, so do we.
-    let mut by_socket: BTreeMap<String, Vec<&WebsocketHandler>> = BTreeMap::new();
+    let mut by_socket: BTreeMap<String, Vec<&WebsocketFunction>> = BTreeMap::new();
     for handler in handlers {
         by_socket
             .entry(handler.socket.to_lowercase())
@@ -47,7 +47,7 @@ fn websocket_problems(handlers: &[&WebsocketHandler], problems: &mut Vec<String>
     for socket_handlers in by_socket.values() {
         let socket = socket_handlers[0].socket;
         for event in WebsocketEvent::ALL {
-            let for_event: Vec<&WebsocketHandler> = socket_handlers
+            let for_event: Vec<&WebsocketFunction> = socket_handlers
                 .iter()
                 .copied()
                 .filter(|h| h.event() == event)
@@ -87,7 +87,7 @@ fn duplicates(sources: &[Source], problem: &str, problems: &mut Vec<String>) {
 mod tests {
     use super::*;
     use crate::handler::{BoxFuture, HandlerResult};
-    use crate::registry::{Subscription, WebsocketHandlerFn};
+    use crate::registry::{SubscribeFunction, WebsocketAdapter};
     use crate::topic::TopicMessage;
     use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 
@@ -110,43 +110,33 @@ mod tests {
 
     fn handler(
         socket: &'static str,
-        function: WebsocketHandlerFn,
+        adapter: WebsocketAdapter,
         item: &'static str,
         line: u32,
-    ) -> &'static WebsocketHandler {
-        Box::leak(Box::new(WebsocketHandler::new(
+    ) -> &'static WebsocketFunction {
+        Box::leak(Box::new(WebsocketFunction::new(
             socket,
-            function,
+            adapter,
             source(item, line),
         )))
     }
 
-    fn complete(socket: &'static str) -> Vec<&'static WebsocketHandler> {
+    fn complete(socket: &'static str) -> Vec<&'static WebsocketFunction> {
         vec![
+            handler(socket, WebsocketAdapter::Connect(on_connect), "connect", 1),
             handler(
                 socket,
-                WebsocketHandlerFn::Connect(on_connect),
-                "connect",
-                1,
-            ),
-            handler(
-                socket,
-                WebsocketHandlerFn::Disconnect(on_disconnect),
+                WebsocketAdapter::Disconnect(on_disconnect),
                 "disconnect",
                 2,
             ),
-            handler(
-                socket,
-                WebsocketHandlerFn::Message(on_message),
-                "message",
-                3,
-            ),
+            handler(socket, WebsocketAdapter::Message(on_message), "message", 3),
         ]
     }
 
     fn problems_of(
-        websocket_handlers: Vec<&'static WebsocketHandler>,
-        subscriptions: Vec<&'static Subscription>,
+        websocket_handlers: Vec<&'static WebsocketFunction>,
+        subscriptions: Vec<&'static SubscribeFunction>,
     ) -> Vec<String> {
         problems(&Registry {
             websocket_handlers,
@@ -176,12 +166,7 @@ mod tests {
         let mut handlers = complete("public");
         handlers.insert(
             0,
-            handler(
-                "Public",
-                WebsocketHandlerFn::Message(on_message),
-                "shout",
-                9,
-            ),
+            handler("Public", WebsocketAdapter::Message(on_message), "shout", 9),
         );
         assert_eq!(
             problems_of(handlers, vec![]),
@@ -192,7 +177,7 @@ mod tests {
     #[test]
     fn one_subscriber_per_topic() {
         let subscriber = |item, line| {
-            &*Box::leak(Box::new(Subscription::new(
+            &*Box::leak(Box::new(SubscribeFunction::new(
                 "welcome",
                 on_topic,
                 source(item, line),
