@@ -13,7 +13,7 @@ mod handler_fn;
 mod kv_store;
 mod resource_name;
 mod resource_static;
-mod runtime_path;
+mod runtime_contract;
 mod subscribe;
 mod topic;
 mod websocket;
