@@ -2,7 +2,7 @@
 //! `key = value` options separated by commas.
 
 use crate::diagnostics::{expected_one_of, nearest, Errors};
-use crate::runtime_path::RuntimePath;
+use crate::runtime_contract::RuntimePath;
 use proc_macro2::Span;
 use syn::parse::ParseStream;
 use syn::{Ident, LitStr, Token};

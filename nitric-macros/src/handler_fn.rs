@@ -1,29 +1,20 @@
-//! The shape every handler function must have: a free `async fn` with at most
-//! one parameter (the event's context) and no generics.
+//! Handler functions, for `#[websocket]` and `#[subscribe]`: the shape every
+//! one must have (a free `async fn` with at most one parameter and no
+//! generics), and [`emit`], which writes what goes beside it from the plain
+//! tokens each attribute builds.
 
 use crate::diagnostics::{item_with_errors, Errors};
-use crate::runtime_path::RuntimePath;
+use crate::runtime_contract::{
+    RuntimePath, BOX_FUTURE, HANDLER_RESULT, INTO_HANDLER_RESULT, INVENTORY, SOURCE,
+};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Item, ItemFn, ReturnType, Type};
 
-/// What generated code needs from a checked handler signature.
-pub(crate) struct HandlerSignature<'a> {
-    /// The type of the context parameter, if the handler takes one.
-    pub(crate) context: Option<&'a Type>,
-    /// The declared return type; `None` for `()`.
-    pub(crate) output: Option<&'a Type>,
-}
-
-/// Checks `function` as a handler of `kind` ("websocket handler", ...),
-/// describing the expected context type as `context_hint` in errors.
-pub(crate) fn check<'a>(
-    function: &'a ItemFn,
-    kind: &str,
-    context_hint: &str,
-    errors: &mut Errors,
-) -> HandlerSignature<'a> {
+/// Records what is wrong with `function` as a handler of `kind`
+/// ("websocket handler", ...), describing its one parameter as `parameter`.
+fn check_signature(function: &ItemFn, kind: &str, parameter: &str, errors: &mut Errors) {
     let signature = &function.sig;
     if signature.asyncness.is_none() {
         errors.spanned(
@@ -53,26 +44,28 @@ pub(crate) fn check<'a>(
         errors.spanned(variadic, format!("a {kind} cannot be variadic"));
     }
 
-    let mut context = None;
+    let mut has_parameter = false;
     for input in &signature.inputs {
         match input {
             FnArg::Receiver(receiver) => errors.spanned(
                 receiver,
                 format!("a {kind} must be a free function, not a method taking `self`"),
             ),
-            FnArg::Typed(typed) if context.is_none() => context = Some(&*typed.ty),
+            FnArg::Typed(_) if !has_parameter => has_parameter = true,
             FnArg::Typed(typed) => errors.spanned(
                 typed,
-                format!("a {kind} takes at most one parameter, {context_hint}"),
+                format!("a {kind} takes at most one parameter, {parameter}"),
             ),
         }
     }
+}
 
-    let output = match &signature.output {
-        ReturnType::Default => None,
-        ReturnType::Type(_, ty) => Some(&**ty),
-    };
-    HandlerSignature { context, output }
+/// The type of a checked handler's one parameter, if it takes one.
+pub(crate) fn parameter(function: &ItemFn) -> Option<&Type> {
+    function.sig.inputs.iter().find_map(|input| match input {
+        FnArg::Typed(typed) => Some(&*typed.ty),
+        FnArg::Receiver(_) => None,
+    })
 }
 
 /// What differs between handler attributes when checking the item.
@@ -83,17 +76,23 @@ pub(crate) struct HandlerAttribute {
     pub(crate) kind: &'static str,
 }
 
+/// A handler attribute whose arguments and function are both well formed.
+pub(crate) struct Checked<A> {
+    pub(crate) args: A,
+    pub(crate) function: ItemFn,
+}
+
 impl HandlerAttribute {
-    /// Checks the parsed arguments and the function together, so every
-    /// mistake is reported at once; on any error the item is emitted
-    /// unchanged beside the errors.
-    pub(crate) fn expand<A>(
+    /// Checks the parsed arguments and the item together, so every mistake
+    /// is reported at once; `parameter` describes the expected parameter in
+    /// errors. On any error, `Err` holds the expansion: the item unchanged
+    /// beside the errors.
+    pub(crate) fn check<A>(
         &self,
         args: syn::Result<A>,
         item: TokenStream,
-        parameter_hint: impl FnOnce(Option<&A>) -> String,
-        register: impl FnOnce(&A, &ItemFn, &HandlerSignature) -> TokenStream,
-    ) -> TokenStream {
+        parameter: &str,
+    ) -> Result<Checked<A>, TokenStream> {
         let mut errors = Errors::default();
         let args = args.map_err(|error| errors.push(error)).ok();
         let function = match syn::parse2::<Item>(item.clone()) {
@@ -102,69 +101,83 @@ impl HandlerAttribute {
                 errors.spanned(&other, self.placement);
                 None
             }
-            Err(error) => return item_with_errors(item, error),
+            Err(error) => return Err(item_with_errors(item, error)),
         };
-        let hint = parameter_hint(args.as_ref());
-        let signature = function
-            .as_ref()
-            .map(|function| check(function, self.kind, &hint, &mut errors));
-        match (errors.finish(()), args, &function, signature) {
-            (Ok(()), Some(args), Some(function), Some(signature)) => {
-                let registration = register(&args, function, &signature);
-                quote! {
-                    #function
-                    #registration
-                }
-            }
-            (Err(error), ..) => item_with_errors(item, error),
+        if let Some(function) = &function {
+            check_signature(function, self.kind, parameter, &mut errors);
+        }
+        match (errors.finish(()), args, function) {
+            (Ok(()), Some(args), Some(function)) => Ok(Checked { args, function }),
+            (Err(error), ..) => Err(item_with_errors(item, error)),
             _ => unreachable!("a missing part always records an error"),
         }
     }
 }
 
-/// How an adapter turns what the runtime hands it into the user's parameter.
-pub(crate) struct Adapter<'a> {
-    /// The adapter's input type, in `__nitric` (the `__private` alias).
-    pub(crate) input_type: TokenStream,
-    /// The expression converting the input (an identifier) to the parameter
-    /// of type `ty`; it may `return` an error from the adapter's future.
-    pub(crate) argument: &'a dyn Fn(&Type, &Ident) -> TokenStream,
+/// The adapter's input, as the argument conversion names it.
+///
+/// The adapter's locals are named once with one hygiene: the spans of the
+/// conversion come from the user's code, which may be a `macro_rules!` body
+/// whose hygiene differs from the attribute's, and locals spelled with two
+/// such spans would not see each other.
+pub(crate) fn input() -> Ident {
+    Ident::new("__nitric_input", Span::mixed_site())
 }
 
-/// The user's function stays as written; beside it, in a `const _` block so
-/// no name leaks, an adapter the runtime can call through a fn pointer, and
-/// the `inventory` submission built by `submission(adapter, source)`.
-pub(crate) fn registration(
+/// The adapter's name, as the submission names it.
+pub(crate) fn adapter() -> Ident {
+    Ident::new("__nitric_adapter", Span::call_site())
+}
+
+/// `Source::new("name", file!(), line!())` for `function`, as the
+/// submission names its origin.
+pub(crate) fn source(function: &ItemFn) -> TokenStream {
+    let name = function.sig.ident.to_string();
+    quote!(#SOURCE::new(#name, ::core::file!(), ::core::line!()))
+}
+
+/// What one handler attribute adds beside the function, as plain tokens.
+pub(crate) struct Registration {
+    /// The adapter's parameter type: what the runtime hands it.
+    pub(crate) input_type: TokenStream,
+    /// The expression turning [`input`] into the function's argument; it
+    /// may `return` an error from the adapter's future. `None` when the
+    /// function takes no parameter.
+    pub(crate) argument: Option<TokenStream>,
+    /// What is submitted to `inventory`, naming [`adapter`] and [`source`].
+    pub(crate) submission: TokenStream,
+}
+
+/// The function as written, then, in a `const _` block so no name leaks,
+/// the adapter the runtime calls through a fn pointer and its submission.
+pub(crate) fn emit(
     runtime: &RuntimePath,
     function: &ItemFn,
-    signature: &HandlerSignature,
-    adapter: Adapter,
-    submission: impl FnOnce(&Ident, TokenStream) -> TokenStream,
+    registration: Registration,
 ) -> TokenStream {
-    let private = runtime.private();
+    let Registration {
+        input_type,
+        argument,
+        submission,
+    } = registration;
+    let import = runtime.import();
     let name = &function.sig.ident;
-    let name_text = name.to_string();
-
-    // The adapter's locals, named once with one hygiene: the spans below
-    // come from the user's code, which may be a `macro_rules!` body whose
-    // hygiene differs from the attribute's, and locals spelled with two
-    // such spans would not see each other.
-    let input = Ident::new("__nitric_input", Span::mixed_site());
-    let output = Ident::new("__nitric_output", Span::mixed_site());
-    let handler = Ident::new("__nitric_handler", Span::call_site());
-    let parameter = match signature.context {
+    let adapter = adapter();
+    let input = input();
+    let parameter = match &argument {
         Some(_) => quote!(#input),
         None => quote!(_),
     };
-    let argument = signature.context.map(|ty| (adapter.argument)(ty, &input));
-    let input_type = adapter.input_type;
+    let output = Ident::new("__nitric_output", Span::mixed_site());
 
     // Spanned to the return type, so an unsupported one is reported there.
-    let output_type = signature
-        .output
-        .map_or_else(|| quote!(()), |ty| quote!(#ty));
-    let into_result = quote_spanned! {signature.output.map_or(name.span(), |ty| ty.span())=>
-        <#output_type as __nitric::IntoHandlerResult>::into_handler_result(#output)
+    let (output_type, output_span) = match &function.sig.output {
+        ReturnType::Default => (quote!(()), name.span()),
+        ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
+    };
+    let into_handler_result = INTO_HANDLER_RESULT.spanned(output_span);
+    let into_result = quote_spanned! {output_span=>
+        <#output_type as #into_handler_result>::into_handler_result(#output)
     };
     // Spanned to the name, so a future that is not `Send` is reported there.
     let boxed = quote_spanned! {name.span()=>
@@ -173,19 +186,19 @@ pub(crate) fn registration(
             #into_result
         })
     };
-    let source = quote!(__nitric::Source::new(#name_text, ::core::file!(), ::core::line!()));
-    let submission = submission(&handler, source);
 
     quote! {
+        #function
+
         const _: () = {
-            use #private as __nitric;
+            #import
 
             #[doc(hidden)]
-            fn #handler(#parameter: #input_type) -> __nitric::BoxFuture<__nitric::HandlerResult> {
+            fn #adapter(#parameter: #input_type) -> #BOX_FUTURE<#HANDLER_RESULT> {
                 #boxed
             }
 
-            __nitric::inventory::submit! { #submission }
+            #INVENTORY::submit! { #submission }
         };
     }
 }
@@ -197,7 +210,7 @@ mod tests {
 
     fn errors_for(function: ItemFn) -> Vec<String> {
         let mut errors = Errors::default();
-        check(
+        check_signature(
             &function,
             "websocket handler",
             "the event context",

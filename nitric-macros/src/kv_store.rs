@@ -3,6 +3,7 @@
 //! permissions this service needs on it, and gives the static its value.
 
 use crate::resource_static::{self, ResourceKind};
+use crate::runtime_contract;
 use proc_macro2::TokenStream;
 
 pub(crate) const KV_STORE: ResourceKind = ResourceKind {
@@ -14,10 +15,10 @@ pub(crate) const KV_STORE: ResourceKind = ResourceKind {
     allow_example: "allow = [get, set]",
     permissions: &[("get", "Get"), ("set", "Set"), ("delete", "Delete")],
     permissions_required: true,
-    permission_enum: "KvPermission",
-    declaration_type: "KvStoreDeclaration",
+    permission_enum: runtime_contract::KV_PERMISSION,
+    declaration_type: runtime_contract::KV_STORE_DECLARATION,
     declaration_variant: "KvStore",
-    client_type: "KvStore",
+    client_type: runtime_contract::KV_STORE,
 };
 
 /// Expands `#[kv_store(...)]`.

@@ -1,9 +1,11 @@
 //! Attribute macros for Nitric applications.
 //!
 //! Use them through [`nitric-runtime`](https://docs.rs/nitric-runtime), which
-//! re-exports them; generated code names only `::nitric_runtime::__private`.
-//! Each attribute lives in its own module with an `expand` function; this file
-//! holds only the documented entry points.
+//! re-exports them. Each attribute lives in its own module with an `expand`
+//! function; this file holds only the documented entry points, each showing
+//! what `cargo expand` prints for it. Generated code names only
+//! `::nitric_runtime::__private`, and every item it names there is listed in
+//! `runtime_contract.rs`.
 
 #![warn(missing_docs)]
 
@@ -13,7 +15,7 @@ mod handler_fn;
 mod kv_store;
 mod resource_name;
 mod resource_static;
-mod runtime_path;
+mod runtime_contract;
 mod subscribe;
 mod topic;
 mod websocket;
@@ -54,18 +56,52 @@ use proc_macro::TokenStream;
 /// [`DisconnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.DisconnectContext.html
 /// [`MessageContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.MessageContext.html
 ///
-/// # What it stands for
+/// # What it expands to
 ///
-/// The function is kept as written. Beside it the macro adds, inside a
-/// `const _: () = { ... };` so no name leaks, an adapter that turns the
-/// runtime's context into the function's parameter and its output into a
-/// handler result, and registers it:
+/// What `cargo expand` prints for the example above, in `src/main.rs`: the
+/// function as written, then one `const _` block, so no name leaks, holding
+/// the adapter the runtime calls through a fn pointer and its registration.
+/// Trimmed of one thing: `inventory::submit!` is shown as written, not as
+/// its own expansion (a static list node and a constructor in a linker
+/// section), which says nothing about this crate.
 ///
 /// ```text
-/// inventory::submit! {
-///     WebsocketHandler::new("public", WebsocketHandlerFn::Message(adapter), Source::new("echo", file!(), line!()))
+/// async fn echo(ctx: MessageContext) -> Result<(), nitric_runtime::Error> {
+///     ctx.socket().send(ctx.connection_id(), ctx.body()).await
 /// }
+/// const _: () = {
+///     use ::nitric_runtime::__private as __nitric;
+///     #[doc(hidden)]
+///     fn __nitric_adapter(
+///         __nitric_input: __nitric::MessageContext,
+///     ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
+///         ::std::boxed::Box::pin(async move {
+///             let __nitric_output: Result<(), nitric_runtime::Error> = echo(
+///                     <MessageContext as __nitric::FromContext<
+///                         __nitric::MessageContext,
+///                     >>::from_context(__nitric_input),
+///                 )
+///                 .await;
+///             <Result<
+///                 (),
+///                 nitric_runtime::Error,
+///             > as __nitric::IntoHandlerResult>::into_handler_result(__nitric_output)
+///         })
+///     }
+///     __nitric::inventory::submit! {
+///         __nitric::WebsocketFunction::new(
+///             "public",
+///             __nitric::WebsocketAdapter::Message(__nitric_adapter),
+///             __nitric::Source::new("echo", "src/main.rs", 3u32),
+///         )
+///     }
+/// };
 /// ```
+///
+/// The runtime collects every `WebsocketFunction` when it starts and calls
+/// the adapter with each event's context; the adapter converts it into the
+/// function's parameter with `FromContext`, a trait whose error message says
+/// which context the event needs.
 ///
 /// # Mistakes are compile errors
 ///
@@ -121,13 +157,27 @@ pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `static NAME: KvStore<T>;` with no initializer, where `T` is any
 /// `Serialize + DeserializeOwned` type that serializes to a JSON object.
 ///
-/// # What it stands for
+/// # What it expands to
+///
+/// What `cargo expand` prints for the example above, in `src/main.rs`: the
+/// static's value is a block declaring the store once and registering the
+/// declaration, so the client can refuse calls the declaration does not
+/// allow. Trimmed of one thing: `inventory::submit!` is shown as written,
+/// not as its own expansion (a static list node and a constructor in a
+/// linker section), which says nothing about this crate.
 ///
 /// ```text
 /// static PROFILES: KvStore<Profile> = {
-///     static DECLARATION: KvStoreDeclaration = KvStoreDeclaration::new("profiles", &[Get, Set], Source::new(..));
-///     inventory::submit! { ResourceDeclaration::KvStore(&DECLARATION) }
-///     KvStore::declared(&DECLARATION)
+///     use ::nitric_runtime::__private as __nitric;
+///     static DECLARATION: __nitric::KvStoreDeclaration = __nitric::KvStoreDeclaration::new(
+///         "profiles",
+///         &[__nitric::KvPermission::Get, __nitric::KvPermission::Set],
+///         __nitric::Source::new("PROFILES", "src/main.rs", 9u32),
+///     );
+///     __nitric::inventory::submit! {
+///         __nitric::ResourceDeclaration::KvStore(&DECLARATION)
+///     }
+///     __nitric::KvStore::declared(&DECLARATION)
 /// };
 /// ```
 ///
@@ -177,13 +227,27 @@ pub fn kv_store(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `static NAME: Topic<T>;` with no initializer, where `T` is any
 /// `Serialize` type that serializes to a JSON object.
 ///
-/// # What it stands for
+/// # What it expands to
+///
+/// What `cargo expand` prints for the example above, in `src/main.rs`: the
+/// static's value is a block declaring the topic once and registering the
+/// declaration, so the client can refuse calls the declaration does not
+/// allow. Trimmed of one thing: `inventory::submit!` is shown as written,
+/// not as its own expansion (a static list node and a constructor in a
+/// linker section), which says nothing about this crate.
 ///
 /// ```text
 /// static ORDERS: Topic<Order> = {
-///     static DECLARATION: TopicDeclaration = TopicDeclaration::new("orders", &[Publish], Source::new(..));
-///     inventory::submit! { ResourceDeclaration::Topic(&DECLARATION) }
-///     Topic::declared(&DECLARATION)
+///     use ::nitric_runtime::__private as __nitric;
+///     static DECLARATION: __nitric::TopicDeclaration = __nitric::TopicDeclaration::new(
+///         "orders",
+///         &[__nitric::TopicPermission::Publish],
+///         __nitric::Source::new("ORDERS", "src/main.rs", 9u32),
+///     );
+///     __nitric::inventory::submit! {
+///         __nitric::ResourceDeclaration::Topic(&DECLARATION)
+///     }
+///     __nitric::Topic::declared(&DECLARATION)
 /// };
 /// ```
 ///
@@ -233,15 +297,60 @@ pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
 /// and the membrane delivers the message again. A service has at most one
 /// subscriber per topic; the runtime refuses to start otherwise.
 ///
-/// # What it stands for
+/// # What it expands to
 ///
-/// The function is kept as written; beside it, inside `const _: () = { ... };`,
-/// an adapter reads the payload with `FromTopicMessage` and calls it, and is
-/// registered:
+/// What `cargo expand` prints for the example above, in `src/main.rs`: the
+/// function as written, then one `const _` block, so no name leaks, holding
+/// the adapter the runtime calls through a fn pointer and its registration.
+/// Trimmed of one thing: `inventory::submit!` is shown as written, not as
+/// its own expansion (a static list node and a constructor in a linker
+/// section), which says nothing about this crate.
 ///
 /// ```text
-/// inventory::submit! { Subscription::new("orders", adapter, Source::new("ship", file!(), line!())) }
+/// async fn ship(order: Order) -> Result<(), nitric_runtime::BoxError> {
+///     {
+///         ::std::io::_print(format_args!("shipping order {0}\n", order.id));
+///     };
+///     Ok(())
+/// }
+/// const _: () = {
+///     use ::nitric_runtime::__private as __nitric;
+///     #[doc(hidden)]
+///     fn __nitric_adapter(
+///         __nitric_input: __nitric::TopicMessage,
+///     ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
+///         ::std::boxed::Box::pin(async move {
+///             let __nitric_output: Result<(), nitric_runtime::BoxError> = ship(
+///                     match <Order as __nitric::FromTopicMessage>::from_topic_message(
+///                         __nitric_input,
+///                     ) {
+///                         ::core::result::Result::Ok(payload) => payload,
+///                         ::core::result::Result::Err(error) => {
+///                             return ::core::result::Result::Err(error.into());
+///                         }
+///                     },
+///                 )
+///                 .await;
+///             <Result<
+///                 (),
+///                 nitric_runtime::BoxError,
+///             > as __nitric::IntoHandlerResult>::into_handler_result(__nitric_output)
+///         })
+///     }
+///     __nitric::inventory::submit! {
+///         __nitric::SubscribeFunction::new(
+///             "orders",
+///             __nitric_adapter,
+///             __nitric::Source::new("ship", "src/main.rs", 8u32),
+///         )
+///     }
+/// };
 /// ```
+///
+/// (`println!` is expanded too, as `cargo expand` expands every macro in
+/// the function.) A payload that does not deserialize makes the adapter
+/// return an error before the function runs, and the membrane delivers the
+/// message again.
 ///
 /// # Mistakes are compile errors
 ///

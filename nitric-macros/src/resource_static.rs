@@ -9,7 +9,7 @@ use crate::attribute_args::{
 };
 use crate::diagnostics::{expected_one_of, item_with_errors, Errors};
 use crate::resource_name::ResourceName;
-use crate::runtime_path::RuntimePath;
+use crate::runtime_contract::{RuntimeItem, RuntimePath, INVENTORY, RESOURCE_DECLARATION, SOURCE};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
@@ -39,12 +39,12 @@ pub(crate) struct ResourceKind {
     pub(crate) permissions: &'static [(&'static str, &'static str)],
     /// Whether `allow` must be given with at least one permission.
     pub(crate) permissions_required: bool,
-    /// In `__private`: the permission enum, the declaration struct, the
-    /// `ResourceDeclaration` variant and the client type.
-    pub(crate) permission_enum: &'static str,
-    pub(crate) declaration_type: &'static str,
+    /// The permission enum, the declaration struct, its variant of
+    /// `ResourceDeclaration` and the client type.
+    pub(crate) permission_enum: RuntimeItem,
+    pub(crate) declaration_type: RuntimeItem,
     pub(crate) declaration_variant: &'static str,
-    pub(crate) client_type: &'static str,
+    pub(crate) client_type: RuntimeItem,
 }
 
 impl ResourceKind {
@@ -323,7 +323,7 @@ pub(crate) fn expand(kind: &ResourceKind, args: TokenStream, item: TokenStream) 
 
 /// The static with its value, and the declaration submitted to `inventory`.
 fn declaration(kind: &ResourceKind, args: &ResourceArgs, declared: &DeclaredStatic) -> TokenStream {
-    let private = args.runtime.private();
+    let import = args.runtime.import();
     let DeclaredStatic {
         attrs,
         vis,
@@ -334,33 +334,34 @@ fn declaration(kind: &ResourceKind, args: &ResourceArgs, declared: &DeclaredStat
     } = declared;
     let name = &args.name.value;
     let ident_text = ident.to_string();
-    let [permission_enum, declaration_type, declaration_variant, client_type] = [
-        kind.permission_enum,
-        kind.declaration_type,
-        kind.declaration_variant,
-        kind.client_type,
-    ]
-    .map(|name| Ident::new(name, Span::call_site()));
+    let ResourceKind {
+        permission_enum,
+        declaration_type,
+        client_type,
+        ..
+    } = kind;
+    let declaration_variant = Ident::new(kind.declaration_variant, Span::call_site());
     let permissions = args.permissions.iter().map(|variant| {
         let variant = Ident::new(variant, Span::call_site());
-        quote!(__nitric::#permission_enum::#variant)
+        quote!(#permission_enum::#variant)
     });
     // Spanned to the type, so a static of another type is reported there.
-    let value = quote_spanned! {ty.span()=> __nitric::#client_type::declared(&DECLARATION) };
+    let client_type = client_type.spanned(ty.span());
+    let value = quote_spanned! {ty.span()=> #client_type::declared(&DECLARATION) };
 
     quote! {
         #(#attrs)*
         #vis #static_token #ident: #ty = {
-            use #private as __nitric;
+            #import
 
-            static DECLARATION: __nitric::#declaration_type = __nitric::#declaration_type::new(
+            static DECLARATION: #declaration_type = #declaration_type::new(
                 #name,
                 &[#(#permissions),*],
-                __nitric::Source::new(#ident_text, ::core::file!(), ::core::line!()),
+                #SOURCE::new(#ident_text, ::core::file!(), ::core::line!()),
             );
 
-            __nitric::inventory::submit! {
-                __nitric::ResourceDeclaration::#declaration_variant(&DECLARATION)
+            #INVENTORY::submit! {
+                #RESOURCE_DECLARATION::#declaration_variant(&DECLARATION)
             }
 
             #value

@@ -3,9 +3,9 @@
 
 use crate::attribute_args::{self, crate_option, leading_name, next_key, unknown_option};
 use crate::diagnostics::Errors;
-use crate::handler_fn::{self, Adapter, HandlerAttribute};
+use crate::handler_fn::{self, Checked, HandlerAttribute, Registration};
 use crate::resource_name::ResourceName;
-use crate::runtime_path::RuntimePath;
+use crate::runtime_contract::{RuntimePath, FROM_TOPIC_MESSAGE, SUBSCRIBE_FUNCTION, TOPIC_MESSAGE};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
@@ -41,50 +41,46 @@ impl Parse for SubscribeArgs {
     }
 }
 
-/// Expands the attribute; on any error the function is emitted unchanged
-/// beside the errors.
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let handler = HandlerAttribute {
-        placement: "#[subscribe] goes on an `async fn` receiving the topic's messages",
-        kind: "subscriber",
-    };
-    handler.expand(
-        syn::parse2::<SubscribeArgs>(args),
-        item,
-        |_| "the message's payload, a type that implements `serde::Deserialize`".to_owned(),
-        registration,
-    )
-}
+const HANDLER: HandlerAttribute = HandlerAttribute {
+    placement: "#[subscribe] goes on an `async fn` receiving the topic's messages",
+    kind: "subscriber",
+};
 
-fn registration(
-    args: &SubscribeArgs,
-    function: &syn::ItemFn,
-    signature: &handler_fn::HandlerSignature,
-) -> TokenStream {
-    let topic = &args.topic.value;
-    let adapter = Adapter {
-        input_type: quote!(__nitric::TopicMessage),
-        // Spanned to the user's type: a payload type serde cannot read is
-        // reported there. A payload that does not fit fails this delivery,
-        // and the membrane delivers it again.
-        argument: &|ty, input| {
-            quote_spanned! {ty.span()=>
-                match <#ty as __nitric::FromTopicMessage>::from_topic_message(#input) {
-                    ::core::result::Result::Ok(payload) => payload,
-                    ::core::result::Result::Err(error) => return ::core::result::Result::Err(error.into()),
-                }
-            }
-        },
+/// Expands the attribute: the function as written, its adapter taking the
+/// topic message, and a `SubscribeFunction` registration. On any error the
+/// function is emitted unchanged beside the errors.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse2::<SubscribeArgs>(args);
+    let parameter = "the message's payload, a type that implements `serde::Deserialize`";
+    let Checked { args, function } = match HANDLER.check(args, item, parameter) {
+        Ok(checked) => checked,
+        Err(unchanged_with_errors) => return unchanged_with_errors,
     };
-    handler_fn::registration(
-        &args.runtime,
-        function,
-        signature,
-        adapter,
-        |handler, source| {
-            quote! { __nitric::SubscribeFunction::new(#topic, #handler, #source) }
-        },
-    )
+
+    let input = handler_fn::input();
+    // Spanned to the user's type: a payload type serde cannot read is
+    // reported there. A payload that does not fit fails this delivery, and
+    // the membrane delivers it again.
+    let argument = handler_fn::parameter(&function).map(|ty| {
+        let from_topic_message = FROM_TOPIC_MESSAGE.spanned(ty.span());
+        quote_spanned! {ty.span()=>
+            match <#ty as #from_topic_message>::from_topic_message(#input) {
+                ::core::result::Result::Ok(payload) => payload,
+                ::core::result::Result::Err(error) => return ::core::result::Result::Err(error.into()),
+            }
+        }
+    });
+    let topic = &args.topic.value;
+    let adapter = handler_fn::adapter();
+    let source = handler_fn::source(&function);
+    let submission = quote! { #SUBSCRIBE_FUNCTION::new(#topic, #adapter, #source) };
+
+    let registration = Registration {
+        input_type: quote!(#TOPIC_MESSAGE),
+        argument,
+        submission,
+    };
+    handler_fn::emit(&args.runtime, &function, registration)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! (subscribing needs none), and gives the static its value.
 
 use crate::resource_static::{self, ResourceKind};
+use crate::runtime_contract;
 use proc_macro2::TokenStream;
 
 pub(crate) const TOPIC: ResourceKind = ResourceKind {
@@ -14,10 +15,10 @@ pub(crate) const TOPIC: ResourceKind = ResourceKind {
     allow_example: "allow = [publish]",
     permissions: &[("publish", "Publish")],
     permissions_required: false,
-    permission_enum: "TopicPermission",
-    declaration_type: "TopicDeclaration",
+    permission_enum: runtime_contract::TOPIC_PERMISSION,
+    declaration_type: runtime_contract::TOPIC_DECLARATION,
     declaration_variant: "Topic",
-    client_type: "Topic",
+    client_type: runtime_contract::TOPIC,
 };
 
 /// Expands `#[topic(...)]`.

@@ -5,14 +5,17 @@ use crate::attribute_args::{
     self, crate_option, leading_name, next_key, note_duplicate, string_value, unknown_option,
 };
 use crate::diagnostics::{expected_one_of, Errors};
-use crate::handler_fn::{self, Adapter, HandlerAttribute};
+use crate::handler_fn::{self, Checked, HandlerAttribute, Registration};
 use crate::resource_name::ResourceName;
-use crate::runtime_path::RuntimePath;
+use crate::runtime_contract::{
+    RuntimeItem, RuntimePath, CONNECT_CONTEXT, DISCONNECT_CONTEXT, FROM_CONTEXT, MESSAGE_CONTEXT,
+    WEBSOCKET_ADAPTER, WEBSOCKET_FUNCTION,
+};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::LitStr;
+use syn::{Ident, LitStr};
 
 const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
@@ -44,13 +47,23 @@ impl Event {
         }
     }
 
-    /// The context type handlers of this event receive, in `__private`.
-    fn context_type(self) -> &'static str {
+    /// The context type handlers of this event receive.
+    fn context_type(self) -> RuntimeItem {
         match self {
-            Self::Connect => "ConnectContext",
-            Self::Disconnect => "DisconnectContext",
-            Self::Message => "MessageContext",
+            Self::Connect => CONNECT_CONTEXT,
+            Self::Disconnect => DISCONNECT_CONTEXT,
+            Self::Message => MESSAGE_CONTEXT,
         }
+    }
+
+    /// The variant of `WebsocketAdapter` holding this event's adapter.
+    fn adapter_variant(self) -> Ident {
+        let variant = match self {
+            Self::Connect => "Connect",
+            Self::Disconnect => "Disconnect",
+            Self::Message => "Message",
+        };
+        Ident::new(variant, Span::call_site())
     }
 }
 
@@ -107,55 +120,50 @@ impl Parse for WebsocketArgs {
     }
 }
 
-/// Expands the attribute; on any error the function is emitted unchanged
-/// beside the errors.
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let handler = HandlerAttribute {
-        placement: "#[websocket] goes on an `async fn` handling one event of a socket",
-        kind: "websocket handler",
-    };
-    handler.expand(
-        syn::parse2::<WebsocketArgs>(args),
-        item,
-        |args| {
-            args.map_or("the event's context".to_owned(), |args| {
-                format!("the event's `{}`", args.event.context_type())
-            })
-        },
-        registration,
-    )
-}
+const HANDLER: HandlerAttribute = HandlerAttribute {
+    placement: "#[websocket] goes on an `async fn` handling one event of a socket",
+    kind: "websocket handler",
+};
 
-/// The hidden adapter function and its `inventory` submission.
-fn registration(
-    args: &WebsocketArgs,
-    function: &syn::ItemFn,
-    signature: &handler_fn::HandlerSignature,
-) -> TokenStream {
-    let socket = &args.socket.value;
-    let context_type = syn::Ident::new(args.event.context_type(), Span::call_site());
-    let variant = syn::Ident::new(&format!("{:?}", args.event), Span::call_site());
-    let adapter = Adapter {
-        input_type: quote!(__nitric::#context_type),
-        // Spanned to the user's type, so a wrong parameter is reported there
-        // with the runtime's explanation.
-        argument: &|ty, input| {
-            quote_spanned! {ty.span()=>
-                <#ty as __nitric::FromContext<__nitric::#context_type>>::from_context(#input)
-            }
-        },
+/// Expands the attribute: the function as written, its adapter taking the
+/// event's context, and a `WebsocketFunction` registration. On any error the
+/// function is emitted unchanged beside the errors.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse2::<WebsocketArgs>(args);
+    let parameter = match &args {
+        Ok(args) => format!("the event's `{}`", args.event.context_type().name()),
+        Err(_) => "the event's context".to_owned(),
     };
-    handler_fn::registration(
-        &args.runtime,
-        function,
-        signature,
-        adapter,
-        |handler, source| {
-            quote! {
-                __nitric::WebsocketFunction::new(#socket, __nitric::WebsocketAdapter::#variant(#handler), #source)
-            }
-        },
-    )
+    let Checked { args, function } = match HANDLER.check(args, item, &parameter) {
+        Ok(checked) => checked,
+        Err(unchanged_with_errors) => return unchanged_with_errors,
+    };
+
+    let context = args.event.context_type();
+    let input = handler_fn::input();
+    // Spanned to the user's type, so a wrong parameter is reported there
+    // with the runtime's explanation.
+    let argument = handler_fn::parameter(&function).map(|ty| {
+        let from_context = FROM_CONTEXT.spanned(ty.span());
+        let context = context.spanned(ty.span());
+        quote_spanned! {ty.span()=>
+            <#ty as #from_context<#context>>::from_context(#input)
+        }
+    });
+    let socket = &args.socket.value;
+    let variant = args.event.adapter_variant();
+    let adapter = handler_fn::adapter();
+    let source = handler_fn::source(&function);
+    let submission = quote! {
+        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)
+    };
+
+    let registration = Registration {
+        input_type: quote!(#context),
+        argument,
+        submission,
+    };
+    handler_fn::emit(&args.runtime, &function, registration)
 }
 
 #[cfg(test)]

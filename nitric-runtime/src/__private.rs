@@ -1,12 +1,32 @@
 //! Everything generated code names, in one hidden module, so the macros
 //! never depend on the runtime's internal layout.
+//!
+//! This list mirrors the one in `nitric-macros/src/runtime_contract.rs`:
+//! the same items, in the same order, and nothing else (a test there
+//! compares the two). Rename or add an item in both places.
 
-pub use crate::handler::{BoxFuture, FromContext, HandlerResult, IntoHandlerResult};
-pub use crate::kv::KvStore;
-pub use crate::registry::{
-    Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration, Source,
-    SubscribeFunction, TopicDeclaration, TopicPermission, WebsocketAdapter, WebsocketFunction,
-};
-pub use crate::topic::{FromTopicMessage, Topic, TopicMessage};
-pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
+// Registration: every adapter and declaration is submitted to `inventory`
+// with the place it was written.
+pub use crate::registry::Source;
 pub use inventory;
+
+// Every handler's adapter.
+pub use crate::handler::{BoxFuture, HandlerResult, IntoHandlerResult};
+
+// `#[websocket]`.
+pub use crate::handler::FromContext;
+pub use crate::registry::{WebsocketAdapter, WebsocketFunction};
+pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
+
+// `#[subscribe]`.
+pub use crate::registry::SubscribeFunction;
+pub use crate::topic::{FromTopicMessage, TopicMessage};
+
+// Resource statics: `#[kv_store]` and `#[topic]`.
+pub use crate::registry::ResourceDeclaration;
+
+pub use crate::kv::KvStore;
+pub use crate::registry::{KvPermission, KvStoreDeclaration};
+
+pub use crate::registry::{TopicDeclaration, TopicPermission};
+pub use crate::topic::Topic;

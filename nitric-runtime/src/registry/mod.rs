@@ -6,8 +6,7 @@ mod handler;
 mod validate;
 
 pub use declaration::{
-    Declaration, KvPermission, KvStoreDeclaration, Permission, ResourceDeclaration,
-    TopicDeclaration, TopicPermission,
+    KvPermission, KvStoreDeclaration, ResourceDeclaration, TopicDeclaration, TopicPermission,
 };
 pub use handler::{Source, SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 
