@@ -129,6 +129,14 @@ pub enum Error {
     /// The service could not start.
     #[error("{0}")]
     Startup(String),
+    /// Handlers were still running when the shutdown timeout ran out.
+    #[error("shutdown timed out after {waited:?} with handlers still running: {}", .running.join("; "))]
+    ShutdownTimeout {
+        /// How long the service waited.
+        waited: std::time::Duration,
+        /// Each handler still running, with how many of its events.
+        running: Vec<String>,
+    },
 }
 
 impl Error {

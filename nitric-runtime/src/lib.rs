@@ -77,4 +77,6 @@ pub use nitric_macros::{kv_store, subscribe, topic, websocket};
 pub use service::{run, serve, serve_with, spawn, ServiceHandle};
 #[cfg(feature = "local")]
 pub use settings::LocalSettings;
-pub use settings::{Environment, MembraneLocation, Settings, DEFAULT_SERVICE_ADDRESS};
+pub use settings::{
+    Environment, MembraneLocation, Settings, DEFAULT_SERVICE_ADDRESS, DEFAULT_SHUTDOWN_TIMEOUT,
+};

@@ -4,6 +4,7 @@
 use crate::error::Error;
 #[cfg(feature = "local")]
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The address the official SDKs use when `SERVICE_ADDRESS` is unset.
 pub const DEFAULT_SERVICE_ADDRESS: &str = "127.0.0.1:50051";
@@ -89,7 +90,16 @@ pub struct Settings {
     pub membrane: MembraneLocation,
     /// The kind of environment.
     pub environment: Environment,
+    /// How long a stopping service waits for handlers in flight before it
+    /// gives up and fails naming them (`NITRIC_SHUTDOWN_TIMEOUT`, in
+    /// seconds; default [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub shutdown_timeout: Duration,
 }
+
+/// The default [`Settings::shutdown_timeout`]: inside the 30 s a container
+/// gets between SIGTERM and SIGKILL on ECS, Kubernetes and Cloud Run, with
+/// room to exit.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(25);
 
 impl Settings {
     /// Reads the process environment.
@@ -105,6 +115,31 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let environment = Environment::parse(lookup("NITRIC_ENVIRONMENT").as_deref())?;
         let address = lookup("SERVICE_ADDRESS").filter(|address| !address.trim().is_empty());
+        let shutdown_timeout = match lookup("NITRIC_SHUTDOWN_TIMEOUT") {
+            None => DEFAULT_SHUTDOWN_TIMEOUT,
+            Some(seconds) => seconds
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+                .ok_or_else(|| {
+                    Error::Startup(format!(
+                        "NITRIC_SHUTDOWN_TIMEOUT={seconds:?} is not a number of seconds"
+                    ))
+                })?,
+        };
+        // The Nitric CLI and every cloud set SERVICE_ADDRESS; without it
+        // there, a silently embedded membrane would hide the misconfiguration.
+        if address.is_none() && matches!(environment, Environment::Run | Environment::Cloud) {
+            let name = if environment == Environment::Run {
+                "run"
+            } else {
+                "cloud"
+            };
+            return Err(Error::Startup(format!(
+                "NITRIC_ENVIRONMENT={name} but SERVICE_ADDRESS is unset: the membrane's address is missing. Under `nitric start` and in the cloud, Nitric sets it; to run on the embedded local membrane, unset NITRIC_ENVIRONMENT"
+            )));
+        }
         let membrane = match address {
             Some(address) => MembraneLocation::Remote(address),
             #[cfg(feature = "local")]
@@ -128,6 +163,7 @@ impl Settings {
         Ok(Self {
             membrane,
             environment,
+            shutdown_timeout,
         })
     }
 }
@@ -187,7 +223,46 @@ mod tests {
     }
 
     #[test]
+    fn run_and_cloud_need_the_membranes_address() {
+        for environment in ["run", "cloud"] {
+            let error = settings(&[("NITRIC_ENVIRONMENT", environment)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("SERVICE_ADDRESS is unset"),
+                "{environment}: {error}"
+            );
+        }
+        let settings = settings(&[
+            ("NITRIC_ENVIRONMENT", "cloud"),
+            ("SERVICE_ADDRESS", "10.0.0.1:50051"),
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.membrane,
+            MembraneLocation::Remote("10.0.0.1:50051".into())
+        );
+    }
+
+    #[test]
+    fn the_shutdown_timeout_is_read_in_seconds() {
+        assert_eq!(
+            settings(&[]).unwrap().shutdown_timeout,
+            DEFAULT_SHUTDOWN_TIMEOUT
+        );
+        let settings = settings(&[("NITRIC_SHUTDOWN_TIMEOUT", "2.5")]).unwrap();
+        assert_eq!(settings.shutdown_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
     fn bad_values_are_named() {
+        let error = settings(&[("NITRIC_SHUTDOWN_TIMEOUT", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("NITRIC_SHUTDOWN_TIMEOUT=\"soon\""),
+            "{error}"
+        );
         let error = settings(&[("NITRIC_ENVIRONMENT", "prod")])
             .unwrap_err()
             .to_string();

@@ -85,6 +85,11 @@ impl App {
     pub fn terminate(&self) {
         self.process.terminate()
     }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        self.process.interrupt()
+    }
 }
 
 /// A real websocket client.

@@ -103,10 +103,19 @@ impl Process {
 
     /// Sends SIGTERM, as a platform does to stop a service.
     pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        self.signal(libc::SIGINT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
         let pid = self.pid() as libc::pid_t;
         // SAFETY: kill(2) with a pid we spawned and a valid signal number.
-        let result = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(result, 0, "kill -TERM {pid}");
+        let result = unsafe { libc::kill(pid, signal) };
+        assert_eq!(result, 0, "kill -{signal} {pid}");
     }
 
     /// Waits for the process to exit; returns its status and everything it

@@ -15,6 +15,8 @@ use crate::handler::BoxFuture;
 use crate::service::ServiceHandle;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -71,8 +73,10 @@ pub(crate) enum StreamEnd {
 const OUTBOX: usize = 256;
 
 /// Registers `stream` and dispatches its events until `stop` is cancelled or
-/// the membrane ends the stream. Returns once every event it took was
-/// answered.
+/// the membrane ends the stream. When stopped, it returns once every event it
+/// took was answered; when the stream is gone, at once, leaving handlers
+/// still running to finish in the background (their answers have nowhere to
+/// go), so one hung handler never holds up registering again.
 pub(crate) async fn handle_events<S: EventStream>(
     service: &ServiceHandle,
     stream: S,
@@ -100,6 +104,7 @@ pub(crate) async fn handle_events<S: EventStream>(
     tracing::info!(handler = %stream.describe(), "handler registered");
     service.note_registered();
 
+    let running = service.running_counter(stream.describe());
     let in_flight = TaskTracker::new();
     let end = loop {
         let message = tokio::select! {
@@ -110,9 +115,11 @@ pub(crate) async fn handle_events<S: EventStream>(
             Ok(Some(ServerContent::Event { id, event })) => {
                 let outbox = outbox.clone();
                 let answer = stream.answer(service, event);
+                let running = Running::start(&running);
                 // Inside the service's scope, so the handler's clients reach it.
                 in_flight.spawn(service.scope(async move {
                     let answer = answer.await;
+                    drop(running);
                     // A closed outbox means the stream is gone; the membrane
                     // fails the event on its side.
                     let _ = outbox.send(S::reply(id, answer)).await;
@@ -131,12 +138,30 @@ pub(crate) async fn handle_events<S: EventStream>(
             }
         }
     };
-    // Keep the stream open until every taken event is answered; dropping the
-    // outbox afterwards half-closes it.
-    in_flight.close();
-    in_flight.wait().await;
+    if matches!(end, Ok(StreamEnd::Stopped)) {
+        // Keep the stream open until every taken event is answered; dropping
+        // the outbox afterwards half-closes it.
+        in_flight.close();
+        in_flight.wait().await;
+    }
     drop(outbox);
     end
+}
+
+/// One event's handler running; counted for the shutdown report.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn start(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn unregistered(operation: String, got: &str) -> Error {

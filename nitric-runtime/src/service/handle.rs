@@ -12,6 +12,7 @@ use crate::error::Error;
 use nitric_protocol::names::socket_key;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -55,6 +56,8 @@ struct Shared {
     connecting: Mutex<HashMap<Box<str>, HashSet<Box<str>>>>,
     /// How many event streams the current session has registered.
     registered: watch::Sender<usize>,
+    /// Each handler, with how many of its events are running.
+    running: Mutex<Vec<(String, Arc<AtomicUsize>)>>,
 }
 
 impl ServiceHandle {
@@ -64,6 +67,7 @@ impl ServiceHandle {
                 channel,
                 connecting: Mutex::new(HashMap::new()),
                 registered: watch::Sender::new(0),
+                running: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -148,6 +152,27 @@ impl ServiceHandle {
             && connecting
                 .get(socket_key(socket).as_str())
                 .is_some_and(|ids| ids.contains(connection_id))
+    }
+
+    /// The count of running events of `handler`, the same one across
+    /// sessions.
+    pub(crate) fn running_counter(&self, handler: String) -> Arc<AtomicUsize> {
+        let mut running = lock(&self.shared.running);
+        if let Some((_, count)) = running.iter().find(|(known, _)| *known == handler) {
+            return count.clone();
+        }
+        let count = Arc::new(AtomicUsize::new(0));
+        running.push((handler, count.clone()));
+        count
+    }
+
+    /// The handlers with events still running, and how many each.
+    pub(crate) fn running_handlers(&self) -> Vec<(String, usize)> {
+        lock(&self.shared.running)
+            .iter()
+            .map(|(handler, count)| (handler.clone(), count.load(Ordering::Relaxed)))
+            .filter(|(_, count)| *count > 0)
+            .collect()
     }
 
     /// Counts one more event stream registered in this session.

@@ -77,11 +77,22 @@ fn init_logging() {
 /// }
 /// ```
 pub async fn serve() -> Result<(), Error> {
-    serve_with(Settings::from_env()?, signal::shutdown_signal()).await
+    let stopping = async {
+        signal::shutdown_signal().await;
+        // Waiting for handlers can be cut short: a second signal exits.
+        tokio::spawn(async {
+            signal::shutdown_signal().await;
+            eprintln!("second signal: exiting without waiting for handlers in flight");
+            std::process::exit(130);
+        });
+    };
+    serve_with(Settings::from_env()?, stopping).await
 }
 
 /// Serves with explicit settings until `shutdown` completes, then stops
-/// taking events, lets in-flight handlers finish and returns.
+/// taking events, lets in-flight handlers finish and returns. Handlers still
+/// running after [`Settings::shutdown_timeout`] make it fail with
+/// [`Error::ShutdownTimeout`], naming them.
 ///
 /// ```no_run
 /// use nitric_runtime::{Environment, MembraneLocation, Settings};
@@ -90,6 +101,7 @@ pub async fn serve() -> Result<(), Error> {
 /// let settings = Settings {
 ///     membrane: MembraneLocation::Remote("127.0.0.1:50051".into()),
 ///     environment: Environment::Run,
+///     shutdown_timeout: std::time::Duration::from_secs(10),
 /// };
 /// nitric_runtime::serve_with(settings, tokio::time::sleep(std::time::Duration::from_secs(60))).await
 /// # }
@@ -98,16 +110,28 @@ pub async fn serve_with(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    let shutdown_timeout = settings.shutdown_timeout;
     let started = Started::start(settings).await?;
+    let service = started.service().clone();
     let stop = CancellationToken::new();
     let serving = started.serve(stop.clone());
     tokio::pin!(serving);
     tokio::select! {
         served = &mut serving => served,
         () = shutdown => {
-            tracing::info!("shutting down: finishing in-flight events");
+            tracing::info!(timeout = ?shutdown_timeout, "shutting down: finishing in-flight events");
             stop.cancel();
-            serving.await
+            match tokio::time::timeout(shutdown_timeout, serving).await {
+                Ok(served) => served,
+                Err(_) => Err(Error::ShutdownTimeout {
+                    waited: shutdown_timeout,
+                    running: service
+                        .running_handlers()
+                        .into_iter()
+                        .map(|(handler, events)| format!("{handler} ({events} running)"))
+                        .collect(),
+                }),
+            }
         }
     }
 }
@@ -141,7 +165,6 @@ impl Started {
     }
 
     /// The running service's handle.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn service(&self) -> &ServiceHandle {
         &self.service
     }

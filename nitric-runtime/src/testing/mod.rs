@@ -109,6 +109,7 @@ impl TestApp {
                 announce: false,
             }),
             environment: Environment::Local,
+            shutdown_timeout: timeout,
         };
         let started = Started::start(settings).await?;
         let service = started.service().clone();

@@ -52,6 +52,11 @@ async fn message(ctx: MessageContext) -> Result<(), BoxError> {
             tokio::time::sleep(Duration::from_secs(2)).await;
             "slow done".to_owned()
         }
+        "hang" => {
+            tracing::info!("hanging on purpose");
+            std::future::pending::<()>().await;
+            unreachable!("a pending future never completes")
+        }
         "missing key" => format!("{:?}", QUERIES.get("no such key").await?),
         "send to stranger" => match ctx.socket().send("no-such-connection", "hi").await {
             Err(nitric_runtime::Error::ConnectionGone { operation, .. }) => {
