@@ -9,20 +9,30 @@ use std::io::Write;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::process::Command;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Set in the environment, this makes the binary the ceiling server.
 pub const ROLE: &str = "NITRIC_BENCH_CEILING_SERVER";
+
+/// The ceiling's read buffer per connection, in bytes, if not
+/// tungstenite's default (128 KiB).
+const READ_BUFFER: &str = "NITRIC_BENCH_CEILING_READ_BUFFER";
 
 /// The server gives up after this long, should its parent not stop it.
 const LIFETIME: Duration = Duration::from_secs(20 * 60);
 
 const ANNOUNCE: &str = "ceiling echo listening on ";
 
-/// Starts the ceiling server as a child process; returns it and its URL.
-pub async fn start() -> (Process, String) {
+/// Starts the ceiling server as a child process with tungstenite's default
+/// settings, or with `read_buffer` bytes of read buffer per connection;
+/// returns it and its URL.
+pub async fn start(read_buffer: Option<usize>) -> (Process, String) {
     let binary = std::env::current_exe().expect("the path of this benchmark");
     let mut command = Command::new(binary);
     command.env(ROLE, "1");
+    if let Some(bytes) = read_buffer {
+        command.env(READ_BUFFER, bytes.to_string());
+    }
     let mut process = Process::spawn("ceiling", command);
     let url = process.stdout_after(ANNOUNCE).await;
     (process, url)
@@ -47,18 +57,24 @@ pub fn serve() {
             let _ = writeln!(stdout, "{ANNOUNCE}ws://{address}");
             let _ = stdout.flush();
         }
-        let _ = tokio::time::timeout(LIFETIME, accept_all(listener)).await;
+        let mut config = WebSocketConfig::default();
+        if let Some(bytes) = std::env::var(READ_BUFFER).ok().and_then(|v| v.parse().ok()) {
+            config = config.read_buffer_size(bytes);
+        }
+        let _ = tokio::time::timeout(LIFETIME, accept_all(listener, config)).await;
     });
 }
 
-async fn accept_all(listener: TcpListener) {
+async fn accept_all(listener: TcpListener, config: WebSocketConfig) {
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
         let _ = tcp.set_nodelay(true);
         tokio::spawn(async move {
-            let Ok(mut socket) = tokio_tungstenite::accept_async(tcp).await else {
+            let Ok(mut socket) =
+                tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await
+            else {
                 return;
             };
             while let Some(Ok(message)) = socket.next().await {

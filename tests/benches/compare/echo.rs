@@ -28,7 +28,7 @@ pub async fn measure(report: &mut Report) {
         let data = tempfile::tempdir().expect("create a data directory");
         let mut app = App::start(ECHO, data.path(), &[("RUST_LOG", MEMBRANE_LOG)]);
         let ours = app.socket_url("public").await;
-        let (_ceiling, bare) = ceiling::start().await;
+        let (_ceiling, bare) = ceiling::start(None).await;
         let mut all = Vec::new();
         for connections in CONNECTIONS {
             eprintln!("echo: {connections} connections");

@@ -16,6 +16,13 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// The longest the server may take to close every connection.
 const CLOSE_LIMIT: Duration = Duration::from_secs(60);
 
+/// The bare servers compared: tungstenite's defaults (a 128 KiB read
+/// buffer per connection, allocated up front), and a 4 KiB read buffer.
+const CEILINGS: [(&str, Option<usize>); 2] = [
+    ("ceiling", None),
+    ("ceiling, 4 KiB read buffer", Some(4 * 1024)),
+];
+
 /// Resident MiB: before connecting, with the connections open, after they
 /// closed.
 type Memory = [f64; 3];
@@ -29,15 +36,18 @@ pub async fn measure(report: &mut Report) {
         let url = app.socket_url("public").await;
         let ours = hold(&url, app.pid()).await;
         drop(app);
-        eprintln!("idle: ceiling, {CONNECTIONS} connections");
-        let (ceiling, url) = ceiling::start().await;
-        let bare = hold(&url, ceiling.pid()).await;
-        (ours, bare)
+        let mut peers = Vec::new();
+        for (peer, read_buffer) in CEILINGS {
+            eprintln!("idle: {peer}, {CONNECTIONS} connections");
+            let (ceiling, url) = ceiling::start(read_buffer).await;
+            peers.push(hold(&url, ceiling.pid()).await);
+        }
+        (ours, peers)
     })
     .await;
-    let (ours, bare) = match measured {
-        Ok((ours, bare)) => (Ok(ours), Ok(bare)),
-        Err(why) => (Err(why.clone()), Err(why)),
+    let (ours, peers) = match measured {
+        Ok((ours, peers)) => (Ok(ours), peers.into_iter().map(Ok).collect()),
+        Err(why) => (Err(why.clone()), vec![Err(why); CEILINGS.len()]),
     };
     let stages = [
         ("before any connection", None),
@@ -54,14 +64,16 @@ pub async fn measure(report: &mut Report) {
         let pick = |memory: &Result<Memory, String>| {
             memory.as_ref().map(|m| m[index]).map_err(Clone::clone)
         };
-        report.row(Row {
-            measure: format!("echo with embedded membrane, resident memory {stage}"),
-            unit: Unit::Mib,
-            ours: pick(&ours),
-            peer: "ceiling".into(),
-            theirs: pick(&bare),
-            target,
-        });
+        for ((peer, _), theirs) in CEILINGS.iter().zip(&peers) {
+            report.row(Row {
+                measure: format!("echo with embedded membrane, resident memory {stage}"),
+                unit: Unit::Mib,
+                ours: pick(&ours),
+                peer: (*peer).into(),
+                theirs: pick(theirs),
+                target,
+            });
+        }
     }
 }
 
