@@ -7,8 +7,10 @@
 //! the first run also installs the SDKs, see `nitric_tests::interop`). The
 //! figures and the machine they came from are recorded in BENCHMARKS.md.
 //! Every loop is bounded in count and time and all traffic stays on
-//! loopback. An SDK that cannot be installed is reported as unavailable in
-//! the table; the other figures are still measured.
+//! loopback. Naming sections after `--` runs only those (`echo`, `cpu`,
+//! `broadcast`, `startup`, `idle`). An SDK that cannot be installed is
+//! reported as unavailable in the table; the other figures are still
+//! measured.
 
 mod apps;
 mod broadcast;
@@ -55,17 +57,56 @@ async fn run(open_files_limit: u64) -> String {
             report.note(format!("{} unavailable: {why}", Lang::Sdk(sdk).label()));
         }
     }
-    echo::measure(&mut report).await;
-    cpu::measure(&mut report, &available).await;
-    broadcast::measure(&mut report, &available).await;
-    startup::measure(&mut report, &available).await;
-    idle::measure(&mut report).await;
+    let chosen = Chosen::from_args();
+    if chosen.runs("echo") {
+        echo::measure(&mut report).await;
+    }
+    if chosen.runs("cpu") {
+        cpu::measure(&mut report, &available).await;
+    }
+    if chosen.runs("broadcast") {
+        broadcast::measure(&mut report, &available).await;
+    }
+    if chosen.runs("startup") {
+        startup::measure(&mut report, &available).await;
+    }
+    if chosen.runs("idle") {
+        idle::measure(&mut report).await;
+    }
     report.note(format!(
         "ours/peer divides our figure by the peer's; open-files limit {open_files_limit}; \
          whole run {:.0} s",
         started.elapsed().as_secs_f64()
     ));
     report.markdown()
+}
+
+/// The sections named on the command line (`cargo bench -p nitric-tests
+/// --bench compare -- cpu idle`); all of them when none is named.
+struct Chosen(Vec<String>);
+
+impl Chosen {
+    const SECTIONS: [&str; 5] = ["echo", "cpu", "broadcast", "startup", "idle"];
+
+    fn from_args() -> Self {
+        // Cargo passes `--bench`; anything else is a section's name.
+        let named: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|arg| !arg.starts_with('-'))
+            .collect();
+        for name in &named {
+            assert!(
+                Self::SECTIONS.contains(&name.as_str()),
+                "no section {name:?}; the sections are {:?}",
+                Self::SECTIONS
+            );
+        }
+        Self(named)
+    }
+
+    fn runs(&self, section: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|name| name == section)
+    }
 }
 
 /// Whether each official SDK could be installed, and if not, why.
