@@ -74,8 +74,8 @@ async fn run(open_files_limit: u64) -> String {
         idle::measure(&mut report).await;
     }
     report.note(format!(
-        "ours/peer divides our figure by the peer's; open-files limit {open_files_limit}; \
-         whole run {:.0} s",
+        "ours/peer divides our figure by the peer's: below 1 is better for times, CPU and \
+         memory, above 1 for messages/s. Open-files limit {open_files_limit}; whole run {:.0} s",
         started.elapsed().as_secs_f64()
     ));
     report.markdown()

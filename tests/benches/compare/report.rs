@@ -23,6 +23,7 @@ impl Unit {
     fn format(self, value: f64) -> String {
         match self {
             Unit::PerSecond => format!("{} msg/s", thousands(value)),
+            Unit::Micros if value >= 1_000.0 => format!("{:.1} ms", value / 1e3),
             Unit::Micros if value >= 100.0 => format!("{value:.0} µs"),
             Unit::Micros => format!("{value:.1} µs"),
             Unit::Millis if value >= 100.0 => format!("{value:.0} ms"),
