@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// (messages in flight, round trips per round).
 const LOADS: [(usize, usize); 2] = [(1, 3_000), (64, 64 * 150)];
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const WARM_UP_EACH: usize = 30;
 /// The longest one round may take.
 const ROUND_LIMIT: Duration = Duration::from_secs(120);

@@ -11,7 +11,7 @@ use nitric_tests::App;
 use std::time::Duration;
 
 const CONNECTIONS: [usize; 3] = [1, 100, 1_000];
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const WINDOW: Duration = Duration::from_secs(1);
 const WARM_UP: Duration = Duration::from_millis(300);
 
