@@ -128,15 +128,31 @@ impl Client {
             .expect("send a websocket message");
     }
 
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        within(
+            "sending a binary message",
+            self.stream.send(Message::binary(bytes.to_vec())),
+        )
+        .await
+        .expect("send a websocket message");
+    }
+
     /// The next text (or binary, as UTF-8) message.
     pub async fn receive(&mut self) -> String {
+        match self.receive_frame().await {
+            Message::Text(text) => text.to_string(),
+            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            other => unreachable!("receive_frame returns data frames only: {other:?}"),
+        }
+    }
+
+    /// The next data frame, text or binary, as received.
+    pub async fn receive_frame(&mut self) -> Message {
         within("receiving a message", async {
             loop {
                 match self.stream.next().await {
-                    Some(Ok(Message::Text(text))) => return text.to_string(),
-                    Some(Ok(Message::Binary(bytes))) => {
-                        return String::from_utf8_lossy(&bytes).into_owned()
-                    }
+                    Some(Ok(frame @ (Message::Text(_) | Message::Binary(_)))) => return frame,
                     Some(Ok(_)) => continue,
                     Some(Err(error)) => panic!("the websocket failed: {error}"),
                     None => panic!("the websocket closed while a message was expected"),

@@ -29,15 +29,26 @@ pub fn sources() -> PathBuf {
 /// The installed official Node SDK: the `node_modules` folder that holds
 /// `@nitric/sdk`, for `NODE_PATH`. Installs it on first use.
 pub fn node_modules() -> &'static Path {
+    installed(try_node_modules())
+}
+
+/// Like [`node_modules`], but a failed install is returned, not a panic
+/// (the benchmark reports an SDK it cannot install and goes on).
+pub fn try_node_modules() -> &'static Result<PathBuf, String> {
     static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    installed(INSTALLED.get_or_init(|| with_cache_lock(install_node)))
+    INSTALLED.get_or_init(|| with_cache_lock(install_node))
 }
 
 /// The Python interpreter of a virtual environment holding the official
 /// Python SDK. Installs it on first use.
 pub fn python() -> &'static Path {
+    installed(try_python())
+}
+
+/// Like [`python`], but a failed install is returned, not a panic.
+pub fn try_python() -> &'static Result<PathBuf, String> {
     static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    installed(INSTALLED.get_or_init(|| with_cache_lock(install_python)))
+    INSTALLED.get_or_init(|| with_cache_lock(install_python))
 }
 
 /// The installed path, or the test fails with why the install failed (the

@@ -27,12 +27,18 @@ impl Membrane {
     /// on a free gRPC port, with free websocket ports, and waits until it
     /// serves.
     pub async fn start(binary: &str) -> Self {
+        Self::start_logging(binary, "info").await
+    }
+
+    /// Like [`start`](Self::start), logging what `filter` (a `RUST_LOG`
+    /// value) lets through.
+    pub async fn start_logging(binary: &str, filter: &str) -> Self {
         let data = tempfile::tempdir().expect("create a data directory");
         let mut command = Command::new(binary);
         command
             .args(["--grpc-addr", "127.0.0.1:0", "--ws-port", "0", "--data-dir"])
             .arg(data.path())
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .env("NO_COLOR", "1");
         let mut process = Process::spawn("nitric-local", command);
         let address = process
@@ -56,6 +62,16 @@ impl Membrane {
         self.process
             .stdout_after(&format!("websocket \"{socket}\" listening on "))
             .await
+    }
+
+    /// Waits for a log line containing `needle` and returns it.
+    pub async fn log_line(&mut self, needle: &str) -> String {
+        self.process.stderr_line(needle).await
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Everything the membrane logged so far.

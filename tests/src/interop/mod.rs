@@ -38,13 +38,21 @@ impl Sdk {
     /// Installs this SDK if needed (panicking with the reason when that
     /// fails), so that the first app start is not slowed by it.
     pub fn install(self) {
-        match self {
-            Sdk::Node => drop(install::node_modules()),
-            Sdk::Python => drop(install::python()),
+        if let Err(error) = self.try_install() {
+            panic!("{error}");
         }
     }
 
-    /// A command that runs `app` (`chat` or `greeting`) with this SDK,
+    /// Installs this SDK if needed; `Err` says why it cannot be.
+    pub fn try_install(self) -> Result<(), String> {
+        let installed = match self {
+            Sdk::Node => install::try_node_modules(),
+            Sdk::Python => install::try_python(),
+        };
+        installed.as_ref().map(drop).map_err(Clone::clone)
+    }
+
+    /// A command that runs `app` (`chat`, `echo` or `greeting`) with this SDK,
     /// talking to the membrane at `service_address`. The SDK is installed
     /// first if needed.
     pub fn command(self, app: &str, service_address: &str) -> Command {
