@@ -1,10 +1,11 @@
 //! Stopping with handlers that do not finish: the shutdown timeout, a second
 //! signal, and a membrane restart while a handler hangs.
 
-use nitric_local::Config;
+use nitric_tests::interop::Membrane;
 use nitric_tests::{within, App, Client};
 
 const APP: &str = env!("CARGO_BIN_EXE_behaviours");
+const MEMBRANE: &str = env!("CARGO_BIN_EXE_nitric-local-membrane");
 
 /// The app with one message handler hanging.
 async fn hanging(envs: &[(&str, &str)]) -> (App, Client, tempfile::TempDir) {
@@ -24,7 +25,10 @@ async fn a_handler_past_the_shutdown_timeout_fails_the_exit_naming_it() {
     app.stderr_line("shutting down").await;
     let (status, output) = app.exit().await;
     assert_eq!(status.code(), Some(1), "{output}");
-    assert!(output.contains("shutdown timed out after 500ms"), "{output}");
+    assert!(
+        output.contains("shutdown timed out after 500ms"),
+        "{output}"
+    );
     assert!(
         output.contains("`message` (tests/src/bin/behaviours.rs:"),
         "the hung handler is named: {output}"
@@ -45,36 +49,29 @@ async fn a_second_interrupt_exits_at_once() {
 }
 
 #[tokio::test]
-async fn a_hung_handler_does_not_hold_up_registering_after_a_membrane_restart() {
+async fn a_membrane_killed_mid_event_is_registered_with_again_while_the_handler_hangs() {
     let data = tempfile::tempdir().unwrap();
     let address = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
-        .unwrap();
-    let config = Config {
-        grpc_addr: address,
-        ws_port: 0,
-        data_dir: data.path().join("membrane"),
-        announce: false,
-        ..Config::default()
-    };
-    let first = nitric_local::start(config.clone()).await.unwrap();
-    let mut app = App::start(APP, data.path(), &[("SERVICE_ADDRESS", &address.to_string())]);
-    let url = within("registering", first.wait_for_socket("public")).await;
+        .unwrap()
+        .to_string();
+    let mut first = Membrane::start_at(MEMBRANE, &address, "info").await;
+    let mut app = App::start(APP, data.path(), &[("SERVICE_ADDRESS", &address)]);
+    let url = first.socket_url("public").await;
     let mut client = Client::connect(&url).await;
     client.send("hang").await;
     app.stderr_line("hanging on purpose").await;
 
-    first.shutdown().await;
-    let second = nitric_local::start(config).await.unwrap();
+    // Killed (dropping the process sends SIGKILL) while the event is unanswered.
+    drop(first);
+    let mut second = Membrane::start_at(MEMBRANE, &address, "info").await;
     let url = within(
         "registering again while a handler hangs",
-        second.wait_for_socket("public"),
+        second.socket_url("public"),
     )
     .await;
     let mut client = Client::connect(&url).await;
     client.send("after").await;
     assert_eq!(client.receive().await, "after");
-    drop(app);
-    second.shutdown().await;
 }

@@ -67,20 +67,24 @@ pub(crate) enum StreamEnd {
     Stopped,
     /// The membrane ended the stream.
     ClosedByMembrane,
+    /// Another stream of the session failed, so this one was given up.
+    Abandoned,
 }
 
 /// Answers waiting to be sent; past this, handlers wait for the membrane.
 const OUTBOX: usize = 256;
 
-/// Registers `stream` and dispatches its events until `stop` is cancelled or
+/// Registers `stream` and dispatches its events until `stop` (the service
+/// stopping) or `abandon` (the session failing elsewhere) is cancelled, or
 /// the membrane ends the stream. When stopped, it returns once every event it
-/// took was answered; when the stream is gone, at once, leaving handlers
-/// still running to finish in the background (their answers have nowhere to
-/// go), so one hung handler never holds up registering again.
+/// took was answered; otherwise at once, leaving handlers still running to
+/// finish in the background (their answers have nowhere to go), so one hung
+/// handler never holds up registering again.
 pub(crate) async fn handle_events<S: EventStream>(
     service: &ServiceHandle,
     stream: S,
     stop: CancellationToken,
+    abandon: CancellationToken,
 ) -> Result<StreamEnd, Error> {
     let operation = || format!("register {}", stream.describe());
     let (outbox, outgoing) = mpsc::channel(OUTBOX);
@@ -109,6 +113,7 @@ pub(crate) async fn handle_events<S: EventStream>(
     let end = loop {
         let message = tokio::select! {
             () = stop.cancelled() => break Ok(StreamEnd::Stopped),
+            () = abandon.cancelled() => break Ok(StreamEnd::Abandoned),
             message = incoming.message() => message,
         };
         match message.map(|message| message.map(S::read)) {

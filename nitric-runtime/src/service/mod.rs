@@ -77,11 +77,12 @@ fn init_logging() {
 /// }
 /// ```
 pub async fn serve() -> Result<(), Error> {
-    let stopping = async {
-        signal::shutdown_signal().await;
+    let mut signals = signal::StopSignals::listen();
+    let stopping = async move {
+        signals.next().await;
         // Waiting for handlers can be cut short: a second signal exits.
-        tokio::spawn(async {
-            signal::shutdown_signal().await;
+        tokio::spawn(async move {
+            signals.next().await;
             eprintln!("second signal: exiting without waiting for handlers in flight");
             std::process::exit(130);
         });

@@ -74,12 +74,16 @@ async fn session(
 ) -> Result<SessionEnd, Error> {
     service.reset_registered();
     declare::declare_all(service.channel(), registry).await?;
-    let session_stop = stop.child_token();
+    // Cancelled when one stream ends early: the others are given up
+    // without waiting for their handlers, and the session starts over.
+    let abandon = CancellationToken::new();
     let websocket_streams = registry.websocket_functions.iter().map(|function| {
-        dispatch::handle_events(service, WebsocketStream(function), session_stop.clone()).boxed()
+        let stream = WebsocketStream(function);
+        dispatch::handle_events(service, stream, stop.clone(), abandon.clone()).boxed()
     });
     let subscribe_streams = registry.subscribe_functions.iter().map(|function| {
-        dispatch::handle_events(service, SubscribeStream(function), session_stop.clone()).boxed()
+        let stream = SubscribeStream(function);
+        dispatch::handle_events(service, stream, stop.clone(), abandon.clone()).boxed()
     });
     let mut streams: FuturesUnordered<_> = websocket_streams.chain(subscribe_streams).collect();
 
@@ -87,15 +91,15 @@ async fn session(
     let mut closed = false;
     while let Some(end) = streams.next().await {
         match end {
-            Ok(StreamEnd::Stopped) => {}
+            Ok(StreamEnd::Stopped | StreamEnd::Abandoned) => {}
             Ok(StreamEnd::ClosedByMembrane) => {
                 closed = true;
                 if environment != Environment::Build {
-                    session_stop.cancel();
+                    abandon.cancel();
                 }
             }
             Err(error) => {
-                session_stop.cancel();
+                abandon.cancel();
                 first_failure.get_or_insert(error);
             }
         }

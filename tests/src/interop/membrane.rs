@@ -33,10 +33,17 @@ impl Membrane {
     /// Like [`start`](Self::start), logging what `filter` (a `RUST_LOG`
     /// value) lets through.
     pub async fn start_logging(binary: &str, filter: &str) -> Self {
+        Self::start_at(binary, "127.0.0.1:0", filter).await
+    }
+
+    /// Like [`start_logging`](Self::start_logging), with its gRPC services
+    /// on `grpc_addr`: a fixed address lets a test restart the membrane
+    /// where the app looks for it.
+    pub async fn start_at(binary: &str, grpc_addr: &str, filter: &str) -> Self {
         let data = tempfile::tempdir().expect("create a data directory");
         let mut command = Command::new(binary);
         command
-            .args(["--grpc-addr", "127.0.0.1:0", "--ws-port", "0", "--data-dir"])
+            .args(["--grpc-addr", grpc_addr, "--ws-port", "0", "--data-dir"])
             .arg(data.path())
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1");
