@@ -47,8 +47,13 @@ pub fn run() {
                 "cannot start the tokio runtime: {error}"
             )))
         });
-    if let Err(error) = runtime.block_on(serve()) {
-        exit_with(&error);
+    // Serving runs as a task on the workers, not on this thread, so an
+    // event read from the membrane is handled where it was read.
+    let served = runtime.block_on(async { tokio::spawn(serve()).await });
+    match served {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => exit_with(&error),
+        Err(panic) => exit_with(&Error::Startup(format!("the service panicked: {panic}"))),
     }
 }
 
