@@ -26,7 +26,7 @@ Logging follows RUST_LOG (default: info), on stderr.";
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Command {
-    Run(Config),
+    Run(Box<Config>),
     Help,
 }
 
@@ -102,7 +102,7 @@ where
         };
         apply(&mut config, flag, value)?;
     }
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }
 
 fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError> {
@@ -147,7 +147,7 @@ mod tests {
 
     fn config(args: &[&str]) -> Config {
         match parse_args(args) {
-            Ok(Command::Run(config)) => config,
+            Ok(Command::Run(config)) => *config,
             other => panic!("expected a config, got {other:?}"),
         }
     }

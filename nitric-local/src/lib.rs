@@ -74,9 +74,9 @@ mod websocket;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-pub use config::Config;
 #[doc(hidden)]
 pub use config::TopicDelivery;
+pub use config::{Config, ConfigError, ALLOWED_ORIGINS_ENV};
 pub use lifecycle::{start, LocalMembrane, StartError};
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the

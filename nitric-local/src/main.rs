@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let membrane = match nitric_local::start(config).await {
+    let membrane = match nitric_local::start(*config).await {
         Ok(membrane) => membrane,
         Err(error) => {
             eprintln!("nitric-local: {error}");

@@ -9,5 +9,6 @@ mod kvstore;
 mod lifecycle;
 mod registration;
 mod resources;
+mod slow_clients;
 mod topics;
 mod websocket_api;
