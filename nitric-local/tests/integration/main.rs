@@ -7,6 +7,7 @@ mod common;
 mod gateway;
 mod kvstore;
 mod lifecycle;
+mod limits;
 mod registration;
 mod resources;
 mod slow_clients;
