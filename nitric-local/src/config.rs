@@ -34,9 +34,17 @@ impl Config {
 }
 
 /// Reads a comma-separated list of origins (`https://example.com`,
-/// `http://127.0.0.1:8080`, `null`, or `*`), each lowercased, without a
-/// trailing `/`.
-pub(crate) fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+/// `http://127.0.0.1:8080`, `null`, or `*`) as [`Config::allowed_origins`]
+/// holds them: each lowercased, without a trailing `/`.
+///
+/// ```
+/// assert_eq!(
+///     nitric_local::parse_origins("https://App.example/, null").unwrap(),
+///     ["https://app.example", "null"]
+/// );
+/// assert!(nitric_local::parse_origins("app.example").is_err());
+/// ```
+pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
     let mut origins = Vec::new();
     for entry in list
         .split(',')

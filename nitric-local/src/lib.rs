@@ -76,7 +76,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[doc(hidden)]
 pub use config::TopicDelivery;
-pub use config::{Config, ConfigError, ALLOWED_ORIGINS_ENV};
+pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
 pub use lifecycle::{start, LocalMembrane, StartError};
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the
