@@ -99,7 +99,7 @@ async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast(
     }
     let _sender = within("the sender", sending).await.unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(8),
         "broadcasting took {:?}",
         started.elapsed()
     );
