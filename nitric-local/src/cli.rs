@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use nitric_local::Config;
 
@@ -21,12 +22,32 @@ Options:
   --data-dir <path>   where the key/value database lives [default: .nitric]
   -h, --help          print this help
 
+Limits of the websocket gateways (sizes in bytes, or with KiB/MiB; durations
+with ms, s, m or h, seconds if bare):
+  --allowed-origins <list>        browser origins allowed besides loopback ones,
+                                  comma-separated, * for any
+                                  [default: $NITRIC_LOCAL_ALLOWED_ORIGINS, or none]
+  --max-message-size <size>       largest message either way [default: 128KiB]
+  --max-frame-size <size>         largest frame a client sends [default: 32KiB]
+  --max-queued-bytes <size>       most queued for one client [default: 1MiB]
+  --write-timeout <duration>      longest write to a client [default: 10s]
+  --idle-timeout <duration>       close after this long without a message [default: 10m]
+  --max-connection-lifetime <duration>
+                                  close connections open this long [default: 2h]
+  --max-connections <count>       most connections per socket [default: 10000]
+  --header-read-timeout <duration>
+                                  time to send HTTP request headers [default: 10s]
+  --ping-interval <duration>      how often clients are pinged [default: 30s]
+  --pong-timeout <duration>       how long a pong may take [default: 10s]
+  --event-timeout <duration>      how long the app may take to answer an event
+                                  [default: 29s]
+
 Logging follows RUST_LOG (default: info), on stderr.";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Command {
-    Run(Config),
+    Run(Box<Config>),
     Help,
 }
 
@@ -53,10 +74,39 @@ enum Flag {
     WsPort,
     Host,
     DataDir,
+    AllowedOrigins,
+    MaxMessageSize,
+    MaxFrameSize,
+    MaxQueuedBytes,
+    WriteTimeout,
+    IdleTimeout,
+    MaxConnectionLifetime,
+    MaxConnections,
+    HeaderReadTimeout,
+    PingInterval,
+    PongTimeout,
+    EventTimeout,
 }
 
 impl Flag {
-    const ALL: [Flag; 4] = [Flag::GrpcAddr, Flag::WsPort, Flag::Host, Flag::DataDir];
+    const ALL: [Flag; 16] = [
+        Flag::GrpcAddr,
+        Flag::WsPort,
+        Flag::Host,
+        Flag::DataDir,
+        Flag::AllowedOrigins,
+        Flag::MaxMessageSize,
+        Flag::MaxFrameSize,
+        Flag::MaxQueuedBytes,
+        Flag::WriteTimeout,
+        Flag::IdleTimeout,
+        Flag::MaxConnectionLifetime,
+        Flag::MaxConnections,
+        Flag::HeaderReadTimeout,
+        Flag::PingInterval,
+        Flag::PongTimeout,
+        Flag::EventTimeout,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -64,16 +114,29 @@ impl Flag {
             Flag::WsPort => "--ws-port",
             Flag::Host => "--host",
             Flag::DataDir => "--data-dir",
+            Flag::AllowedOrigins => "--allowed-origins",
+            Flag::MaxMessageSize => "--max-message-size",
+            Flag::MaxFrameSize => "--max-frame-size",
+            Flag::MaxQueuedBytes => "--max-queued-bytes",
+            Flag::WriteTimeout => "--write-timeout",
+            Flag::IdleTimeout => "--idle-timeout",
+            Flag::MaxConnectionLifetime => "--max-connection-lifetime",
+            Flag::MaxConnections => "--max-connections",
+            Flag::HeaderReadTimeout => "--header-read-timeout",
+            Flag::PingInterval => "--ping-interval",
+            Flag::PongTimeout => "--pong-timeout",
+            Flag::EventTimeout => "--event-timeout",
         }
     }
 }
 
-/// Parses the arguments after the program name.
-pub(crate) fn parse<I>(args: I) -> Result<Command, FlagError>
+/// Parses the arguments after the program name; flags change `config`
+/// (the defaults with what the environment sets).
+pub(crate) fn parse<I>(args: I, config: Config) -> Result<Command, FlagError>
 where
     I: IntoIterator<Item = String>,
 {
-    let mut config = Config::default();
+    let mut config = config;
     let mut seen: Vec<Flag> = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -102,7 +165,7 @@ where
         };
         apply(&mut config, flag, value)?;
     }
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }
 
 fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError> {
@@ -133,8 +196,74 @@ fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError
             }
             config.data_dir = PathBuf::from(value);
         }
+        Flag::AllowedOrigins => {
+            config.allowed_origins = nitric_local::parse_origins(&value).map_err(invalid)?;
+        }
+        Flag::MaxMessageSize => config.max_message_size = size(&value).map_err(invalid)?,
+        Flag::MaxFrameSize => config.max_frame_size = size(&value).map_err(invalid)?,
+        Flag::MaxQueuedBytes => config.max_queued_bytes = size(&value).map_err(invalid)?,
+        Flag::WriteTimeout => config.write_timeout = duration(&value).map_err(invalid)?,
+        Flag::IdleTimeout => config.idle_timeout = duration(&value).map_err(invalid)?,
+        Flag::MaxConnectionLifetime => {
+            config.max_connection_lifetime = duration(&value).map_err(invalid)?;
+        }
+        Flag::MaxConnections => {
+            config.max_connections = value
+                .parse::<usize>()
+                .ok()
+                .filter(|count| *count > 0)
+                .ok_or_else(|| invalid("expected a number of connections, at least 1".into()))?;
+        }
+        Flag::HeaderReadTimeout => {
+            config.header_read_timeout = duration(&value).map_err(invalid)?;
+        }
+        Flag::PingInterval => config.ping_interval = duration(&value).map_err(invalid)?,
+        Flag::PongTimeout => config.pong_timeout = duration(&value).map_err(invalid)?,
+        Flag::EventTimeout => config.event_timeout = duration(&value).map_err(invalid)?,
     }
     Ok(())
+}
+
+/// A size in bytes: `131072`, `128KiB`, `1MiB`; more than 0.
+fn size(value: &str) -> Result<usize, String> {
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => value.split_at(at),
+        None => (value, ""),
+    };
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1024,
+        "mib" => 1024 * 1024,
+        _ => return Err("expected a size in bytes, such as 131072, 128KiB or 1MiB".into()),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|number| number.checked_mul(unit))
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| "expected a size in bytes, such as 131072, 128KiB or 1MiB".into())
+}
+
+/// A duration: `500ms`, `10s`, `10m`, `2h`, or bare seconds; more than 0.
+fn duration(value: &str) -> Result<Duration, String> {
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => value.split_at(at),
+        None => (value, "s"),
+    };
+    let millis_per_unit: u64 = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60 * 1000,
+        "h" => 60 * 60 * 1000,
+        _ => return Err("expected a duration, such as 500ms, 10s, 10m or 2h".into()),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(millis_per_unit))
+        .filter(|millis| *millis > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| "expected a duration longer than 0, such as 500ms, 10s, 10m or 2h".into())
 }
 
 #[cfg(test)]
@@ -142,12 +271,12 @@ mod tests {
     use super::*;
 
     fn parse_args(args: &[&str]) -> Result<Command, FlagError> {
-        parse(args.iter().map(|arg| arg.to_string()))
+        parse(args.iter().map(|arg| arg.to_string()), Config::default())
     }
 
     fn config(args: &[&str]) -> Config {
         match parse_args(args) {
-            Ok(Command::Run(config)) => config,
+            Ok(Command::Run(config)) => *config,
             other => panic!("expected a config, got {other:?}"),
         }
     }
@@ -172,6 +301,75 @@ mod tests {
         assert_eq!(parsed.ws_host, "::1".parse::<IpAddr>().unwrap());
         assert_eq!(parsed.data_dir, PathBuf::from("/tmp/state"));
         assert!(parsed.announce);
+    }
+
+    #[test]
+    fn every_limit_has_a_flag() {
+        let parsed = config(&[
+            "--allowed-origins",
+            "https://App.example/, null",
+            "--max-message-size=64KiB",
+            "--max-frame-size",
+            "1024",
+            "--max-queued-bytes=2MiB",
+            "--write-timeout=500ms",
+            "--idle-timeout=5m",
+            "--max-connection-lifetime=1h",
+            "--max-connections=7",
+            "--header-read-timeout=2",
+            "--ping-interval=15s",
+            "--pong-timeout=3s",
+            "--event-timeout=100ms",
+        ]);
+        assert_eq!(parsed.allowed_origins, ["https://app.example", "null"]);
+        assert_eq!(parsed.max_message_size, 64 * 1024);
+        assert_eq!(parsed.max_frame_size, 1024);
+        assert_eq!(parsed.max_queued_bytes, 2 * 1024 * 1024);
+        assert_eq!(parsed.write_timeout, Duration::from_millis(500));
+        assert_eq!(parsed.idle_timeout, Duration::from_secs(300));
+        assert_eq!(parsed.max_connection_lifetime, Duration::from_secs(3600));
+        assert_eq!(parsed.max_connections, 7);
+        assert_eq!(parsed.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(parsed.ping_interval, Duration::from_secs(15));
+        assert_eq!(parsed.pong_timeout, Duration::from_secs(3));
+        assert_eq!(parsed.event_timeout, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn flags_override_what_the_environment_set() {
+        let from_env = Config {
+            allowed_origins: vec!["https://env.example".into()],
+            ..Config::default()
+        };
+        let kept = parse(std::iter::empty(), from_env.clone()).unwrap();
+        assert_eq!(kept, Command::Run(Box::new(from_env.clone())));
+        let Ok(Command::Run(replaced)) = parse(["--allowed-origins=*".to_owned()], from_env) else {
+            panic!("expected a config");
+        };
+        assert_eq!(replaced.allowed_origins, ["*"]);
+    }
+
+    #[test]
+    fn bad_limits_say_what_was_expected() {
+        for args in [
+            ["--max-message-size", "0"],
+            ["--max-frame-size", "12KB"],
+            ["--idle-timeout", "0s"],
+            ["--event-timeout", "soon"],
+            ["--max-connections", "0"],
+            ["--allowed-origins", "example.com"],
+        ] {
+            assert!(
+                matches!(parse_args(&args), Err(FlagError::Invalid { .. })),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            parse_args(&["--allowed-origins", "example.com"])
+                .unwrap_err()
+                .to_string(),
+            "invalid value `example.com` for `--allowed-origins`: `example.com` is not an origin: expected scheme://host[:port] (such as https://example.com), null, or *"
+        );
     }
 
     #[test]

@@ -1,10 +1,71 @@
-//! What a local membrane listens on and where it keeps its data.
+//! What a local membrane listens on, where it keeps its data, and the
+//! limits its websocket gateways enforce.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::topics;
+
+const KIB: usize = 1024;
+
+/// The variable holding extra allowed origins (comma-separated, `*` for
+/// any), read by [`Config::from_env`] and the `nitric-local` binary.
+pub const ALLOWED_ORIGINS_ENV: &str = "NITRIC_LOCAL_ALLOWED_ORIGINS";
+
+/// A setting that cannot be used, with what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// [`Config::default`] with what the environment sets:
+    /// `NITRIC_LOCAL_ALLOWED_ORIGINS` (comma-separated origins, `*` for any)
+    /// becomes [`Config::allowed_origins`].
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Ok(origins) = std::env::var(ALLOWED_ORIGINS_ENV) {
+            config.allowed_origins = parse_origins(&origins).map_err(|reason| {
+                ConfigError(format!("{ALLOWED_ORIGINS_ENV}={origins:?}: {reason}"))
+            })?;
+        }
+        Ok(config)
+    }
+}
+
+/// Reads a comma-separated list of origins (`https://example.com`,
+/// `http://127.0.0.1:8080`, `null`, or `*`) as [`Config::allowed_origins`]
+/// holds them: each lowercased, without a trailing `/`.
+///
+/// ```
+/// assert_eq!(
+///     nitric_local::parse_origins("https://App.example/, null").unwrap(),
+///     ["https://app.example", "null"]
+/// );
+/// assert!(nitric_local::parse_origins("app.example").is_err());
+/// ```
+pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+    let mut origins = Vec::new();
+    for entry in list
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let origin = entry.trim_end_matches('/').to_ascii_lowercase();
+        let valid = origin == "*"
+            || origin == "null"
+            || origin.split_once("://").is_some_and(|(scheme, host)| {
+                !scheme.is_empty() && !host.is_empty() && !host.contains('/')
+            });
+        if !valid {
+            return Err(format!(
+                "`{entry}` is not an origin: expected scheme://host[:port] (such as https://example.com), null, or *"
+            ));
+        }
+        origins.push(origin);
+    }
+    Ok(origins)
+}
 
 /// Settings for [`start`](crate::start).
 ///
@@ -39,6 +100,57 @@ pub struct Config {
     /// Print `websocket "NAME" listening on URL` on stdout when a
     /// websocket's gateway starts. Default `true`.
     pub announce: bool,
+    /// Browser origins allowed to open websockets, besides the ones always
+    /// allowed: requests without an `Origin` header (non-browser clients)
+    /// and loopback origins (`http(s)://localhost`, `127.0.0.0/8` and
+    /// `[::1]`, any port). Each entry is an origin such as
+    /// `https://example.com:8443`, `null` (pages opened from `file://`), or
+    /// `*` for any origin. Others are refused with HTTP 403. Default: none
+    /// besides those; [`Config::from_env`] reads
+    /// `NITRIC_LOCAL_ALLOWED_ORIGINS` (comma-separated).
+    pub allowed_origins: Vec<String>,
+    /// The largest websocket message, in bytes, in either direction: a
+    /// client sending a bigger one is closed with 1009 ("message too big"),
+    /// and a `SendMessage` with more data is refused with
+    /// INVALID_ARGUMENT. Default 128 KiB, as on AWS API Gateway.
+    pub max_message_size: usize,
+    /// The largest frame a client may send, in bytes; bigger closes the
+    /// connection with 1009. Default 32 KiB, as on AWS API Gateway.
+    pub max_frame_size: usize,
+    /// The most bytes of messages queued for one client. A `SendMessage`
+    /// that would queue more closes that client with 1008 ("policy
+    /// violation") and fails with NOT_FOUND, as a client that has gone
+    /// would, instead of waiting for the client. Default 1 MiB.
+    pub max_queued_bytes: usize,
+    /// How long one write to a client may take; a client that reads
+    /// nothing for longer is disconnected. Default 10 s.
+    pub write_timeout: Duration,
+    /// A connection without a message in either direction for this long
+    /// is closed with 1001 ("going away"). Default 10 minutes, as on AWS
+    /// API Gateway.
+    pub idle_timeout: Duration,
+    /// A connection open this long is closed with 1001 ("going away").
+    /// Default 2 hours, as on AWS API Gateway.
+    pub max_connection_lifetime: Duration,
+    /// The most connections one socket's gateway holds open (connections
+    /// waiting for their connect handler included); more are refused with
+    /// HTTP 503. Default 10 000.
+    pub max_connections: usize,
+    /// How long a client may take to send the headers of an HTTP request
+    /// before its TCP connection is closed (against "slowloris" clients).
+    /// Default 10 s.
+    pub header_read_timeout: Duration,
+    /// How often the gateway pings each client. Default 30 s.
+    pub ping_interval: Duration,
+    /// A client from which nothing (not even a pong) arrives for
+    /// `ping_interval + pong_timeout` while the gateway reads is taken for
+    /// a half-open connection and dropped. Default 10 s.
+    pub pong_timeout: Duration,
+    /// How long the application has to answer a websocket event. An
+    /// unanswered connect refuses the upgrade with HTTP 504; after an
+    /// unanswered message the connection's next frame is read. Default
+    /// 29 s, the integration timeout of AWS API Gateway.
+    pub event_timeout: Duration,
     /// How messages are delivered to topic subscribers. Internal: tests
     /// shorten the backoff; everyone else keeps the default.
     #[doc(hidden)]
@@ -94,6 +206,18 @@ impl Default for Config {
             ws_port: 4001,
             data_dir: PathBuf::from(".nitric"),
             announce: true,
+            allowed_origins: Vec::new(),
+            max_message_size: 128 * KIB,
+            max_frame_size: 32 * KIB,
+            max_queued_bytes: 1024 * KIB,
+            write_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10 * 60),
+            max_connection_lifetime: Duration::from_secs(2 * 60 * 60),
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(30),
+            pong_timeout: Duration::from_secs(10),
+            event_timeout: Duration::from_secs(29),
             topic_delivery: TopicDelivery::default(),
         }
     }

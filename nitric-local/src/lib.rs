@@ -21,6 +21,43 @@
 //! registers. Queued, delayed and undelivered messages are lost when the
 //! membrane stops; shutdown logs how many.
 //!
+//! # Limits of the websocket gateway
+//!
+//! The gateway behaves like the cloud gateway the application deploys to
+//! (AWS API Gateway WebSockets), so that a client or handler that would
+//! fail there fails here first. Each limit is a [`Config`] field and a
+//! flag of the `nitric-local` binary:
+//!
+//! | limit | default | beyond it | [`Config`] field / flag |
+//! |---|---|---|---|
+//! | message size, either way | 128 KiB (AWS) | the client is closed with 1009; `SendMessage` fails with INVALID_ARGUMENT | `max_message_size` / `--max-message-size` |
+//! | frame size, from the client | 32 KiB (AWS) | closed with 1009 | `max_frame_size` / `--max-frame-size` |
+//! | idle time (no message either way) | 10 min (AWS) | closed with 1001 | `idle_timeout` / `--idle-timeout` |
+//! | connection lifetime | 2 h (AWS) | closed with 1001 | `max_connection_lifetime` / `--max-connection-lifetime` |
+//! | time to answer an event | 29 s (AWS integration timeout) | connect: upgrade refused with 504; message: the next frame is read | `event_timeout` / `--event-timeout` |
+//! | bytes queued for one client | 1 MiB | the client is closed with 1008; that `SendMessage` fails with NOT_FOUND | `max_queued_bytes` / `--max-queued-bytes` |
+//! | one write to a client | 10 s | the TCP connection is dropped | `write_timeout` / `--write-timeout` |
+//! | connections per socket | 10 000 | upgrade refused with 503 | `max_connections` / `--max-connections` |
+//! | time to send HTTP request headers | 10 s | the TCP connection is closed | `header_read_timeout` / `--header-read-timeout` |
+//! | pings | every 30 s | nothing heard for interval + 10 s: dropped as half-open | `ping_interval`, `pong_timeout` / `--ping-interval`, `--pong-timeout` |
+//! | browser origins | none, loopback and no `Origin` | upgrade refused with 403 | `allowed_origins` / `--allowed-origins`, `NITRIC_LOCAL_ALLOWED_ORIGINS` |
+//!
+//! A slow client never slows anyone else down: `SendMessage` only queues
+//! and never waits. When a client's queue would exceed its bound, the
+//! gateway closes that client (1008, "policy violation") and the send
+//! fails with NOT_FOUND, as a send to a client that has gone does (AWS
+//! answers GoneException; API Gateway too drops clients that do not read).
+//! Failing the send with RESOURCE_EXHAUSTED and keeping the client instead
+//! would stop a broadcast loop at the first slow member (the usual loop
+//! skips only members that are gone), and the client would stay behind
+//! anyway. `CloseConnection` never waits either: the close frame goes out
+//! after what is queued, and the TCP connection is dropped if that takes
+//! more than 2 seconds. Every closed connection gets its disconnect event.
+//!
+//! Each idle connection costs a few KiB: tungstenite reads in 4 KiB chunks,
+//! writes every frame at once instead of buffering, and the queue holds
+//! nothing while nothing waits.
+//!
 //! Run it as the `nitric-local` binary, or embed it with [`start`]:
 //!
 //! ```
@@ -74,9 +111,9 @@ mod websocket;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-pub use config::Config;
 #[doc(hidden)]
 pub use config::TopicDelivery;
+pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
 pub use lifecycle::{start, LocalMembrane, StartError};
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
 use crate::topics::TopicBroker;
-use crate::websocket::{GatewaySettings, Gateways, HandlerRouter};
+use crate::websocket::{GatewaySettings, Gateways, HandlerRouter, Limits};
 
 /// How long shutdown waits for each group of tasks (websocket connections,
 /// then the gRPC server) before it stops waiting for them.
@@ -112,6 +112,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
             host: config.ws_host,
             first_port: config.ws_port,
             announce: config.announce,
+            limits: Limits::of(&config),
         },
         router.clone(),
         shutdown.clone(),

@@ -12,7 +12,14 @@ const USAGE_ERROR: u8 = 2;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match cli::parse(std::env::args().skip(1)) {
+    let from_env = match nitric_local::Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("nitric-local: {error}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    let config = match cli::parse(std::env::args().skip(1), from_env) {
         Ok(cli::Command::Run(config)) => config,
         Ok(cli::Command::Help) => {
             println!("{}", cli::USAGE);
@@ -31,7 +38,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let membrane = match nitric_local::start(config).await {
+    let membrane = match nitric_local::start(*config).await {
         Ok(membrane) => membrane,
         Err(error) => {
             eprintln!("nitric-local: {error}");

@@ -31,8 +31,16 @@ impl WebsocketService {
     }
 }
 
-fn not_found(error: ConnectionError) -> Status {
-    Status::not_found(error.to_string())
+/// A connection that is gone, or was just closed for not reading, is
+/// NOT_FOUND (as AWS answers GoneException); a message too big for a
+/// websocket is INVALID_ARGUMENT (AWS: PayloadTooLargeException).
+fn status_of(error: ConnectionError) -> Status {
+    match error {
+        ConnectionError::NotFound { .. } | ConnectionError::TooSlow { .. } => {
+            Status::not_found(error.to_string())
+        }
+        ConnectionError::TooBig { .. } => Status::invalid_argument(error.to_string()),
+    }
 }
 
 #[tonic::async_trait]
@@ -46,8 +54,7 @@ impl Websocket for WebsocketService {
         self.gateways
             .connections()
             .send(&request.socket_name, &request.connection_id, request.data)
-            .await
-            .map_err(not_found)?;
+            .map_err(status_of)?;
         Ok(Response::new(WebsocketSendResponse {}))
     }
 
@@ -60,8 +67,7 @@ impl Websocket for WebsocketService {
         self.gateways
             .connections()
             .close(&request.socket_name, &request.connection_id)
-            .await
-            .map_err(not_found)?;
+            .map_err(status_of)?;
         tracing::info!(socket = %request.socket_name, connection_id = %request.connection_id, "application closed a websocket connection");
         Ok(Response::new(WebsocketCloseConnectionResponse {}))
     }

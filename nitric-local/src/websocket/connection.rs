@@ -1,10 +1,16 @@
-//! One accepted websocket: a writer task fed by the connection's queue, and a
-//! reader that turns each text or binary frame into a message event.
+//! One accepted websocket: a writer that empties the connection's
+//! [`Outbox`], and a reader that turns each text or binary frame into a
+//! message event.
 //!
 //! The reader asks for the next frame only after the application answered
-//! the previous message event, so a connection's messages are handled in
-//! order; every connection has its own reader, so a slow answer on one never
-//! holds up another.
+//! the previous message event (or the answer timed out), so a connection's
+//! messages are handled in order; every connection has its own reader, so a
+//! slow answer on one never holds up another.
+//!
+//! The writer also keeps the connection's clocks: it pings the client, and
+//! closes the connection when it has been idle too long or open too long.
+//! Every write has a deadline, so a client that stops reading is dropped
+//! instead of holding its connection (and what is queued for it) forever.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,54 +21,58 @@ use futures_util::{SinkExt, StreamExt};
 use nitric_protocol::websockets::v1::{
     websocket_event_request::WebsocketEvent, WebsocketDisconnectionEvent, WebsocketMessageEvent,
 };
-use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::connections::ToClient;
 use super::gateway::HANDLER_WAIT;
+use super::outbox::{Next, Outbox};
 use super::router::DispatchError;
-use super::upgrade::Socket;
+use super::upgrade::{ConnectionSlot, Socket};
 
 /// How long we wait for the client to answer our close frame (or for our
-/// reply to its close frame to go out) before dropping the TCP connection.
+/// close frame, and what was queued before it, to go out) before dropping
+/// the TCP connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Frames queued for one client; senders wait when it is full, so a client
-/// that stops reading slows its senders down instead of growing memory.
-const TO_CLIENT_QUEUE: usize = 64;
-
 /// Serves one accepted connection until it closes, then tells the
-/// application it is gone.
-pub(super) async fn run(websocket: WebSocket, socket: Arc<Socket>, connection_id: String) {
+/// application it is gone. `slot` counts it against the socket's limit
+/// until then.
+pub(super) async fn run(
+    websocket: WebSocket,
+    socket: Arc<Socket>,
+    connection_id: String,
+    slot: ConnectionSlot,
+) {
     let (sink, mut frames) = websocket.split();
-    let (to_client_tx, to_client_rx) = mpsc::channel(TO_CLIENT_QUEUE);
+    let outbox = Arc::new(Outbox::new());
     socket
         .connections
-        .insert(&socket.name, &connection_id, to_client_tx.clone());
+        .insert(&socket.name, &connection_id, outbox.clone());
 
     let writer_done = CancellationToken::new();
     let reader_done = CancellationToken::new();
-    let writer = write_frames(
-        sink,
-        to_client_rx,
-        socket.shutdown.clone(),
-        reader_done.clone(),
-        writer_done.clone(),
-    );
+    // The writer gave up on the client: no closing handshake to wait for.
+    let dropped = CancellationToken::new();
+    let writer = async {
+        if let WriterEnd::Dropped =
+            write_frames(sink, &outbox, &socket, &connection_id, &reader_done).await
+        {
+            // Nothing more goes to this client; senders hear it is gone.
+            outbox.close(going_away("dropped"), true);
+            dropped.cancel();
+        }
+        writer_done.cancel();
+    };
     let reader = async {
-        read_frames(
-            &mut frames,
-            &socket,
-            &connection_id,
-            &to_client_tx,
-            &writer_done,
-        )
-        .await;
+        let ends = (&writer_done, &dropped);
+        read_frames(&mut frames, &socket, &connection_id, &outbox, ends).await;
         reader_done.cancel();
     };
     tokio::join!(writer, reader);
+    drop(frames);
 
     socket.connections.remove(&socket.name, &connection_id);
+    drop(slot);
     tracing::info!(socket = %socket.name, connection_id, "websocket client disconnected");
     report_disconnect(socket, connection_id).await;
 }
@@ -72,78 +82,214 @@ pub(super) async fn report_disconnect(socket: Arc<Socket>, connection_id: String
     let disconnect = WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {});
     match socket
         .router
-        .dispatch(&socket.name, &connection_id, disconnect, HANDLER_WAIT)
+        .dispatch(
+            &socket.name,
+            &connection_id,
+            disconnect,
+            HANDLER_WAIT,
+            socket.limits.event_timeout,
+        )
         .await
     {
         Ok(_) | Err(DispatchError::ShuttingDown) => {}
         Err(error) => {
-            tracing::warn!(socket = %socket.name, connection_id, %error, "disconnect event skipped");
+            tracing::warn!(socket = %socket.name, connection_id, %error, "disconnect event failed");
         }
     }
 }
 
+fn going_away(reason: &str) -> CloseFrame {
+    CloseFrame {
+        code: close_code::AWAY,
+        reason: reason.into(),
+    }
+}
+
+/// How the writer ended.
+enum WriterEnd {
+    /// Its close frame went out, or the reader ended first.
+    Finished,
+    /// The client could not be written to: the closing handshake is off.
+    Dropped,
+}
+
+/// How one write ended.
+enum Written {
+    Done,
+    Failed(axum::Error),
+    /// The reader is done: nobody is on the other side any more.
+    Gone,
+    TimedOut,
+}
+
 async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
-    mut to_client: mpsc::Receiver<ToClient>,
-    shutdown: CancellationToken,
-    reader_done: CancellationToken,
-    writer_done: CancellationToken,
-) {
+    outbox: &Outbox,
+    socket: &Socket,
+    connection_id: &str,
+    reader_done: &CancellationToken,
+) -> WriterEnd {
+    let limits = &socket.limits;
+    let lifetime_ends = Instant::from_std(outbox.opened()) + limits.max_connection_lifetime;
+    let mut next_ping = Instant::now() + limits.ping_interval;
+    // Set once a close is asked for: everything still to write must be out
+    // by then.
+    let mut close_by: Option<Instant> = None;
     loop {
-        let next = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => ToClient::Close(CloseFrame {
-                code: close_code::AWAY,
-                reason: "the membrane is shutting down".into(),
-            }),
-            () = reader_done.cancelled() => break,
-            next = to_client.recv() => match next {
-                Some(next) => next,
-                None => break,
-            },
-        };
-        let (frame, last) = match next {
-            ToClient::Frame(frame) => (frame, false),
-            ToClient::Close(close) => (Message::Close(Some(close)), true),
-        };
-        let sent = tokio::select! {
-            sent = sink.send(frame) => sent,
-            // The client is gone; what is left to write has no reader.
-            () = reader_done.cancelled() => break,
-        };
-        if let Err(error) = sent {
-            tracing::debug!(%error, "websocket write failed");
-            break;
+        if close_by.is_none() && outbox.is_closing() {
+            close_by = Some(Instant::now() + CLOSE_GRACE);
         }
-        if last {
-            break;
+        let now = Instant::now();
+        let next = if close_by.is_none() && now >= next_ping {
+            next_ping = now + limits.ping_interval;
+            Next::Frame(Message::Ping(Default::default()))
+        } else if let Some(next) = outbox.next() {
+            next
+        } else {
+            let idle_ends = Instant::from_std(outbox.last_activity()) + limits.idle_timeout;
+            tokio::select! {
+                biased;
+                () = reader_done.cancelled() => return WriterEnd::Finished,
+                () = socket.shutdown.cancelled() => {
+                    outbox.close(going_away("the membrane is shutting down"), true);
+                }
+                () = sleep_until(lifetime_ends) => {
+                    tracing::info!(socket = %socket.name, connection_id, lifetime = ?limits.max_connection_lifetime, "connection reached its maximum lifetime; closing it (1001)");
+                    outbox.close(going_away("the connection reached its maximum lifetime"), true);
+                }
+                () = sleep_until(idle_ends) => {
+                    // A message may have gone either way meanwhile.
+                    if Instant::from_std(outbox.last_activity()) + limits.idle_timeout <= Instant::now() {
+                        tracing::info!(socket = %socket.name, connection_id, idle = ?limits.idle_timeout, "connection idle too long; closing it (1001)");
+                        outbox.close(going_away("the connection was idle too long"), true);
+                    }
+                }
+                () = sleep_until(next_ping), if close_by.is_none() => {}
+                () = outbox.changed() => {}
+            }
+            continue;
+        };
+        let (message, last) = match next {
+            Next::Frame(message) => (message, false),
+            Next::Close(close) => (Message::Close(Some(close)), true),
+        };
+        let data = matches!(message, Message::Text(_) | Message::Binary(_));
+        let deadline = Instant::now() + limits.write_timeout;
+        match write(
+            &mut sink,
+            message,
+            deadline,
+            &mut close_by,
+            outbox,
+            socket,
+            reader_done,
+        )
+        .await
+        {
+            Written::Done => {
+                if data {
+                    outbox.touch();
+                }
+                if last {
+                    return WriterEnd::Finished;
+                }
+            }
+            Written::Failed(error) => {
+                tracing::debug!(socket = %socket.name, connection_id, %error, "websocket write failed");
+                return WriterEnd::Dropped;
+            }
+            Written::Gone => return WriterEnd::Finished,
+            Written::TimedOut if close_by.is_some() => {
+                tracing::info!(socket = %socket.name, connection_id, "client did not take its close frame in time; dropping the connection");
+                return WriterEnd::Dropped;
+            }
+            Written::TimedOut => {
+                tracing::warn!(socket = %socket.name, connection_id, write_timeout = ?limits.write_timeout, "client has not read anything for longer than the write timeout; dropping the connection");
+                return WriterEnd::Dropped;
+            }
         }
     }
-    writer_done.cancel();
+}
+
+/// Writes one frame by `deadline`, or by `close_by` once a close is asked
+/// for (which may happen while the client holds the write up).
+async fn write(
+    sink: &mut SplitSink<WebSocket, Message>,
+    message: Message,
+    deadline: Instant,
+    close_by: &mut Option<Instant>,
+    outbox: &Outbox,
+    socket: &Socket,
+    reader_done: &CancellationToken,
+) -> Written {
+    let send = sink.send(message);
+    tokio::pin!(send);
+    loop {
+        let until = close_by.map_or(deadline, |close_by| close_by.min(deadline));
+        tokio::select! {
+            biased;
+            sent = &mut send => {
+                return match sent {
+                    Ok(()) => Written::Done,
+                    Err(error) => Written::Failed(error),
+                };
+            }
+            () = reader_done.cancelled() => return Written::Gone,
+            () = sleep_until(until) => return Written::TimedOut,
+            () = socket.shutdown.cancelled(), if close_by.is_none() => {
+                outbox.close(going_away("the membrane is shutting down"), true);
+                *close_by = Some(Instant::now() + CLOSE_GRACE);
+            }
+            () = outbox.changed(), if close_by.is_none() => {
+                if outbox.is_closing() {
+                    *close_by = Some(Instant::now() + CLOSE_GRACE);
+                }
+            }
+        }
+    }
 }
 
 async fn read_frames(
     frames: &mut SplitStream<WebSocket>,
     socket: &Socket,
     connection_id: &str,
-    to_client: &mpsc::Sender<ToClient>,
-    writer_done: &CancellationToken,
+    outbox: &Outbox,
+    (writer_done, dropped): (&CancellationToken, &CancellationToken),
 ) {
+    let limits = &socket.limits;
+    // A live client answers the pings the writer sends every
+    // `ping_interval` within `pong_timeout`, so while we read, something
+    // arrives at least this often.
+    let silence_limit = limits.ping_interval + limits.pong_timeout;
     loop {
+        let heard = Instant::now();
         let frame = tokio::select! {
+            biased;
             frame = frames.next() => frame,
             // We sent a close frame (or can no longer write): give the
             // client a moment to answer it.
-            () = writer_done.cancelled() => return finish_closing(frames).await,
+            () = writer_done.cancelled() => {
+                if !dropped.is_cancelled() {
+                    finish_closing(frames).await;
+                }
+                return;
+            }
+            () = sleep_until(heard + silence_limit) => {
+                tracing::info!(socket = %socket.name, connection_id, silence = ?silence_limit, "client answered no ping; dropping the half-open connection");
+                return;
+            }
         };
         match frame {
             Some(Ok(Message::Text(text))) => {
+                outbox.touch();
                 deliver(socket, connection_id, text.as_bytes().to_vec()).await;
             }
             Some(Ok(Message::Binary(bytes))) => {
+                outbox.touch();
                 deliver(socket, connection_id, bytes.to_vec()).await;
             }
-            // Pings are answered by the websocket layer itself.
+            // Pings are answered by the websocket layer itself; pongs and
+            // pings show the client is there.
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             // Reading on lets our automatic close reply go out.
             Some(Ok(Message::Close(_))) => return finish_closing(frames).await,
@@ -154,10 +300,8 @@ async fn read_frames(
                     // A bad frame: the client hears why before the close.
                     Some(close) => {
                         tracing::warn!(socket = %socket.name, connection_id, error = description, "bad websocket frame; closing the connection");
-                        if to_client.send(ToClient::Close(close)).await.is_ok() {
-                            let _ =
-                                tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
-                        }
+                        outbox.close(close, true);
+                        let _ = tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
                     }
                     // The client went away without a close frame: routine.
                     None => {
@@ -180,10 +324,19 @@ async fn deliver(socket: &Socket, connection_id: &str, body: Vec<u8>) {
     let message = WebsocketEvent::Message(WebsocketMessageEvent { body });
     match socket
         .router
-        .dispatch(&socket.name, connection_id, message, HANDLER_WAIT)
+        .dispatch(
+            &socket.name,
+            connection_id,
+            message,
+            HANDLER_WAIT,
+            socket.limits.event_timeout,
+        )
         .await
     {
         Ok(_) | Err(DispatchError::ShuttingDown) => {}
+        Err(error @ DispatchError::Unanswered { .. }) => {
+            tracing::warn!(socket = %socket.name, connection_id, %error, "message event failed; reading the connection's next frame");
+        }
         Err(error) => {
             tracing::warn!(socket = %socket.name, connection_id, %error, "websocket message dropped");
         }

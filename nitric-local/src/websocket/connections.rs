@@ -2,26 +2,21 @@
 //! `Websocket` gRPC service sends to and closes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
 use nitric_protocol::names::socket_key;
-use tokio::sync::mpsc;
 
+use super::outbox::{Outbox, Refused};
 use crate::lock;
 
-/// What a connection's writer task is asked to do.
-#[derive(Debug)]
-pub(super) enum ToClient {
-    Frame(Message),
-    /// Send this close frame and stop writing.
-    Close(CloseFrame),
-}
-
 /// The live connections of every socket.
-#[derive(Default)]
 pub(crate) struct Connections {
-    live: Mutex<HashMap<ConnectionKey, mpsc::Sender<ToClient>>>,
+    live: Mutex<HashMap<ConnectionKey, Arc<Outbox>>>,
+    /// The largest message a `SendMessage` may carry.
+    max_message_size: usize,
+    /// The most bytes queued for one client.
+    max_queued_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,67 +34,120 @@ impl ConnectionKey {
     }
 }
 
-/// The connection asked for does not exist (any more).
+/// Why a message was not sent, or a connection not closed.
 #[derive(Debug, thiserror::Error)]
-#[error("websocket \"{socket}\" has no open connection \"{connection_id}\"")]
-pub(crate) struct ConnectionError {
-    pub(crate) socket: String,
-    pub(crate) connection_id: String,
+pub(crate) enum ConnectionError {
+    /// The connection asked for does not exist (any more).
+    #[error("websocket \"{socket}\" has no open connection \"{connection_id}\"")]
+    NotFound {
+        socket: String,
+        connection_id: String,
+    },
+    /// The client does not read what is sent to it: it was closed.
+    #[error("connection \"{connection_id}\" of websocket \"{socket}\" was closed because its client is not reading: {queued} bytes were still queued for it and this message of {size} bytes would exceed the limit of {limit} bytes per connection (max_queued_bytes); the message was not sent")]
+    TooSlow {
+        socket: String,
+        connection_id: String,
+        queued: usize,
+        size: usize,
+        limit: usize,
+    },
+    /// The message is bigger than a websocket message may be.
+    #[error("the message of {size} bytes is over the limit of {limit} bytes for one websocket message (max_message_size; AWS API Gateway allows 128 KiB)")]
+    TooBig { size: usize, limit: usize },
 }
 
 impl Connections {
-    pub(super) fn insert(&self, socket: &str, id: &str, writer: mpsc::Sender<ToClient>) {
-        lock(&self.live).insert(ConnectionKey::new(socket, id), writer);
+    pub(super) fn new(max_message_size: usize, max_queued_bytes: usize) -> Self {
+        Self {
+            live: Mutex::new(HashMap::new()),
+            max_message_size,
+            max_queued_bytes,
+        }
     }
 
+    pub(super) fn insert(&self, socket: &str, id: &str, outbox: Arc<Outbox>) {
+        lock(&self.live).insert(ConnectionKey::new(socket, id), outbox);
+    }
+
+    /// Forgets the connection.
     pub(super) fn remove(&self, socket: &str, id: &str) {
         lock(&self.live).remove(&ConnectionKey::new(socket, id));
     }
 
-    /// Sends `data` to the client: a text frame if it is UTF-8, else binary.
-    pub(crate) async fn send(
+    /// Queues `data` for the client: a text frame if it is UTF-8, else
+    /// binary. Never waits: a client with too much queued is closed with
+    /// 1008 instead, and the send fails as for a connection that is gone.
+    pub(crate) fn send(
         &self,
         socket: &str,
         id: &str,
         data: Vec<u8>,
     ) -> Result<(), ConnectionError> {
+        let size = data.len();
+        if size > self.max_message_size {
+            return Err(ConnectionError::TooBig {
+                size,
+                limit: self.max_message_size,
+            });
+        }
         let frame = match String::from_utf8(data) {
             Ok(text) => Message::Text(text.into()),
             Err(not_text) => Message::Binary(not_text.into_bytes().into()),
         };
-        let writer = self.writer(socket, id)?;
-        writer
-            .send(ToClient::Frame(frame))
-            .await
-            .map_err(|_| not_found(socket, id))
+        let outbox = lock(&self.live)
+            .get(&ConnectionKey::new(socket, id))
+            .cloned()
+            .ok_or_else(|| not_found(socket, id))?;
+        match outbox.push(frame, self.max_queued_bytes) {
+            Ok(()) => Ok(()),
+            Err(Refused::Closing) => Err(not_found(socket, id)),
+            Err(Refused::Full { queued }) => {
+                self.remove(socket, id);
+                let frame = CloseFrame {
+                    code: close_code::POLICY,
+                    reason: "too slow: the client does not read its messages".into(),
+                };
+                outbox.close(frame, true);
+                tracing::warn!(
+                    socket,
+                    connection_id = id,
+                    queued,
+                    limit = self.max_queued_bytes,
+                    "client does not read its messages; closing it (1008)"
+                );
+                Err(ConnectionError::TooSlow {
+                    socket: socket.to_owned(),
+                    connection_id: id.to_owned(),
+                    queued,
+                    size,
+                    limit: self.max_queued_bytes,
+                })
+            }
+        }
     }
 
-    /// Closes the connection normally. It is gone for senders at once; its
-    /// disconnect event follows when the close completes.
-    pub(crate) async fn close(&self, socket: &str, id: &str) -> Result<(), ConnectionError> {
-        let writer = lock(&self.live)
+    /// Closes the connection normally, after what is queued for it. It is
+    /// gone for senders at once; its disconnect event follows when the
+    /// close completes. Never waits for the client.
+    pub(crate) fn close(&self, socket: &str, id: &str) -> Result<(), ConnectionError> {
+        let outbox = lock(&self.live)
             .remove(&ConnectionKey::new(socket, id))
             .ok_or_else(|| not_found(socket, id))?;
         let frame = CloseFrame {
             code: close_code::NORMAL,
             reason: "closed by the application".into(),
         };
-        writer
-            .send(ToClient::Close(frame))
-            .await
-            .map_err(|_| not_found(socket, id))
-    }
-
-    fn writer(&self, socket: &str, id: &str) -> Result<mpsc::Sender<ToClient>, ConnectionError> {
-        lock(&self.live)
-            .get(&ConnectionKey::new(socket, id))
-            .cloned()
-            .ok_or_else(|| not_found(socket, id))
+        if outbox.close(frame, false) {
+            Ok(())
+        } else {
+            Err(not_found(socket, id))
+        }
     }
 }
 
 fn not_found(socket: &str, id: &str) -> ConnectionError {
-    ConnectionError {
+    ConnectionError::NotFound {
         socket: socket.to_owned(),
         connection_id: id.to_owned(),
     }

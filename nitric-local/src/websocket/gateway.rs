@@ -2,6 +2,10 @@
 //! time an application registers a handler for that socket, and kept running
 //! after the application disconnects so a restarted application finds its
 //! clients on the same port.
+//!
+//! Each gateway serves HTTP/1.1 itself (hyper's connection builder rather
+//! than `axum::serve`), so that a client has [`Limits::header_read_timeout`]
+//! to send a request's headers before its TCP connection is closed.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -9,19 +13,29 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use nitric_protocol::names::socket_key;
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connections::Connections;
+use super::origin::AllowedOrigins;
 use super::router::HandlerRouter;
 use super::upgrade;
+use crate::Config;
 
 /// How long an event waits for its handler to register, so clients arriving
 /// while the application restarts are served instead of refused.
 pub(super) const HANDLER_WAIT: Duration = Duration::from_secs(5);
+
+/// How long an HTTP connection still being served gets to finish when the
+/// membrane stops, and how long to pause after a failed accept.
+const HTTP_GRACE: Duration = Duration::from_secs(1);
 
 /// Where gateways listen.
 #[derive(Debug, Clone)]
@@ -30,6 +44,46 @@ pub(crate) struct GatewaySettings {
     /// Port of the first socket's gateway; 0 lets each pick a free port.
     pub(crate) first_port: u16,
     pub(crate) announce: bool,
+    pub(crate) limits: Limits,
+}
+
+/// What every gateway enforces; the fields of [`Config`] of the same names
+/// say what each means.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_queued_bytes: usize,
+    pub(crate) write_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_connection_lifetime: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) ping_interval: Duration,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) event_timeout: Duration,
+}
+
+impl Limits {
+    pub(crate) fn of(config: &Config) -> Self {
+        // A zero duration would make a timer fire at once, or forever.
+        let at_least_1ms = |duration: Duration| duration.max(Duration::from_millis(1));
+        Self {
+            allowed_origins: config.allowed_origins.clone(),
+            max_message_size: config.max_message_size,
+            max_frame_size: config.max_frame_size,
+            max_queued_bytes: config.max_queued_bytes,
+            write_timeout: at_least_1ms(config.write_timeout),
+            idle_timeout: at_least_1ms(config.idle_timeout),
+            max_connection_lifetime: at_least_1ms(config.max_connection_lifetime),
+            max_connections: config.max_connections,
+            header_read_timeout: at_least_1ms(config.header_read_timeout),
+            ping_interval: at_least_1ms(config.ping_interval),
+            pong_timeout: config.pong_timeout,
+            event_timeout: at_least_1ms(config.event_timeout),
+        }
+    }
 }
 
 /// Why a socket's gateway could not start.
@@ -67,11 +121,15 @@ impl Gateways {
         tasks: TaskTracker,
     ) -> Self {
         let next_port = Some(settings.first_port);
+        let connections = Connections::new(
+            settings.limits.max_message_size,
+            settings.limits.max_queued_bytes,
+        );
         Self {
             settings,
             next_port: Mutex::new(next_port),
             urls: watch::Sender::new(HashMap::new()),
-            connections: Arc::new(Connections::default()),
+            connections: Arc::new(connections),
             router,
             shutdown,
             tasks,
@@ -109,25 +167,24 @@ impl Gateways {
         }
 
         let url = format!("ws://{}", reachable(bound));
+        let limits = Arc::new(self.settings.limits.clone());
         let endpoint = upgrade::endpoint(upgrade::Socket {
             name: socket.to_owned(),
             router: self.router.clone(),
             connections: self.connections.clone(),
             shutdown: self.shutdown.clone(),
             tasks: self.tasks.clone(),
+            origins: AllowedOrigins::new(&limits.allowed_origins),
+            limits: limits.clone(),
+            open: Arc::default(),
         });
-        let listener = listener.tap_io(|stream| {
-            // Frames are small and latency matters more than packet count.
-            let _ = stream.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, endpoint)
-            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
-        let name = socket.to_owned();
-        self.tasks.spawn(async move {
-            if let Err(error) = serve.await {
-                tracing::error!(socket = %name, %error, "websocket gateway stopped");
-            }
-        });
+        self.tasks.spawn(serve(
+            listener,
+            endpoint,
+            limits.header_read_timeout,
+            self.shutdown.clone(),
+            self.tasks.clone(),
+        ));
 
         tracing::info!(socket, %url, "websocket gateway listening");
         if self.settings.announce {
@@ -161,6 +218,64 @@ impl Gateways {
 
     pub(crate) fn connections(&self) -> &Connections {
         &self.connections
+    }
+}
+
+/// Accepts TCP connections until shutdown and serves HTTP/1.1 on each.
+async fn serve(
+    listener: TcpListener,
+    endpoint: Router,
+    header_read_timeout: Duration,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                // Out of file descriptors, most likely: wait for some to be
+                // freed instead of spinning.
+                tracing::warn!(%error, "websocket gateway cannot accept a connection");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(HTTP_GRACE) => continue,
+                }
+            }
+        };
+        // Frames are small and latency matters more than packet count.
+        let _ = stream.set_nodelay(true);
+        let connection = http
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(endpoint.clone()),
+            )
+            .with_upgrades();
+        let shutdown = shutdown.clone();
+        // Ends once the connection is upgraded (the websocket lives on in
+        // its own task), closed, or timed out.
+        tasks.spawn(async move {
+            tokio::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                () = shutdown.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    match tokio::time::timeout(HTTP_GRACE, connection).await {
+                        Ok(served) => served,
+                        Err(_) => return,
+                    }
+                }
+            };
+            if let Err(error) = served {
+                tracing::debug!(%error, "HTTP connection to the websocket gateway ended");
+            }
+        });
     }
 }
 

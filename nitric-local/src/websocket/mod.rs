@@ -5,7 +5,10 @@
 //!   first registers a handler for it.
 //! - [`upgrade`]: the HTTP side of a gateway, which asks the application's
 //!   connect handler before accepting a websocket.
-//! - [`connection`]: one accepted websocket, its frames in and out.
+//! - [`origin`]: which browser pages may open a websocket.
+//! - [`connection`]: one accepted websocket, its frames in and out, its
+//!   clocks (pings, idle timeout, lifetime).
+//! - [`outbox`]: what waits to be written to one client, bounded in bytes.
 //! - [`connections`]: the live connections, reachable by id for the
 //!   `Websocket` gRPC service.
 //! - [`router`]: the handler router, which sends each event down the
@@ -15,9 +18,11 @@
 mod connection;
 mod connections;
 mod gateway;
+mod origin;
+mod outbox;
 mod router;
 mod upgrade;
 
 pub(crate) use connections::ConnectionError;
-pub(crate) use gateway::{GatewaySettings, Gateways};
+pub(crate) use gateway::{GatewaySettings, Gateways, Limits};
 pub(crate) use router::{EventSender, HandlerRouter, Registration};

@@ -48,6 +48,12 @@ pub(crate) enum DispatchError {
     },
     #[error("the {event} handler stream of websocket \"{socket}\" ended before answering")]
     HandlerGone { socket: String, event: &'static str },
+    #[error("the {event} handler of websocket \"{socket}\" did not answer within {waited:?} (event_timeout)")]
+    Unanswered {
+        socket: String,
+        event: &'static str,
+        waited: Duration,
+    },
     #[error("the membrane is shutting down")]
     ShuttingDown,
 }
@@ -126,14 +132,16 @@ impl HandlerRouter {
         })
     }
 
-    /// Sends `event` to the handler of its type on `socket` and waits for the
-    /// answer. When no handler is registered, waits up to `wait` for one.
+    /// Sends `event` to the handler of its type on `socket` and waits up to
+    /// `answer_within` for the answer. When no handler is registered, waits
+    /// up to `wait` for one.
     pub(crate) async fn dispatch(
         &self,
         socket: &str,
         connection_id: &str,
         event: WebsocketEvent,
         wait: Duration,
+        answer_within: Duration,
     ) -> Result<WebsocketEventResponse, DispatchError> {
         let event_type = event_type_of(&event);
         let key = HandlerKey::new(socket, event_type);
@@ -175,7 +183,14 @@ impl HandlerRouter {
             .send(request, &self.shutdown)
             .await
             .map_err(unanswered)?;
-        let answer = sent.answer(&self.shutdown).await.map_err(unanswered)?;
+        let answer = tokio::time::timeout(answer_within, sent.answer(&self.shutdown))
+            .await
+            .map_err(|_| DispatchError::Unanswered {
+                socket: socket.to_owned(),
+                event: event_name(event_type),
+                waited: answer_within,
+            })?
+            .map_err(unanswered)?;
         tracing::debug!(
             socket,
             connection_id,
@@ -318,8 +333,8 @@ mod tests {
             .register("public", WebsocketEventType::Message, tx, welcome())
             .unwrap();
         let wait = Duration::from_secs(1);
-        let first = router.dispatch("public", "a", message("one"), wait);
-        let second = router.dispatch("public", "b", message("two"), wait);
+        let first = router.dispatch("public", "a", message("one"), wait, wait);
+        let second = router.dispatch("public", "b", message("two"), wait, wait);
         let answer_both_reversed = async {
             let one = next_event(&mut rx).await;
             let two = next_event(&mut rx).await;
@@ -355,6 +370,7 @@ mod tests {
             "a",
             WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {}),
             Duration::from_secs(5),
+            Duration::from_secs(5),
         );
         let register_late = async {
             tokio::task::yield_now().await;
@@ -376,7 +392,8 @@ mod tests {
         let registration = router
             .register("public", WebsocketEventType::Message, tx, welcome())
             .unwrap();
-        let dispatch = router.dispatch("public", "a", message("x"), Duration::from_secs(1));
+        let second = Duration::from_secs(1);
+        let dispatch = router.dispatch("public", "a", message("x"), second, second);
         let end_stream = async {
             next_event(&mut rx).await;
             drop(registration);
@@ -389,8 +406,34 @@ mod tests {
     async fn no_handler_gives_up_after_the_wait() {
         let router = router();
         let answer = router
-            .dispatch("public", "a", message("x"), Duration::from_millis(10))
+            .dispatch(
+                "public",
+                "a",
+                message("x"),
+                Duration::from_millis(10),
+                Duration::from_secs(1),
+            )
             .await;
         assert!(matches!(answer, Err(DispatchError::NoHandler { .. })));
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_event_fails_after_the_answer_timeout() {
+        let router = router();
+        let (tx, mut rx) = mpsc::channel(4);
+        let _registration = router
+            .register("public", WebsocketEventType::Message, tx, welcome())
+            .unwrap();
+        let answer = router
+            .dispatch(
+                "public",
+                "a",
+                message("x"),
+                Duration::from_secs(1),
+                Duration::from_millis(20),
+            )
+            .await;
+        assert!(matches!(answer, Err(DispatchError::Unanswered { .. })));
+        next_event(&mut rx).await;
     }
 }

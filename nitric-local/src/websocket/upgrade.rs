@@ -1,14 +1,21 @@
 //! The HTTP side of a socket's gateway: a websocket upgrade request on `/`
 //! becomes a connect event, and only the application's answer decides whether
 //! the upgrade completes. Refusals are plain HTTP statuses, so a client sees
-//! them as a failed handshake, as it would on a cloud gateway.
+//! them as a failed handshake, as it would on a cloud gateway:
+//!
+//! - 403 for a foreign `Origin` (see [`super::origin`]) or a connect
+//!   handler's refusal;
+//! - 503 when the socket holds its maximum number of connections, or no
+//!   connect handler is there to ask;
+//! - 504 when the connect handler does not answer in time.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -21,12 +28,14 @@ use tokio_util::task::TaskTracker;
 
 use super::connection;
 use super::connections::Connections;
-use super::gateway::HANDLER_WAIT;
+use super::gateway::{Limits, HANDLER_WAIT};
+use super::origin::AllowedOrigins;
 use super::router::{DispatchError, HandlerRouter};
 
-/// The largest message (and frame) a client may send. A bigger one closes
-/// that connection with "message too big" instead of filling memory.
-pub(super) const MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+/// What tungstenite reads from the socket at a time. Small, because every
+/// idle connection holds one; a bigger message grows the buffer while it
+/// arrives.
+const READ_BUFFER_SIZE: usize = 4 * 1024;
 
 /// What every request and connection of one socket's gateway shares.
 pub(super) struct Socket {
@@ -36,6 +45,33 @@ pub(super) struct Socket {
     pub(super) connections: Arc<Connections>,
     pub(super) shutdown: CancellationToken,
     pub(super) tasks: TaskTracker,
+    pub(super) limits: Arc<Limits>,
+    pub(super) origins: AllowedOrigins,
+    /// Connections open or being decided, for [`Limits::max_connections`].
+    pub(super) open: Arc<AtomicUsize>,
+}
+
+/// One of a socket's [`Limits::max_connections`], held by a connection from
+/// its upgrade request until it closes.
+pub(super) struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl ConnectionSlot {
+    fn take(socket: &Socket) -> Option<Self> {
+        let max = socket.limits.max_connections;
+        socket
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| Self(socket.open.clone()))
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The HTTP endpoint of one socket's gateway.
@@ -48,15 +84,45 @@ pub(super) fn endpoint(socket: Socket) -> Router {
 async fn upgrade(
     State(socket): State<Arc<Socket>>,
     Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|origin| String::from_utf8_lossy(origin.as_bytes()).into_owned());
+    if !socket.origins.allows(origin.as_deref()) {
+        let origin = origin.unwrap_or_default();
+        tracing::warn!(socket = %socket.name, origin, "refusing a websocket from a page of another origin (allow it with --allowed-origins or NITRIC_LOCAL_ALLOWED_ORIGINS)");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            &format!("websocket connections from origin {origin} are not allowed"),
+        );
+    }
+    let Some(slot) = ConnectionSlot::take(&socket) else {
+        let max = socket.limits.max_connections;
+        tracing::warn!(socket = %socket.name, max_connections = max, "refusing a websocket connection: the socket is full");
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "websocket \"{}\" already has its maximum of {max} connections",
+                socket.name
+            ),
+        );
+    };
+
     let connection_id = uuid::Uuid::new_v4().to_string();
     let connect = WebsocketEvent::Connection(WebsocketConnectionEvent {
         query_params: group_query(query),
     });
     let answer = socket
         .router
-        .dispatch(&socket.name, &connection_id, connect, HANDLER_WAIT)
+        .dispatch(
+            &socket.name,
+            &connection_id,
+            connect,
+            HANDLER_WAIT,
+            socket.limits.event_timeout,
+        )
         .await;
     match answer {
         Ok(answer) if rejects(&answer) => {
@@ -66,7 +132,11 @@ async fn upgrade(
                 "the application refused this connection",
             )
         }
-        Ok(_) => accept(socket, connection_id, upgrade),
+        Ok(_) => accept(socket, connection_id, upgrade, slot),
+        Err(error @ DispatchError::Unanswered { .. }) => {
+            tracing::warn!(socket = %socket.name, connection_id, %error, "refusing a websocket connection: its connect event was not answered in time");
+            refuse(StatusCode::GATEWAY_TIMEOUT, &error.to_string())
+        }
         Err(error @ (DispatchError::NoHandler { .. } | DispatchError::HandlerGone { .. })) => {
             tracing::warn!(socket = %socket.name, connection_id, %error, "refusing a websocket connection");
             refuse(StatusCode::SERVICE_UNAVAILABLE, &error.to_string())
@@ -78,7 +148,12 @@ async fn upgrade(
     }
 }
 
-fn accept(socket: Arc<Socket>, connection_id: String, upgrade: WebSocketUpgrade) -> Response {
+fn accept(
+    socket: Arc<Socket>,
+    connection_id: String,
+    upgrade: WebSocketUpgrade,
+    slot: ConnectionSlot,
+) -> Response {
     tracing::info!(socket = %socket.name, connection_id, "websocket client connected");
     let on_failure = {
         let socket = socket.clone();
@@ -92,12 +167,19 @@ fn accept(socket: Arc<Socket>, connection_id: String, upgrade: WebSocketUpgrade)
         }
     };
     let tasks = socket.tasks.clone();
+    let limits = socket.limits.clone();
     upgrade
-        .max_message_size(MAX_MESSAGE_SIZE)
-        .max_frame_size(MAX_MESSAGE_SIZE)
+        .read_buffer_size(READ_BUFFER_SIZE)
+        // Every frame goes out as it is sent: nothing waits in a buffer.
+        .write_buffer_size(0)
+        // One message being written, plus the control frames that may
+        // queue behind it while the client is slow to read.
+        .max_write_buffer_size(limits.max_message_size + READ_BUFFER_SIZE)
+        .max_message_size(limits.max_message_size)
+        .max_frame_size(limits.max_frame_size)
         .on_failed_upgrade(on_failure)
         .on_upgrade(move |websocket: WebSocket| {
-            tasks.track_future(connection::run(websocket, socket, connection_id))
+            tasks.track_future(connection::run(websocket, socket, connection_id, slot))
         })
 }
 

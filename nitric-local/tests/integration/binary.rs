@@ -27,7 +27,24 @@ fn a_bad_flag_prints_the_problem_and_usage_and_exits_2() {
 fn help_prints_usage_and_exits_0() {
     let output = nitric_local().arg("--help").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("--data-dir <path>"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("--data-dir <path>"));
+    assert!(stdout.contains("--allowed-origins <list>"));
+}
+
+#[test]
+fn a_bad_allowed_origins_variable_is_named_and_exits_2() {
+    let output = nitric_local()
+        .env("NITRIC_LOCAL_ALLOWED_ORIGINS", "https://ok.example,bad")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("NITRIC_LOCAL_ALLOWED_ORIGINS")
+            && stderr.contains("`bad` is not an origin"),
+        "{stderr}"
+    );
 }
 
 #[test]
