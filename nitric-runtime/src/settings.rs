@@ -68,6 +68,10 @@ pub struct LocalSettings {
     /// Print each socket's `ws://` URL on stdout once its handlers are
     /// registered (default `true`).
     pub announce: bool,
+    /// Web page origins allowed to open websockets besides loopback ones
+    /// (`NITRIC_LOCAL_ALLOWED_ORIGINS`, comma-separated, `*` for any;
+    /// default none).
+    pub allowed_origins: Vec<String>,
 }
 
 /// Everything a service needs to know before it starts.
@@ -156,6 +160,14 @@ impl Settings {
                     data_dir: lookup("NITRIC_LOCAL_DATA_DIR")
                         .map_or_else(|| PathBuf::from(".nitric"), PathBuf::from),
                     announce: true,
+                    allowed_origins: match lookup("NITRIC_LOCAL_ALLOWED_ORIGINS") {
+                        Some(list) => nitric_local::parse_origins(&list).map_err(|reason| {
+                            Error::Startup(format!(
+                                "NITRIC_LOCAL_ALLOWED_ORIGINS={list:?}: {reason}"
+                            ))
+                        })?,
+                        None => Vec::new(),
+                    },
                 })
             }
             None => MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.to_owned()),
@@ -191,6 +203,7 @@ mod tests {
                 ws_port: 4001,
                 data_dir: ".nitric".into(),
                 announce: true,
+                allowed_origins: Vec::new(),
             })
         );
     }
@@ -218,6 +231,7 @@ mod tests {
                 ws_port: 0,
                 data_dir: "/tmp/x".into(),
                 announce: true,
+                allowed_origins: Vec::new(),
             })
         );
     }

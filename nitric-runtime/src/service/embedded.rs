@@ -26,6 +26,7 @@ impl RunningMembrane {
                     ws_port: local.ws_port,
                     data_dir: local.data_dir.clone(),
                     announce: local.announce,
+                    allowed_origins: local.allowed_origins.clone(),
                     ..nitric_local::Config::default()
                 };
                 let embedded = nitric_local::start(config).await.map_err(|error| {

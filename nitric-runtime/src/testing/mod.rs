@@ -107,6 +107,7 @@ impl TestApp {
                 ws_port: 0,
                 data_dir: data_dir.path().to_owned(),
                 announce: false,
+                allowed_origins: Vec::new(),
             }),
             environment: Environment::Local,
             shutdown_timeout: timeout,
