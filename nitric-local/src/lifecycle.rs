@@ -202,14 +202,35 @@ impl LocalMembrane {
         self.declarations.all()
     }
 
+    /// Closes every websocket client connection (1001, going away) and
+    /// waits, a few seconds at most, until the application has handled
+    /// their disconnect events; from then on upgrades get 503.
+    /// [`shutdown`](Self::shutdown) does this first; an application that
+    /// embeds the membrane calls it before it stops handling events, so no
+    /// disconnect is lost.
+    ///
+    /// ```no_run
+    /// # async fn example(membrane: nitric_local::LocalMembrane) {
+    /// membrane.close_connections().await;
+    /// // ... stop the application's event streams, then:
+    /// membrane.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn close_connections(&self) {
+        self.gateways.close_connections(SHUTDOWN_GRACE).await;
+    }
+
     /// Stops gracefully: the gateways stop accepting, open websockets get a
-    /// close frame ("going away"), application streams end, topic messages
-    /// not delivered yet (delayed, queued, or awaiting an answer) are
-    /// dropped with a log of how many, the gRPC server stops, and the
-    /// database file is closed. When this returns, the ports
-    /// are free and a new membrane can open the same data directory.
+    /// close frame ("going away") and their disconnect events reach the
+    /// application ([`close_connections`](Self::close_connections)), then
+    /// application streams end, topic messages not delivered yet (delayed,
+    /// queued, or awaiting an answer) are dropped with a log of how many,
+    /// the gRPC server stops, and the database file is closed. When this
+    /// returns, the ports are free and a new membrane can open the same data
+    /// directory.
     pub async fn shutdown(mut self) {
         tracing::info!("local membrane shutting down");
+        self.close_connections().await;
         self.shutdown.cancel();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())

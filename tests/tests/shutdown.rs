@@ -1,6 +1,8 @@
-//! Stopping with handlers that do not finish: the shutdown timeout, a second
-//! signal, and a membrane restart while a handler hangs.
+//! Stopping: handlers that do not finish (the shutdown timeout, a second
+//! signal, a membrane restart while a handler hangs), and disconnect events
+//! that must not be lost.
 
+use nitric_protocol::kvstore::v1::{kv_store_client::KvStoreClient, KvStoreScanKeysRequest, Store};
 use nitric_tests::interop::Membrane;
 use nitric_tests::{within, App, Client};
 
@@ -74,4 +76,80 @@ async fn a_membrane_killed_mid_event_is_registered_with_again_while_the_handler_
     let mut client = Client::connect(&url).await;
     client.send("after").await;
     assert_eq!(client.receive().await, "after");
+}
+
+#[tokio::test]
+async fn stopping_delivers_every_clients_disconnect_before_the_handlers_stop() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = App::start(env!("CARGO_BIN_EXE_chat"), data.path(), &[]);
+    let url = app.socket_url("public").await;
+    let _ada = Client::connect(&format!("{url}/?name=ada")).await;
+    let _bob = Client::connect(&format!("{url}/?name=bob")).await;
+
+    app.terminate();
+    let (status, output) = app.exit().await;
+    assert!(status.success(), "{output}");
+
+    // The store on disk: both members were removed by their disconnect
+    // handlers before the app stopped handling events.
+    let membrane = nitric_local::start(nitric_local::Config {
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        ws_port: 0,
+        data_dir: data.path().to_owned(),
+        announce: false,
+        ..nitric_local::Config::default()
+    })
+    .await
+    .unwrap();
+    let mut kv = KvStoreClient::connect(format!("http://{}", membrane.grpc_addr()))
+        .await
+        .unwrap();
+    let mut keys = kv
+        .scan_keys(KvStoreScanKeysRequest {
+            store: Some(Store {
+                name: "connections".into(),
+            }),
+            prefix: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut left = Vec::new();
+    while let Some(key) = keys.message().await.unwrap() {
+        left.push(key.key);
+    }
+    assert!(
+        left.is_empty(),
+        "members left in the store: {left:?}\n{output}"
+    );
+    membrane.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_leaving_during_its_connect_handler_still_gets_a_disconnect() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = App::start(APP, data.path(), &[]);
+    let url = app.socket_url("public").await;
+    let address = url.trim_start_matches("ws://").to_owned();
+
+    // A raw upgrade request, dropped while the connect handler sleeps.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "GET /?slow=1 HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .unwrap();
+    let started = app.stderr_line("slow connect started").await;
+    drop(stream);
+
+    let connection_id = started
+        .split("connection_id=")
+        .nth(1)
+        .expect("the log names the connection")
+        .trim()
+        .trim_matches('"')
+        .to_owned();
+    app.stderr_line(&format!("disconnect handled for {connection_id}"))
+        .await;
 }

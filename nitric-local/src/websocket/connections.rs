@@ -2,6 +2,7 @@
 //! `Websocket` gRPC service sends to and closes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
@@ -13,6 +14,9 @@ use crate::lock;
 /// The live connections of every socket.
 pub(crate) struct Connections {
     live: Mutex<HashMap<ConnectionKey, Arc<Outbox>>>,
+    /// Set by [`close_all`](Self::close_all): a connection accepted after
+    /// it is closed as soon as it is inserted.
+    closing_all: AtomicBool,
     /// The largest message a `SendMessage` may carry.
     max_message_size: usize,
     /// The most bytes queued for one client.
@@ -61,13 +65,29 @@ impl Connections {
     pub(super) fn new(max_message_size: usize, max_queued_bytes: usize) -> Self {
         Self {
             live: Mutex::new(HashMap::new()),
+            closing_all: AtomicBool::new(false),
             max_message_size,
             max_queued_bytes,
         }
     }
 
     pub(super) fn insert(&self, socket: &str, id: &str, outbox: Arc<Outbox>) {
-        lock(&self.live).insert(ConnectionKey::new(socket, id), outbox);
+        let mut live = lock(&self.live);
+        if self.closing_all.load(Ordering::Acquire) {
+            outbox.close(shutting_down(), false);
+        }
+        live.insert(ConnectionKey::new(socket, id), outbox);
+    }
+
+    /// Closes every connection with 1001 (going away), after what is queued
+    /// for it, and every connection inserted from now on; each one's
+    /// disconnect event follows as it closes.
+    pub(super) fn close_all(&self) {
+        let live = lock(&self.live);
+        self.closing_all.store(true, Ordering::Release);
+        for outbox in live.values() {
+            outbox.close(shutting_down(), false);
+        }
     }
 
     /// Forgets the connection.
@@ -143,6 +163,13 @@ impl Connections {
         } else {
             Err(not_found(socket, id))
         }
+    }
+}
+
+fn shutting_down() -> CloseFrame {
+    CloseFrame {
+        code: close_code::AWAY,
+        reason: "the membrane is shutting down".into(),
     }
 }
 

@@ -111,6 +111,11 @@ pub(crate) struct Gateways {
     router: Arc<HandlerRouter>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// Cancelled when the gateways stop taking connections, before shutdown.
+    draining: CancellationToken,
+    /// Each connection from its upgrade request until its disconnect event
+    /// is answered.
+    connection_tasks: TaskTracker,
 }
 
 impl Gateways {
@@ -133,6 +138,27 @@ impl Gateways {
             router,
             shutdown,
             tasks,
+            draining: CancellationToken::new(),
+            connection_tasks: TaskTracker::new(),
+        }
+    }
+
+    /// Stops taking connections (upgrades get 503), closes every open one
+    /// with 1001 and waits, at most `grace`, until the application has
+    /// answered their disconnect events. Shutdown does this first, while
+    /// the application's streams are still open, so no disconnect is lost.
+    pub(crate) async fn close_connections(&self, grace: Duration) {
+        self.draining.cancel();
+        self.connections.close_all();
+        self.connection_tasks.close();
+        if tokio::time::timeout(grace, self.connection_tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                connections = self.connection_tasks.len(),
+                "websocket connections still closing after {grace:?}; their disconnect events may be lost"
+            );
         }
     }
 
@@ -173,7 +199,8 @@ impl Gateways {
             router: self.router.clone(),
             connections: self.connections.clone(),
             shutdown: self.shutdown.clone(),
-            tasks: self.tasks.clone(),
+            draining: self.draining.clone(),
+            connection_tasks: self.connection_tasks.clone(),
             origins: AllowedOrigins::new(&limits.allowed_origins),
             limits: limits.clone(),
             open: Arc::default(),

@@ -23,6 +23,7 @@ use nitric_protocol::websockets::v1::{
     websocket_event_request::WebsocketEvent, websocket_event_response::WebsocketResponse,
     QueryValue, WebsocketConnectionEvent, WebsocketEventResponse,
 };
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -44,7 +45,11 @@ pub(super) struct Socket {
     pub(super) router: Arc<HandlerRouter>,
     pub(super) connections: Arc<Connections>,
     pub(super) shutdown: CancellationToken,
-    pub(super) tasks: TaskTracker,
+    /// Cancelled once the gateway takes no more connections.
+    pub(super) draining: CancellationToken,
+    /// Each connection from its upgrade request until its disconnect event
+    /// is answered.
+    pub(super) connection_tasks: TaskTracker,
     pub(super) limits: Arc<Limits>,
     pub(super) origins: AllowedOrigins,
     /// Connections open or being decided, for [`Limits::max_connections`].
@@ -98,6 +103,12 @@ async fn upgrade(
             &format!("websocket connections from origin {origin} are not allowed"),
         );
     }
+    if socket.draining.is_cancelled() {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the membrane is shutting down",
+        );
+    }
     let Some(slot) = ConnectionSlot::take(&socket) else {
         let max = socket.limits.max_connections;
         tracing::warn!(socket = %socket.name, max_connections = max, "refusing a websocket connection: the socket is full");
@@ -114,16 +125,35 @@ async fn upgrade(
     let connect = WebsocketEvent::Connection(WebsocketConnectionEvent {
         query_params: group_query(query),
     });
-    let answer = socket
-        .router
-        .dispatch(
-            &socket.name,
-            &connection_id,
-            connect,
-            HANDLER_WAIT,
-            socket.limits.event_timeout,
-        )
-        .await;
+    // Decided in a task of its own: a client that leaves while the connect
+    // handler runs drops this request, not the decision, and when the
+    // handler accepts, the application still hears of the disconnect.
+    let (decided, decision) = oneshot::channel();
+    let deciding = socket.clone();
+    let id = connection_id.clone();
+    socket.connection_tasks.spawn(async move {
+        let answer = deciding
+            .router
+            .dispatch(
+                &deciding.name,
+                &id,
+                connect,
+                HANDLER_WAIT,
+                deciding.limits.event_timeout,
+            )
+            .await;
+        let accepted = matches!(&answer, Ok(answer) if !rejects(answer));
+        if decided.send(answer).is_err() && accepted {
+            tracing::info!(socket = %deciding.name, connection_id = id, "websocket client left while its connect handler ran");
+            connection::report_disconnect(deciding, id).await;
+        }
+    });
+    let Ok(answer) = decision.await else {
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connect event could not be decided",
+        );
+    };
     match answer {
         Ok(answer) if rejects(&answer) => {
             tracing::info!(socket = %socket.name, connection_id, "connect handler refused the connection");
@@ -162,11 +192,11 @@ fn accept(
             // The application already accepted this client, so it must hear
             // that the client is gone.
             tracing::warn!(socket = %socket.name, connection_id, %error, "websocket upgrade failed after the connect handler accepted");
-            let tasks = socket.tasks.clone();
+            let tasks = socket.connection_tasks.clone();
             tasks.spawn(connection::report_disconnect(socket, connection_id));
         }
     };
-    let tasks = socket.tasks.clone();
+    let tasks = socket.connection_tasks.clone();
     let limits = socket.limits.clone();
     upgrade
         .read_buffer_size(READ_BUFFER_SIZE)

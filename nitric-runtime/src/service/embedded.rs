@@ -41,6 +41,16 @@ impl RunningMembrane {
         }
     }
 
+    /// Closes the embedded membrane's client connections and waits until
+    /// their disconnect events are handled, while this service's streams are
+    /// still open; a membrane elsewhere keeps its clients.
+    pub(crate) async fn close_connections(&self) {
+        #[cfg(feature = "local")]
+        if let Some(embedded) = &self.embedded {
+            embedded.close_connections().await;
+        }
+    }
+
     /// Stops the embedded membrane, if this service started one.
     pub(crate) async fn stop(self) {
         #[cfg(feature = "local")]

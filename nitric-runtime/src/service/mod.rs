@@ -181,11 +181,31 @@ impl Started {
         self.registry.websocket_functions.len() + self.registry.subscribe_functions.len()
     }
 
-    /// Serves until `stop` is cancelled (in-flight handlers finish first) or
-    /// serving ends, then stops the embedded membrane, if any.
+    /// Serves until `stop` is cancelled or serving ends, then stops the
+    /// embedded membrane, if any. On `stop`, an embedded membrane first
+    /// closes its clients, so their disconnect events reach the handlers;
+    /// then the streams stop, and in-flight handlers finish.
     pub(crate) async fn serve(self, stop: CancellationToken) -> Result<(), Error> {
-        let served =
-            session::serve_registry(&self.service, &self.registry, self.environment, &stop).await;
+        let streams_stop = CancellationToken::new();
+        let serving = session::serve_registry(
+            &self.service,
+            &self.registry,
+            self.environment,
+            &streams_stop,
+        );
+        tokio::pin!(serving);
+        let served = tokio::select! {
+            served = &mut serving => served,
+            () = stop.cancelled() => {
+                // The streams keep being served while the clients close, so
+                // their disconnect events are handled.
+                let closing = async {
+                    self.membrane.close_connections().await;
+                    streams_stop.cancel();
+                };
+                tokio::join!(serving, closing).0
+            }
+        };
         self.membrane.stop().await;
         served
     }

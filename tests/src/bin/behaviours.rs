@@ -1,7 +1,8 @@
 //! An app whose handlers misbehave on request, for the end-to-end tests.
 //!
-//! Connect query: `?reject=1` refuses, `?fail=1` errors, `?panic=1` panics;
-//! other parameters are remembered. Messages: `query` answers the connect
+//! Connect query: `?reject=1` refuses, `?fail=1` errors, `?panic=1` panics,
+//! `?slow=1` accepts after one second; other parameters are remembered. The
+//! disconnect handler logs `disconnect handled for <id>`. Messages: `query` answers the connect
 //! query as JSON, `panic` panics, `slow` answers `slow done` after two
 //! seconds, `missing key`, `send to stranger` and `write read-only` answer
 //! what those client calls returned, anything else is echoed.
@@ -30,6 +31,10 @@ async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
     if query.get("panic").is_some() {
         panic!("the connect handler panicked on purpose");
     }
+    if query.get("slow").is_some() {
+        tracing::info!(connection_id = ctx.connection_id(), "slow connect started");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let remembered = query
         .iter()
         .map(|(name, values)| (name.to_owned(), values.to_vec()))
@@ -40,7 +45,9 @@ async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
 
 #[websocket("public", on = "disconnect")]
 async fn disconnect(ctx: DisconnectContext) -> Result<(), nitric_runtime::Error> {
-    QUERIES.delete(ctx.connection_id()).await
+    QUERIES.delete(ctx.connection_id()).await?;
+    tracing::info!("disconnect handled for {}", ctx.connection_id());
+    Ok(())
 }
 
 #[websocket("public", on = "message")]
