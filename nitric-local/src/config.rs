@@ -39,6 +39,12 @@ pub struct Config {
     /// Print `websocket "NAME" listening on URL` on stdout when a
     /// websocket's gateway starts. Default `true`.
     pub announce: bool,
+    /// Refuse, with PERMISSION_DENIED, every key/value, topic and websocket
+    /// call that the application's declared policies do not allow, as the
+    /// cloud does (see the crate docs, "Policies"). Default `true`; the
+    /// binary's `--no-enforce-policies` sets `false`, which allows every
+    /// call.
+    pub enforce_policies: bool,
     /// How messages are delivered to topic subscribers. Internal: tests
     /// shorten the backoff; everyone else keeps the default.
     #[doc(hidden)]
@@ -94,6 +100,7 @@ impl Default for Config {
             ws_port: 4001,
             data_dir: PathBuf::from(".nitric"),
             announce: true,
+            enforce_policies: true,
             topic_delivery: TopicDelivery::default(),
         }
     }

@@ -3,8 +3,8 @@
 //!
 //! It serves the membrane's gRPC services for the application:
 //!
-//! - `Resources`: declarations of resources and policies (every permission
-//!   is granted locally);
+//! - `Resources`: declarations of resources and policies; the policies are
+//!   enforced (see "Policies" below);
 //! - `Websocket` and `WebsocketHandler`: a real websocket gateway for each
 //!   socket the application handles;
 //! - `KvStore`: key/value stores kept in a database file on disk, so data
@@ -20,6 +20,24 @@
 //! `Publish` fails with RESOURCE_EXHAUSTED) and delivered once a subscriber
 //! registers. Queued, delayed and undelivered messages are lost when the
 //! membrane stops; shutdown logs how many.
+//!
+//! # Policies
+//!
+//! As in the cloud, a service may only do what its declared policies allow:
+//! `KvStore.GetValue` and `ScanKeys` need `KeyValueStoreRead` on the store,
+//! `SetValue` `KeyValueStoreWrite`, `DeleteKey` `KeyValueStoreDelete`;
+//! `Topics.Publish` needs `TopicPublish` on the topic (subscribing needs
+//! nothing); `Websocket.SendMessage`, `CloseConnection` and `SocketDetails`
+//! need `WebsocketManage` on the socket. Anything else is refused with
+//! PERMISSION_DENIED naming the resource, the missing action and the
+//! permission to declare, such as
+//! `key/value store "connections": this service has no policy allowing
+//! KeyValueStoreWrite; declare the store with the "set" permission (...)`.
+//! A membrane serves one service, so every policy naming a service as
+//! principal (the SDKs name "this service" with an empty name) counts. A
+//! call is checked when it arrives, against the declarations received so
+//! far. [`Config::enforce_policies`] `= false` (the binary's
+//! `--no-enforce-policies`) allows every call.
 //!
 //! Run it as the `nitric-local` binary, or embed it with [`start`]:
 //!
@@ -55,6 +73,7 @@
 //! - `pairing`: requests sent down an application stream, paired with
 //!   their answers by id (for websocket handlers and topic subscribers);
 //! - `store`: the on-disk key/value database;
+//! - `policies`: what the declared policies allow, checked by each service;
 //! - `services/`: one module per gRPC service, each translating between
 //!   protobuf messages and the parts above;
 //! - `config`: what [`Config`] holds.
@@ -67,6 +86,7 @@
 mod config;
 mod lifecycle;
 mod pairing;
+mod policies;
 mod services;
 mod store;
 mod topics;

@@ -13,15 +13,17 @@ use nitric_protocol::topics::v1::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::policies::{Permission, Policies};
 use crate::topics::{PublishError, TopicBroker};
 
 pub(super) struct TopicsService {
     broker: Arc<TopicBroker>,
+    policies: Arc<Policies>,
 }
 
 impl TopicsService {
-    pub(super) fn new(broker: Arc<TopicBroker>) -> Self {
-        Self { broker }
+    pub(super) fn new(broker: Arc<TopicBroker>, policies: Arc<Policies>) -> Self {
+        Self { broker, policies }
     }
 }
 
@@ -37,6 +39,8 @@ impl Topics for TopicsService {
                 "TopicPublishRequest.topic_name is empty: name the topic to publish to",
             ));
         }
+        self.policies
+            .require(Permission::TopicPublish, &request.topic_name)?;
         let message = match request.message {
             Some(message @ TopicMessage {
                 content: Some(Content::StructPayload(_)),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use nitric_local::TopicDelivery;
 use nitric_protocol::prost_types::{self, value::Kind, Struct, Value};
+use nitric_protocol::resources::v1::{Action, ResourceType};
 use nitric_protocol::topics::v1::subscriber_client::SubscriberClient;
 use nitric_protocol::topics::v1::topics_client::TopicsClient;
 use nitric_protocol::topics::v1::{
@@ -36,8 +37,26 @@ async fn membrane() -> TestMembrane {
     membrane_with(fast()).await
 }
 
+/// The topics the tests publish to; each membrane declares them with the
+/// publish permission, as an application does.
+const TOPICS: [&str; 8] = [
+    "orders",
+    "invoices",
+    "signups",
+    "jobs",
+    "reminders",
+    "early",
+    "other",
+    "nobody",
+];
+
 async fn membrane_with(delivery: TopicDelivery) -> TestMembrane {
-    TestMembrane::start_with(|config| config.topic_delivery = delivery).await
+    let test = TestMembrane::start_with(|config| config.topic_delivery = delivery).await;
+    for topic in TOPICS {
+        test.allow(ResourceType::Topic, topic, &[Action::TopicPublish])
+            .await;
+    }
+    test
 }
 
 /// `{"n": n}`: a payload telling messages apart.
@@ -514,4 +533,37 @@ async fn shutdown_drops_pending_messages_instead_of_waiting_for_them() {
         .await
         .expect("shutdown does not wait for undelivered messages");
     assert!(matches!(subscriber.next_message().await, Ok(None) | Err(_)));
+}
+
+#[tokio::test]
+async fn publishing_needs_the_publish_policy_and_subscribing_does_not() {
+    let test = membrane().await;
+    // Declared, but without the publish permission.
+    test.allow(ResourceType::Topic, "audit", &[]).await;
+    let channel = test.channel().await;
+    let mut subscriber = Subscriber::register(&channel, "audit").await.unwrap();
+
+    for topic in ["audit", "undeclared"] {
+        let status = publish(&channel, request(topic, numbered(1)))
+            .await
+            .expect_err("publishing is refused");
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert_eq!(
+            status.message(),
+            format!(
+                "topic \"{topic}\": this service has no policy allowing TopicPublish; declare the topic \
+                 with the \"publish\" permission (Rust: allow = [publish]; Node and Python: .allow(\"publish\"))"
+            )
+        );
+    }
+    subscriber.assert_quiet().await;
+
+    test.allow(ResourceType::Topic, "audit", &[Action::TopicPublish])
+        .await;
+    publish(&channel, request("audit", numbered(2)))
+        .await
+        .unwrap();
+    let message = subscriber.next().await;
+    assert_eq!(message.payload, numbered(2));
+    subscriber.answer(&message.id, true).await;
 }
