@@ -10,16 +10,20 @@
 //! - `KvStore`: key/value stores kept in a database file on disk, so data
 //!   survives restarts;
 //! - `Topics` and `Subscriber`: messages published to a topic are delivered
-//!   to every stream subscribed to it, at least once, retried with a backoff
-//!   when a subscriber fails, and dropped with an error log (showing the
-//!   payload) after a bounded number of attempts. A `Publish` may ask for a
-//!   delay.
+//!   to every stream subscribed to it, at least once, retried with a
+//!   jittered exponential backoff when a subscriber fails, and dropped after
+//!   a bounded number of attempts with an error log giving the topic, the
+//!   payload's size and at most its first 200 characters. A `Publish` may
+//!   ask for a delay, at most 7 days (INVALID_ARGUMENT beyond).
 //!
 //! Topic messages live in memory only. A message published while its topic
-//! has no subscriber is queued (up to 10 000 per topic; beyond that
-//! `Publish` fails with RESOURCE_EXHAUSTED) and delivered once a subscriber
-//! registers. Queued, delayed and undelivered messages are lost when the
-//! membrane stops; shutdown logs how many.
+//! has no subscriber is queued and delivered once a subscriber registers.
+//! The messages held (queued, delayed, or not yet delivered) are bounded
+//! across all topics, by default to 10 000 messages and 64 MiB of payload
+//! ([`TopicLimits`]): beyond either bound `Publish` fails with
+//! RESOURCE_EXHAUSTED saying which. One task and one timer wheel drive
+//! every delayed message and retry. Queued, delayed and undelivered
+//! messages are lost when the membrane stops; shutdown logs how many.
 //!
 //! # Policies
 //!
@@ -98,6 +102,7 @@ pub use config::Config;
 #[doc(hidden)]
 pub use config::TopicDelivery;
 pub use lifecycle::{start, LocalMembrane, StartError};
+pub use topics::TopicLimits;
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the
 /// membrane keeps behind a mutex leaves it consistent, so a panic cannot

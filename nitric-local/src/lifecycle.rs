@@ -118,11 +118,12 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown.clone(),
         tasks.clone(),
     ));
-    let topics = Arc::new(TopicBroker::new(
+    let topics = TopicBroker::start(
         config.topic_delivery.clone(),
+        config.topic_limits.clone(),
         shutdown.clone(),
         tasks.clone(),
-    ));
+    );
     let state = MembraneState {
         router,
         gateways: gateways.clone(),
