@@ -82,8 +82,22 @@ impl Policies {
             );
             return;
         }
+        let actions: Vec<&str> = policy
+            .actions
+            .iter()
+            .map(|&action| {
+                Action::try_from(action).map_or("an unknown action", |a| a.as_str_name())
+            })
+            .collect();
         let mut granted = lock(&self.granted);
         for resource in &policy.resources {
+            let kind = ResourceType::try_from(resource.r#type)
+                .map_or("an unknown resource", |kind| kind.as_str_name());
+            tracing::info!(
+                "policy declared: this service may {} on {kind} \"{}\"",
+                actions.join(", "),
+                resource.name
+            );
             for &action in &policy.actions {
                 granted.insert(Grant::new(resource.r#type, &resource.name, action));
             }

@@ -59,14 +59,8 @@ impl Resources for ResourcesService {
             .map(|kind| kind.as_str_name().to_owned())
             .unwrap_or_else(|_| format!("unknown type {}", id.r#type));
         match &declaration.config {
-            Some(Config::Policy(policy)) => {
-                tracing::debug!(
-                    actions = ?policy.actions,
-                    resources = ?policy.resources.iter().map(|r| &r.name).collect::<Vec<_>>(),
-                    "policy declared"
-                );
-                self.policies.grant(policy);
-            }
+            // Logged with what it grants.
+            Some(Config::Policy(policy)) => self.policies.grant(policy),
             _ => tracing::debug!(kind, name = %id.name, "resource declared"),
         }
         self.declarations.record(declaration);

@@ -56,8 +56,8 @@ async fn run(
 ) {
     let mut wheel = DelayQueue::new();
     loop {
+        // Unbiased: a stream of new entries cannot starve the expiries.
         tokio::select! {
-            biased;
             () = shutdown.cancelled() => break,
             Some((due, wait)) = scheduled.recv() => {
                 wheel.insert(due, wait);
