@@ -68,6 +68,9 @@ pub struct LocalSettings {
     /// Print each socket's `ws://` URL on stdout once its handlers are
     /// registered (default `true`).
     pub announce: bool,
+    /// Refuse the app's calls its declared policies do not allow, as the
+    /// cloud does (default `true`; see `nitric_local::Config::enforce_policies`).
+    pub enforce_policies: bool,
 }
 
 /// Everything a service needs to know before it starts.
@@ -156,6 +159,7 @@ impl Settings {
                     data_dir: lookup("NITRIC_LOCAL_DATA_DIR")
                         .map_or_else(|| PathBuf::from(".nitric"), PathBuf::from),
                     announce: true,
+                    enforce_policies: true,
                 })
             }
             None => MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.to_owned()),
@@ -191,6 +195,7 @@ mod tests {
                 ws_port: 4001,
                 data_dir: ".nitric".into(),
                 announce: true,
+                enforce_policies: true,
             })
         );
     }
@@ -218,6 +223,7 @@ mod tests {
                 ws_port: 0,
                 data_dir: "/tmp/x".into(),
                 announce: true,
+                enforce_policies: true,
             })
         );
     }

@@ -26,6 +26,7 @@ impl RunningMembrane {
                     ws_port: local.ws_port,
                     data_dir: local.data_dir.clone(),
                     announce: local.announce,
+                    enforce_policies: local.enforce_policies,
                     ..nitric_local::Config::default()
                 };
                 let embedded = nitric_local::start(config).await.map_err(|error| {
