@@ -20,6 +20,10 @@ Options:
                       the next ports; 0 picks free ports [default: 4001]
   --host <ip>         address the websocket gateways bind to [default: 127.0.0.1]
   --data-dir <path>   where the key/value database lives [default: .nitric]
+  --no-enforce-policies
+                      allow every call, whatever policies the app declared
+                      (by default an undeclared permission is refused with
+                      PERMISSION_DENIED, as in the cloud)
   -h, --help          print this help
 
 Limits of the websocket gateways (sizes in bytes, or with KiB/MiB; durations
@@ -67,6 +71,9 @@ pub(crate) enum FlagError {
         reason: String,
     },
 }
+
+/// The one switch (a flag without a value).
+const NO_ENFORCE_POLICIES: &str = "--no-enforce-policies";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flag {
@@ -142,6 +149,15 @@ where
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
             return Ok(Command::Help);
+        }
+        if arg == NO_ENFORCE_POLICIES {
+            if !config.enforce_policies {
+                return Err(FlagError::Repeated {
+                    flag: NO_ENFORCE_POLICIES,
+                });
+            }
+            config.enforce_policies = false;
+            continue;
         }
         // Both `--flag value` and `--flag=value`.
         let (name, inline_value) = match arg.split_once('=') {
@@ -426,6 +442,18 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn policies_are_enforced_unless_switched_off() {
+        assert!(config(&[]).enforce_policies);
+        assert!(!config(&["--no-enforce-policies", "--ws-port", "0"]).enforce_policies);
+        assert_eq!(
+            parse_args(&["--no-enforce-policies", "--no-enforce-policies"]),
+            Err(FlagError::Repeated {
+                flag: "--no-enforce-policies"
+            })
+        );
     }
 
     #[test]

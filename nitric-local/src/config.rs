@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::topics;
+use crate::topics::{self, TopicLimits};
 
 const KIB: usize = 1024;
 
@@ -151,15 +151,25 @@ pub struct Config {
     /// unanswered message the connection's next frame is read. Default
     /// 29 s, the integration timeout of AWS API Gateway.
     pub event_timeout: Duration,
+    /// Refuse, with PERMISSION_DENIED, every key/value, topic and websocket
+    /// call that the application's declared policies do not allow, as the
+    /// cloud does (see the crate docs, "Policies"). Default `true`; the
+    /// binary's `--no-enforce-policies` sets `false`, which allows every
+    /// call.
+    pub enforce_policies: bool,
+    /// How many topic messages, and how many bytes of them, the membrane
+    /// holds at most, and the longest delay a message may ask for (see
+    /// [`TopicLimits`]). Default 10 000 messages, 64 MiB, 7 days.
+    pub topic_limits: TopicLimits,
     /// How messages are delivered to topic subscribers. Internal: tests
     /// shorten the backoff; everyone else keeps the default.
     #[doc(hidden)]
     pub topic_delivery: TopicDelivery,
 }
 
-/// How a topic message is delivered to each subscriber stream, and how many
-/// messages a topic keeps while nobody subscribes. Internal: the defaults
-/// are the membrane's behaviour; tests shorten them to run fast.
+/// How a topic message is delivered to each subscriber stream. Internal:
+/// the defaults are the membrane's behaviour; tests shorten them to run
+/// fast.
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicDelivery {
@@ -171,8 +181,6 @@ pub struct TopicDelivery {
     pub max_backoff: Duration,
     /// How long a subscriber may take to answer before the attempt fails.
     pub answer_timeout: Duration,
-    /// Messages a topic keeps in memory while it has no subscriber.
-    pub max_queued_per_topic: usize,
 }
 
 impl Default for TopicDelivery {
@@ -182,14 +190,14 @@ impl Default for TopicDelivery {
             first_backoff: topics::FIRST_BACKOFF,
             max_backoff: topics::MAX_BACKOFF,
             answer_timeout: topics::ANSWER_TIMEOUT,
-            max_queued_per_topic: topics::MAX_QUEUED_PER_TOPIC,
         }
     }
 }
 
 impl TopicDelivery {
     /// The wait after the `failed`-th failed attempt (counting from 1):
-    /// `first_backoff` doubled `failed - 1` times, at most `max_backoff`.
+    /// `first_backoff` doubled `failed - 1` times, at most `max_backoff`
+    /// (before jitter).
     pub(crate) fn backoff(&self, failed: u32) -> Duration {
         let doublings = failed.saturating_sub(1).min(31);
         self.first_backoff
@@ -218,6 +226,8 @@ impl Default for Config {
             ping_interval: Duration::from_secs(30),
             pong_timeout: Duration::from_secs(10),
             event_timeout: Duration::from_secs(29),
+            enforce_policies: true,
+            topic_limits: TopicLimits::default(),
             topic_delivery: TopicDelivery::default(),
         }
     }

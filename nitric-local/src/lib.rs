@@ -3,23 +3,45 @@
 //!
 //! It serves the membrane's gRPC services for the application:
 //!
-//! - `Resources`: declarations of resources and policies (every permission
-//!   is granted locally);
+//! - `Resources`: declarations of resources and policies; the policies are
+//!   enforced (see "Policies" below);
 //! - `Websocket` and `WebsocketHandler`: a real websocket gateway for each
 //!   socket the application handles;
 //! - `KvStore`: key/value stores kept in a database file on disk, so data
 //!   survives restarts;
 //! - `Topics` and `Subscriber`: messages published to a topic are delivered
-//!   to every stream subscribed to it, at least once, retried with a backoff
-//!   when a subscriber fails, and dropped with an error log (showing the
-//!   payload) after a bounded number of attempts. A `Publish` may ask for a
-//!   delay.
+//!   to every stream subscribed to it, at least once, retried with a
+//!   jittered exponential backoff when a subscriber fails, and dropped after
+//!   a bounded number of attempts with an error log giving the topic, the
+//!   payload's size and at most its first 200 characters. A `Publish` may
+//!   ask for a delay, at most 7 days (INVALID_ARGUMENT beyond).
 //!
 //! Topic messages live in memory only. A message published while its topic
-//! has no subscriber is queued (up to 10 000 per topic; beyond that
-//! `Publish` fails with RESOURCE_EXHAUSTED) and delivered once a subscriber
-//! registers. Queued, delayed and undelivered messages are lost when the
-//! membrane stops; shutdown logs how many.
+//! has no subscriber is queued and delivered once a subscriber registers.
+//! The messages held (queued, delayed, or not yet delivered) are bounded
+//! across all topics, by default to 10 000 messages and 64 MiB of payload
+//! ([`TopicLimits`]): beyond either bound `Publish` fails with
+//! RESOURCE_EXHAUSTED saying which. One task and one timer wheel drive
+//! every delayed message and retry. Queued, delayed and undelivered
+//! messages are lost when the membrane stops; shutdown logs how many.
+//!
+//! # Policies
+//!
+//! As in the cloud, a service may only do what its declared policies allow:
+//! `KvStore.GetValue` and `ScanKeys` need `KeyValueStoreRead` on the store,
+//! `SetValue` `KeyValueStoreWrite`, `DeleteKey` `KeyValueStoreDelete`;
+//! `Topics.Publish` needs `TopicPublish` on the topic (subscribing needs
+//! nothing); `Websocket.SendMessage`, `CloseConnection` and `SocketDetails`
+//! need `WebsocketManage` on the socket. Anything else is refused with
+//! PERMISSION_DENIED naming the resource, the missing action and the
+//! permission to declare, such as
+//! `key/value store "connections": this service has no policy allowing
+//! KeyValueStoreWrite; declare the store with the "set" permission (...)`.
+//! A membrane serves one service, so every policy naming a service as
+//! principal (the SDKs name "this service" with an empty name) counts. A
+//! call is checked when it arrives, against the declarations received so
+//! far. [`Config::enforce_policies`] `= false` (the binary's
+//! `--no-enforce-policies`) allows every call.
 //!
 //! # Limits of the websocket gateway
 //!
@@ -92,6 +114,7 @@
 //! - `pairing`: requests sent down an application stream, paired with
 //!   their answers by id (for websocket handlers and topic subscribers);
 //! - `store`: the on-disk key/value database;
+//! - `policies`: what the declared policies allow, checked by each service;
 //! - `services/`: one module per gRPC service, each translating between
 //!   protobuf messages and the parts above;
 //! - `config`: what [`Config`] holds.
@@ -104,6 +127,7 @@
 mod config;
 mod lifecycle;
 mod pairing;
+mod policies;
 mod services;
 mod store;
 mod topics;
@@ -115,6 +139,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub use config::TopicDelivery;
 pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
 pub use lifecycle::{start, LocalMembrane, StartError};
+pub use topics::TopicLimits;
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the
 /// membrane keeps behind a mutex leaves it consistent, so a panic cannot

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
+use crate::policies::Policies;
 use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
 use crate::topics::TopicBroker;
@@ -118,16 +119,18 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown.clone(),
         tasks.clone(),
     ));
-    let topics = Arc::new(TopicBroker::new(
+    let topics = TopicBroker::start(
         config.topic_delivery.clone(),
+        config.topic_limits.clone(),
         shutdown.clone(),
         tasks.clone(),
-    ));
+    );
     let state = MembraneState {
         router,
         gateways: gateways.clone(),
         store: store.clone(),
         declarations: Arc::new(Declarations::default()),
+        policies: Arc::new(Policies::new(config.enforce_policies)),
         topics: topics.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),

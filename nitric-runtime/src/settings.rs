@@ -72,6 +72,9 @@ pub struct LocalSettings {
     /// (`NITRIC_LOCAL_ALLOWED_ORIGINS`, comma-separated, `*` for any;
     /// default none).
     pub allowed_origins: Vec<String>,
+    /// Refuse the app's calls its declared policies do not allow, as the
+    /// cloud does (default `true`; see `nitric_local::Config::enforce_policies`).
+    pub enforce_policies: bool,
 }
 
 /// Everything a service needs to know before it starts.
@@ -168,6 +171,7 @@ impl Settings {
                         })?,
                         None => Vec::new(),
                     },
+                    enforce_policies: true,
                 })
             }
             None => MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.to_owned()),
@@ -204,6 +208,7 @@ mod tests {
                 data_dir: ".nitric".into(),
                 announce: true,
                 allowed_origins: Vec::new(),
+                enforce_policies: true,
             })
         );
     }
@@ -232,6 +237,7 @@ mod tests {
                 data_dir: "/tmp/x".into(),
                 announce: true,
                 allowed_origins: Vec::new(),
+                enforce_policies: true,
             })
         );
     }

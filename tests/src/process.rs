@@ -96,6 +96,22 @@ impl Process {
         .await
     }
 
+    /// Waits until every one of `needles` has appeared in a stderr line,
+    /// in any order.
+    pub async fn stderr_lines(&mut self, needles: &[&str]) {
+        let label = &self.label;
+        let mut missing: Vec<&str> = needles.to_vec();
+        within(&format!("{label} logging {needles:?}"), async {
+            while !missing.is_empty() {
+                match self.stderr.recv().await {
+                    Some(line) => missing.retain(|needle| !line.contains(needle)),
+                    None => panic!("{label} closed its stderr before logging {missing:?}"),
+                }
+            }
+        })
+        .await
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id().expect("the process is running")

@@ -1,4 +1,4 @@
-//! The chat and greeting apps written with the official Nitric Python SDK
+//! The chat, greeting and denied apps written with the official Nitric Python SDK
 //! (`nitric` on PyPI, pinned in `tests/interop/python/`), run against this
 //! project's `nitric-local` binary with real websocket clients. The SDK is
 //! installed under `target/interop/` on first run.
@@ -25,4 +25,9 @@ async fn chat_reads_writes_and_deletes_key_values() {
 #[tokio::test]
 async fn greeting_goes_through_a_topic() {
     scenarios::greeting_goes_through_a_topic(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn an_undeclared_permission_is_denied() {
+    scenarios::an_undeclared_permission_is_denied(Sdk::Python, MEMBRANE).await;
 }

@@ -5,6 +5,11 @@ use nitric_local::{Config, LocalMembrane};
 use nitric_protocol::kvstore::v1::{
     kv_store_client::KvStoreClient, KvStoreGetValueRequest, KvStoreSetValueRequest, ValueRef,
 };
+use nitric_protocol::resources::v1::{
+    resource_declare_request::Config as Declared, resources_client::ResourcesClient, Action,
+    KeyValueStoreResource, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
+    ResourceType,
+};
 use nitric_tests::{within, App, Client};
 use prost_types::{value::Kind, Struct, Value};
 use std::net::SocketAddr;
@@ -20,6 +25,35 @@ async fn membrane(grpc_addr: SocketAddr, data_dir: &Path) -> LocalMembrane {
     })
     .await
     .unwrap()
+}
+
+/// Declares the store "notes" with read and write permissions, as the
+/// service using it would: the membrane enforces policies.
+async fn declare_notes(address: SocketAddr) {
+    let id = |kind: ResourceType, name: &str| ResourceIdentifier {
+        r#type: kind as i32,
+        name: name.into(),
+    };
+    let mut resources = ResourcesClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
+    let store = ResourceDeclareRequest {
+        id: Some(id(ResourceType::KeyValueStore, "notes")),
+        config: Some(Declared::KeyValueStore(KeyValueStoreResource {})),
+    };
+    let policy = ResourceDeclareRequest {
+        id: Some(id(ResourceType::Policy, "")),
+        config: Some(Declared::Policy(PolicyResource {
+            principals: vec![id(ResourceType::Service, "")],
+            actions: vec![
+                Action::KeyValueStoreRead as i32,
+                Action::KeyValueStoreWrite as i32,
+            ],
+            resources: vec![id(ResourceType::KeyValueStore, "notes")],
+        })),
+    };
+    resources.declare(store).await.unwrap();
+    resources.declare(policy).await.unwrap();
 }
 
 fn note_ref() -> Option<ValueRef> {
@@ -50,6 +84,7 @@ async fn the_app_reconnects_and_data_survives_a_membrane_restart() {
     client.send("before").await;
     assert_eq!(client.receive().await, "before");
 
+    declare_notes(address).await;
     let mut kv = KvStoreClient::connect(format!("http://{address}"))
         .await
         .unwrap();
@@ -73,6 +108,8 @@ async fn the_app_reconnects_and_data_survives_a_membrane_restart() {
     first.shutdown().await;
     let second = membrane(address, &store_dir).await;
 
+    // Declarations live as long as a membrane: declare again.
+    declare_notes(address).await;
     let mut kv = KvStoreClient::connect(format!("http://{address}"))
         .await
         .unwrap();

@@ -15,15 +15,19 @@ use prost::Message;
 use prost_types::Struct;
 use tonic::{Request, Response, Status};
 
+use std::sync::Arc;
+
+use crate::policies::{Permission, Policies};
 use crate::store::{Store, StoreError};
 
 pub(super) struct KvStoreService {
     store: Store,
+    policies: Arc<Policies>,
 }
 
 impl KvStoreService {
-    pub(super) fn new(store: Store) -> Self {
-        Self { store }
+    pub(super) fn new(store: Store, policies: Arc<Policies>) -> Self {
+        Self { store, policies }
     }
 }
 
@@ -69,6 +73,8 @@ impl KvStore for KvStoreService {
         request: Request<KvStoreGetValueRequest>,
     ) -> Result<Response<KvStoreGetValueResponse>, Status> {
         let value_ref = require_ref(request.into_inner().r#ref, "KvStoreGetValueRequest")?;
+        self.policies
+            .require(Permission::KvRead, &value_ref.store)?;
         let stored = self
             .store
             .get(&value_ref.store, &value_ref.key)
@@ -100,6 +106,8 @@ impl KvStore for KvStoreService {
     ) -> Result<Response<KvStoreSetValueResponse>, Status> {
         let request = request.into_inner();
         let value_ref = require_ref(request.r#ref, "KvStoreSetValueRequest")?;
+        self.policies
+            .require(Permission::KvWrite, &value_ref.store)?;
         let content = request.content.ok_or_else(|| {
             Status::invalid_argument(format!(
                 "KvStoreSetValueRequest.content is missing (key \"{}\" of store \"{}\")",
@@ -118,6 +126,8 @@ impl KvStore for KvStoreService {
         request: Request<KvStoreDeleteKeyRequest>,
     ) -> Result<Response<KvStoreDeleteKeyResponse>, Status> {
         let value_ref = require_ref(request.into_inner().r#ref, "KvStoreDeleteKeyRequest")?;
+        self.policies
+            .require(Permission::KvDelete, &value_ref.store)?;
         self.store
             .delete(&value_ref.store, &value_ref.key)
             .await
@@ -142,6 +152,7 @@ impl KvStore for KvStoreService {
                     "KvStoreScanKeysRequest.store is missing or has an empty name",
                 )
             })?;
+        self.policies.require(Permission::KvRead, &store)?;
         let keys = self
             .store
             .keys_with_prefix(&store, &request.prefix)

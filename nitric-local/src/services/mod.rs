@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
+use crate::policies::Policies;
 use crate::store::Store;
 use crate::topics::TopicBroker;
 use crate::websocket::{Gateways, HandlerRouter};
@@ -42,6 +43,7 @@ pub(crate) struct MembraneState {
     pub(crate) gateways: Arc<Gateways>,
     pub(crate) store: Store,
     pub(crate) declarations: Arc<Declarations>,
+    pub(crate) policies: Arc<Policies>,
     pub(crate) topics: Arc<TopicBroker>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
@@ -52,18 +54,22 @@ pub(crate) fn grpc_server(state: &MembraneState) -> Router {
     Server::builder()
         .add_service(ResourcesServer::new(resources::ResourcesService::new(
             state.declarations.clone(),
+            state.policies.clone(),
         )))
         .add_service(WebsocketServer::new(websocket::WebsocketService::new(
             state.gateways.clone(),
+            state.policies.clone(),
         )))
         .add_service(WebsocketHandlerServer::new(
             websocket_handler::WebsocketHandlerService::new(state.clone()),
         ))
         .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
             state.store.clone(),
+            state.policies.clone(),
         )))
         .add_service(TopicsServer::new(topics::TopicsService::new(
             state.topics.clone(),
+            state.policies.clone(),
         )))
         .add_service(SubscriberServer::new(subscriber::SubscriberService::new(
             state.clone(),

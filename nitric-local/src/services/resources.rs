@@ -1,6 +1,6 @@
 //! `Resources.Declare`: the application names the resources it uses and the
-//! permissions it needs. Locally every permission is granted, so the
-//! declarations are only recorded (for logs and inspection).
+//! permissions it needs. Declarations are recorded (for logs and
+//! inspection), and policies grant their actions (see [`crate::policies`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +11,7 @@ use nitric_protocol::resources::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::lock;
+use crate::policies::Policies;
 
 /// Every declaration received, in arrival order.
 #[derive(Default)]
@@ -30,11 +31,15 @@ impl Declarations {
 
 pub(super) struct ResourcesService {
     declarations: Arc<Declarations>,
+    policies: Arc<Policies>,
 }
 
 impl ResourcesService {
-    pub(super) fn new(declarations: Arc<Declarations>) -> Self {
-        Self { declarations }
+    pub(super) fn new(declarations: Arc<Declarations>, policies: Arc<Policies>) -> Self {
+        Self {
+            declarations,
+            policies,
+        }
     }
 }
 
@@ -54,11 +59,8 @@ impl Resources for ResourcesService {
             .map(|kind| kind.as_str_name().to_owned())
             .unwrap_or_else(|_| format!("unknown type {}", id.r#type));
         match &declaration.config {
-            Some(Config::Policy(policy)) => tracing::debug!(
-                actions = ?policy.actions,
-                resources = ?policy.resources.iter().map(|r| &r.name).collect::<Vec<_>>(),
-                "policy declared"
-            ),
+            // Logged with what it grants.
+            Some(Config::Policy(policy)) => self.policies.grant(policy),
             _ => tracing::debug!(kind, name = %id.name, "resource declared"),
         }
         self.declarations.record(declaration);

@@ -13,15 +13,17 @@ use nitric_protocol::topics::v1::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::policies::{Permission, Policies};
 use crate::topics::{PublishError, TopicBroker};
 
 pub(super) struct TopicsService {
     broker: Arc<TopicBroker>,
+    policies: Arc<Policies>,
 }
 
 impl TopicsService {
-    pub(super) fn new(broker: Arc<TopicBroker>) -> Self {
-        Self { broker }
+    pub(super) fn new(broker: Arc<TopicBroker>, policies: Arc<Policies>) -> Self {
+        Self { broker, policies }
     }
 }
 
@@ -37,6 +39,8 @@ impl Topics for TopicsService {
                 "TopicPublishRequest.topic_name is empty: name the topic to publish to",
             ));
         }
+        self.policies
+            .require(Permission::TopicPublish, &request.topic_name)?;
         let message = match request.message {
             Some(message @ TopicMessage {
                 content: Some(Content::StructPayload(_)),
@@ -63,20 +67,27 @@ impl Topics for TopicsService {
             })?,
             None => Duration::ZERO,
         };
+        let topic = request.topic_name.clone();
         self.broker
             .publish(request.topic_name, message, delay)
-            .map_err(refused)?;
+            .map_err(|error| refused(&topic, error))?;
         Ok(Response::new(TopicPublishResponse {}))
     }
 }
 
-/// The status answering a message the broker did not accept.
-fn refused(error: PublishError) -> Status {
-    tracing::warn!(%error, "publish refused");
-    match error {
-        PublishError::QueueFull { .. } => Status::resource_exhausted(error.to_string()),
+/// The status answering a message for `topic` the broker did not accept.
+fn refused(topic: &str, error: PublishError) -> Status {
+    let status = match error {
+        PublishError::TooManyMessages { .. } | PublishError::TooManyBytes { .. } => {
+            Status::resource_exhausted(error.to_string())
+        }
+        PublishError::DelayTooLong { .. } => Status::invalid_argument(format!(
+            "TopicPublishRequest.delay of the message to topic \"{topic}\" {error}"
+        )),
         PublishError::ShuttingDown => Status::unavailable(error.to_string()),
-    }
+    };
+    tracing::warn!(error = %status.message(), "publish refused");
+    status
 }
 
 /// A protobuf `Duration` as a delay, or what is wrong with it (worded to

@@ -9,15 +9,17 @@ use nitric_protocol::websockets::v1::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::policies::{Permission, Policies};
 use crate::websocket::{ConnectionError, Gateways};
 
 pub(super) struct WebsocketService {
     gateways: Arc<Gateways>,
+    policies: Arc<Policies>,
 }
 
 impl WebsocketService {
-    pub(super) fn new(gateways: Arc<Gateways>) -> Self {
-        Self { gateways }
+    pub(super) fn new(gateways: Arc<Gateways>, policies: Arc<Policies>) -> Self {
+        Self { gateways, policies }
     }
 
     /// NOT_FOUND unless `socket`'s gateway runs, naming what was looked for.
@@ -50,6 +52,8 @@ impl Websocket for WebsocketService {
         request: Request<WebsocketSendRequest>,
     ) -> Result<Response<WebsocketSendResponse>, Status> {
         let request = request.into_inner();
+        self.policies
+            .require(Permission::WebsocketManage, &request.socket_name)?;
         self.require_gateway(&request.socket_name, &request.connection_id)?;
         self.gateways
             .connections()
@@ -63,6 +67,8 @@ impl Websocket for WebsocketService {
         request: Request<WebsocketCloseConnectionRequest>,
     ) -> Result<Response<WebsocketCloseConnectionResponse>, Status> {
         let request = request.into_inner();
+        self.policies
+            .require(Permission::WebsocketManage, &request.socket_name)?;
         self.require_gateway(&request.socket_name, &request.connection_id)?;
         self.gateways
             .connections()
@@ -77,6 +83,8 @@ impl Websocket for WebsocketService {
         request: Request<WebsocketDetailsRequest>,
     ) -> Result<Response<WebsocketDetailsResponse>, Status> {
         let socket = request.into_inner().socket_name;
+        self.policies
+            .require(Permission::WebsocketManage, &socket)?;
         let url = self.gateways.url(&socket).ok_or_else(|| {
             Status::not_found(format!(
                 "websocket \"{socket}\" is not running (no handler has registered for it)"

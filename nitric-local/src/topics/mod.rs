@@ -8,29 +8,37 @@
 //!   answers `success = true`. An answer `success = false`, no answer within
 //!   [`ANSWER_TIMEOUT`], or the stream ending first is a failed attempt: the
 //!   copy is tried again after a backoff that starts at [`FIRST_BACKOFF`]
-//!   and doubles up to [`MAX_BACKOFF`], [`MAX_ATTEMPTS`] attempts in all.
-//!   Then the message is dropped, and an error log shows its topic and its
-//!   payload as JSON. A retry goes to the same stream while it is
-//!   subscribed, else to the newest stream of the topic (an application
-//!   that restarted subscribes again on a new stream).
+//!   and doubles up to [`MAX_BACKOFF`], each wait jittered (a random part of
+//!   it up to half is left out, so retries of many messages spread out),
+//!   [`MAX_ATTEMPTS`] attempts in all. Then the message is dropped, and an
+//!   error log shows its topic, its size, and the start of its payload as
+//!   JSON. A retry goes to the same stream while it is subscribed, else to
+//!   the newest stream of the topic (an application that restarted
+//!   subscribes again on a new stream).
 //! - **Nobody subscribed.** A message for a topic without subscribers (or a
-//!   retry whose streams have all ended) waits in that topic's queue, at
-//!   most [`MAX_QUEUED_PER_TOPIC`] messages; beyond that `Publish` is
-//!   refused with RESOURCE_EXHAUSTED. The queue is delivered to the first
-//!   stream that subscribes. Messages that already failed keep their count
-//!   of attempts.
+//!   retry whose streams have all ended) waits in that topic's queue, and
+//!   is delivered to the first stream that subscribes. Messages that
+//!   already failed keep their count of attempts.
+//! - **Bounded.** Messages held (queued, delayed, waiting to be retried or
+//!   for an answer) are bounded in number and bytes across all topics, and
+//!   delays in length ([`TopicLimits`]): `Publish` beyond a bound is refused
+//!   with RESOURCE_EXHAUSTED, a longer delay with INVALID_ARGUMENT.
 //! - **Memory only.** Queued, delayed and undelivered messages live in the
 //!   membrane's memory: they are lost when it stops, and shutdown logs how
 //!   many were dropped.
 //!
 //! Inside:
 //! - [`stream`]: one subscriber stream, its answers paired with messages by id.
-//! - [`delivery`]: one copy of a message on its way to one subscriber, retries included.
+//! - [`delivery`]: one attempt to deliver a copy of a message, and what follows it.
+//! - [`timer`]: the one task that wakes delayed messages and retries.
+//! - [`limits`]: the bounds, and what the held messages use of them.
 //! - [`payload`]: a payload as JSON, for the logs.
 
 mod delivery;
+mod limits;
 mod payload;
 mod stream;
+mod timer;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,31 +46,37 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nitric_protocol::topics::v1::{ServerMessage, TopicMessage};
+use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::TopicDelivery;
 use crate::lock;
+pub(crate) use limits::Exceeded;
+pub use limits::TopicLimits;
+use limits::{Budget, Reservation};
 use stream::SubscriberStream;
 pub(crate) use stream::{MessageSender, SUBSCRIBER_CHANNEL};
+use timer::{Due, Timer};
 
 /// Attempts to deliver a message to one subscriber before it is dropped.
 pub(crate) const MAX_ATTEMPTS: u32 = 8;
 /// The wait after the first failed attempt; each further failure doubles it.
 pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between two attempts. With the values above, the
-/// attempts of one message span about 13 seconds of backoff.
+/// attempts of one message span at most about 13 seconds of backoff.
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How long a subscriber may take to answer a message.
 pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
-/// Messages a topic keeps in memory while it has no subscriber.
-pub(crate) const MAX_QUEUED_PER_TOPIC: usize = 10_000;
 
-/// Every topic with subscribers or queued messages, and the deliveries in
-/// progress (as tasks).
+/// Every topic with subscribers or queued messages, the timer of waiting
+/// messages, and the deliveries in progress (as tasks, one per copy
+/// waiting for a subscriber's answer).
 pub(crate) struct TopicBroker {
     topics: Mutex<HashMap<String, Topic>>,
     settings: TopicDelivery,
+    budget: Arc<Budget>,
+    timer: Timer,
     shutdown: CancellationToken,
     tasks: TaskTracker,
     /// Copies of messages given up because the membrane is stopping.
@@ -84,10 +98,19 @@ impl Topic {
     }
 }
 
-/// A message accepted by `Publish`, shared by all its copies.
+/// A message accepted by `Publish`, shared by all its copies. It holds its
+/// share of the [`TopicLimits`] until the last copy is done.
 struct Published {
     topic: String,
     message: TopicMessage,
+    held: Reservation,
+}
+
+impl Published {
+    /// The payload's size in bytes (protobuf encoding).
+    fn bytes(&self) -> usize {
+        self.held.bytes()
+    }
 }
 
 /// One copy of a message, on its way to one subscriber.
@@ -100,8 +123,17 @@ struct Delivery {
 /// Why a message was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PublishError {
-    #[error("topic \"{topic}\" has no subscriber and already holds {limit} undelivered messages in memory; start a service that subscribes to it, or publish less")]
-    QueueFull { topic: String, limit: usize },
+    #[error("cannot accept a message for topic \"{topic}\": the membrane already holds {limit} topic messages not yet delivered (queued, delayed or being retried), its limit on the number of messages across all topics; subscribe to the topics, or publish less")]
+    TooManyMessages { topic: String, limit: usize },
+    #[error("cannot accept a message of {bytes} bytes for topic \"{topic}\": the membrane already holds {held} bytes of topic messages not yet delivered (queued, delayed or being retried), and its limit on bytes across all topics is {limit}; subscribe to the topics, or publish less")]
+    TooManyBytes {
+        topic: String,
+        bytes: usize,
+        held: usize,
+        limit: usize,
+    },
+    #[error("is {delay:?}, longer than the longest delay a topic message may have, {limit:?}")]
+    DelayTooLong { delay: Duration, limit: Duration },
     #[error("the membrane is shutting down")]
     ShuttingDown,
 }
@@ -115,18 +147,22 @@ pub(crate) struct Subscription {
 }
 
 impl TopicBroker {
-    pub(crate) fn new(
+    /// A broker whose timer task runs on `tasks` until `shutdown`.
+    pub(crate) fn start(
         settings: TopicDelivery,
+        limits: TopicLimits,
         shutdown: CancellationToken,
         tasks: TaskTracker,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|broker| Self {
             topics: Mutex::new(HashMap::new()),
             settings,
+            budget: Budget::new(limits),
+            timer: Timer::start(broker.clone(), shutdown.clone(), &tasks),
             shutdown,
             tasks,
             abandoned: AtomicUsize::new(0),
-        }
+        })
     }
 
     /// Accepts `message` for `topic`: sends it to the topic's subscribers
@@ -141,49 +177,62 @@ impl TopicBroker {
         if self.shutdown.is_cancelled() {
             return Err(PublishError::ShuttingDown);
         }
-        let message = Arc::new(Published { topic, message });
-        if delay.is_zero() {
-            return self.fan_out(message);
+        let limit = self.budget.limits().longest_delay();
+        if delay > limit {
+            return Err(PublishError::DelayTooLong { delay, limit });
         }
-        tracing::debug!(topic = %message.topic, ?delay, "message accepted; delivered after its delay");
-        let broker = self.clone();
-        self.tasks.spawn(async move {
-            if !broker.sleep_unless_stopping(delay).await {
-                return;
-            }
-            if let Err(error) = broker.fan_out(message.clone()) {
-                delivery::log_dropped(&message, &error);
-            }
+        let bytes = message.encoded_len();
+        let held = self
+            .budget
+            .reserve(bytes)
+            .map_err(|exceeded| match exceeded {
+                Exceeded::Messages(limit) => PublishError::TooManyMessages {
+                    topic: topic.clone(),
+                    limit,
+                },
+                Exceeded::Bytes { limit, held } => PublishError::TooManyBytes {
+                    topic: topic.clone(),
+                    bytes,
+                    held,
+                    limit,
+                },
+            })?;
+        let message = Arc::new(Published {
+            topic,
+            message,
+            held,
         });
+        if delay.is_zero() {
+            self.fan_out(message);
+        } else {
+            tracing::debug!(topic = %message.topic, ?delay, "message accepted; delivered after its delay");
+            if !self.timer.after(delay, Due::Publish(message)) {
+                return Err(PublishError::ShuttingDown);
+            }
+        }
         Ok(())
     }
 
     /// Starts a copy of `message` towards every subscriber of its topic, or
     /// queues it when there is none.
-    fn fan_out(self: &Arc<Self>, message: Arc<Published>) -> Result<(), PublishError> {
+    fn fan_out(self: &Arc<Self>, message: Arc<Published>) {
         let mut topics = lock(&self.topics);
         let topic = topics.entry(message.topic.clone()).or_default();
         if topic.subscribers.is_empty() {
-            return self
-                .enqueue(topic, Delivery { message, failed: 0 })
-                .map_err(|delivery| self.queue_full(&delivery));
+            Self::enqueue(topic, Delivery { message, failed: 0 });
+            return;
         }
         for subscriber in &topic.subscribers {
             let delivery = Delivery {
                 message: message.clone(),
                 failed: 0,
             };
-            self.start(delivery, subscriber.clone());
+            self.send_copy(delivery, subscriber.clone());
         }
-        Ok(())
     }
 
-    /// Queues `delivery` in `topic` until a subscriber registers; gives it
-    /// back when the queue is full.
-    fn enqueue(&self, topic: &mut Topic, delivery: Delivery) -> Result<(), Delivery> {
-        if topic.queued.len() >= self.settings.max_queued_per_topic {
-            return Err(delivery);
-        }
+    /// Queues `delivery` in `topic` until a subscriber registers.
+    fn enqueue(topic: &mut Topic, delivery: Delivery) {
         tracing::info!(
             topic = %delivery.message.topic,
             queued = topic.queued.len() + 1,
@@ -191,19 +240,32 @@ impl TopicBroker {
             "no subscriber for the topic; message queued in memory until one registers"
         );
         topic.queued.push_back(delivery);
-        Ok(())
     }
 
-    fn queue_full(&self, delivery: &Delivery) -> PublishError {
-        PublishError::QueueFull {
-            topic: delivery.message.topic.clone(),
-            limit: self.settings.max_queued_per_topic,
+    /// Starts one attempt to deliver `delivery` to `subscriber`.
+    fn send_copy(self: &Arc<Self>, delivery: Delivery, subscriber: Arc<SubscriberStream>) {
+        self.tasks
+            .spawn(delivery::attempt(self.clone(), delivery, subscriber));
+    }
+
+    /// Tries `delivery` again after `backoff`, at `previous` if it still
+    /// subscribes then.
+    fn retry_after(&self, backoff: Duration, delivery: Delivery, previous: Arc<SubscriberStream>) {
+        if !self.timer.after(backoff, Due::Retry(delivery, previous)) {
+            self.abandon(1);
         }
     }
 
-    fn start(self: &Arc<Self>, delivery: Delivery, subscriber: Arc<SubscriberStream>) {
-        self.tasks
-            .spawn(delivery::run(self.clone(), delivery, subscriber));
+    /// Called by the timer when a wait ends.
+    fn on_due(self: &Arc<Self>, due: Due) {
+        match due {
+            Due::Publish(message) => self.fan_out(message),
+            Due::Retry(delivery, previous) => {
+                if let Some((delivery, target)) = self.next_target(delivery, &previous) {
+                    self.send_copy(delivery, target);
+                }
+            }
+        }
     }
 
     /// Subscribes the stream sending into `messages` to `topic_name`.
@@ -234,7 +296,7 @@ impl TopicBroker {
             );
         }
         for delivery in queued {
-            self.start(delivery, stream.clone());
+            self.send_copy(delivery, stream.clone());
         }
         Subscription {
             broker: self.clone(),
@@ -262,16 +324,14 @@ impl TopicBroker {
 
     /// Where the next attempt of `delivery` goes: `previous` while it still
     /// subscribes, else the topic's newest subscriber. With none left, the
-    /// delivery waits in the topic's queue (or is dropped if that is full)
-    /// and `None` is returned.
+    /// delivery waits in the topic's queue and `None` is returned.
     fn next_target(
         &self,
         delivery: Delivery,
         previous: &Arc<SubscriberStream>,
     ) -> Option<(Delivery, Arc<SubscriberStream>)> {
-        let name = delivery.message.topic.clone();
         let mut topics = lock(&self.topics);
-        let topic = topics.entry(name.clone()).or_default();
+        let topic = topics.entry(delivery.message.topic.clone()).or_default();
         let live = |stream: &&Arc<SubscriberStream>| stream.is_open();
         if topic
             .subscribers
@@ -284,31 +344,13 @@ impl TopicBroker {
         if let Some(newest) = topic.subscribers.iter().rev().find(live) {
             return Some((delivery, newest.clone()));
         }
-        if let Err(delivery) = self.enqueue(topic, delivery) {
-            delivery::log_dropped(&delivery.message, &self.queue_full(&delivery));
-        }
-        if topic.is_unused() {
-            topics.remove(&name);
-        }
+        Self::enqueue(topic, delivery);
         None
     }
 
-    /// Counts a copy given up because the membrane is stopping.
-    fn abandon(&self) {
-        self.abandoned.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Waits `duration` before a copy goes on; `false` (the copy counted as
-    /// abandoned) if the membrane stops first.
-    async fn sleep_unless_stopping(&self, duration: Duration) -> bool {
-        tokio::select! {
-            biased;
-            () = self.shutdown.cancelled() => {
-                self.abandon();
-                false
-            }
-            () = tokio::time::sleep(duration) => true,
-        }
+    /// Counts `copies` given up because the membrane is stopping.
+    fn abandon(&self, copies: usize) {
+        self.abandoned.fetch_add(copies, Ordering::Relaxed);
     }
 
     /// Logs how many messages were still queued or on their way when the
@@ -319,12 +361,12 @@ impl TopicBroker {
             .values_mut()
             .map(|topic| std::mem::take(&mut topic.queued).len())
             .sum();
-        let in_flight = self.abandoned.swap(0, Ordering::Relaxed);
-        let dropped = queued + in_flight;
+        let delayed_or_in_flight = self.abandoned.swap(0, Ordering::Relaxed);
+        let dropped = queued + delayed_or_in_flight;
         if dropped > 0 {
             tracing::warn!(
                 queued,
-                in_flight,
+                delayed_or_in_flight,
                 "{dropped} topic messages not yet delivered are dropped: topics keep messages in memory only"
             );
         }

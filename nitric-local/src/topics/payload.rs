@@ -11,6 +11,17 @@ pub(super) fn to_json(message: &TopicMessage) -> serde_json::Value {
     }
 }
 
+/// The payload of `message` as JSON, cut after `max_chars` characters
+/// (marked with a trailing `…`), so a large payload cannot flood the log.
+pub(super) fn preview(message: &TopicMessage, max_chars: usize) -> String {
+    let mut json = to_json(message).to_string();
+    if let Some((cut, _)) = json.char_indices().nth(max_chars) {
+        json.truncate(cut);
+        json.push('…');
+    }
+    json
+}
+
 fn object(fields: &Struct) -> serde_json::Value {
     serde_json::Value::Object(
         fields
@@ -88,5 +99,18 @@ mod tests {
             r#"{"admin":false,"age":42,"name":"Ann","nested":{},"none":null,"odd":"NaN","score":0.5,"tags":["a"]}"#
         );
         assert_eq!(to_json(&TopicMessage::default()), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_preview_cuts_long_payloads_on_a_character_boundary() {
+        let message = |text: &str| TopicMessage {
+            content: Some(Content::StructPayload(Struct {
+                fields: [("t".to_owned(), value(Kind::StringValue(text.into())))].into(),
+            })),
+        };
+        assert_eq!(preview(&message("short"), 20), r#"{"t":"short"}"#);
+        // Exactly 13 characters: not cut.
+        assert_eq!(preview(&message("short"), 13), r#"{"t":"short"}"#);
+        assert_eq!(preview(&message("éééééé"), 8), r#"{"t":"éé…"#);
     }
 }

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use nitric_local::{Config, LocalMembrane};
+use nitric_protocol::resources::v1::resources_client::ResourcesClient;
+use nitric_protocol::resources::v1::{
+    resource_declare_request, Action, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
+    ResourceType,
+};
 use nitric_protocol::websockets::v1::websocket_handler_client::WebsocketHandlerClient;
 use nitric_protocol::websockets::v1::{
     client_message, server_message, websocket_event_response::WebsocketResponse, ClientMessage,
@@ -54,6 +59,12 @@ impl TestMembrane {
         connect(self.membrane.grpc_addr()).await
     }
 
+    /// Declares the resource `name` of `kind` and a policy allowing this
+    /// service `actions` on it, as an application does before using it.
+    pub async fn allow(&self, kind: ResourceType, name: &str, actions: &[Action]) {
+        allow(&self.channel().await, kind, name, actions).await;
+    }
+
     /// Registers an application handler for `event` on `socket`.
     pub async fn handler(&self, socket: &str, event: WebsocketEventType) -> AppStream {
         AppStream::register(self.channel().await, socket, event)
@@ -94,6 +105,33 @@ pub fn config_for(data_dir: &std::path::Path) -> Config {
         data_dir: data_dir.to_owned(),
         announce: false,
         ..Config::default()
+    }
+}
+
+/// Declares the resource `name` of `kind` and a policy allowing this
+/// service `actions` on it, over `channel`.
+pub async fn allow(channel: &Channel, kind: ResourceType, name: &str, actions: &[Action]) {
+    let id = |kind: ResourceType, name: &str| ResourceIdentifier {
+        r#type: kind as i32,
+        name: name.to_owned(),
+    };
+    let mut resources = ResourcesClient::new(channel.clone());
+    let resource = ResourceDeclareRequest {
+        id: Some(id(kind, name)),
+        config: None,
+    };
+    let policy = ResourceDeclareRequest {
+        id: Some(id(ResourceType::Policy, "")),
+        config: Some(resource_declare_request::Config::Policy(PolicyResource {
+            principals: vec![id(ResourceType::Service, "")],
+            actions: actions.iter().map(|action| *action as i32).collect(),
+            resources: vec![id(kind, name)],
+        })),
+    };
+    for declaration in [resource, policy] {
+        within("a declaration", resources.declare(declaration))
+            .await
+            .expect("the declaration is accepted");
     }
 }
 

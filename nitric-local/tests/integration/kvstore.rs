@@ -8,10 +8,27 @@ use nitric_protocol::kvstore::v1::{
     KvStoreSetValueRequest, Store, ValueRef,
 };
 use nitric_protocol::prost_types::{value::Kind, ListValue, Struct, Value};
+use nitric_protocol::resources::v1::{Action, ResourceType};
 use tonic::transport::Channel;
 use tonic::Code;
 
 use crate::common::TestMembrane;
+
+/// Every key/value action.
+pub const READ_WRITE_DELETE: [Action; 3] = [
+    Action::KeyValueStoreRead,
+    Action::KeyValueStoreWrite,
+    Action::KeyValueStoreDelete,
+];
+
+/// A client for a service that declared `stores` with every permission.
+pub async fn client(test: &TestMembrane, stores: &[&str]) -> KvStoreClient<Channel> {
+    for store in stores {
+        test.allow(ResourceType::KeyValueStore, store, &READ_WRITE_DELETE)
+            .await;
+    }
+    KvStoreClient::new(test.channel().await)
+}
 
 fn value_ref(store: &str, key: &str) -> Option<ValueRef> {
     Some(ValueRef {
@@ -86,7 +103,7 @@ async fn scan(kv: &mut KvStoreClient<Channel>, store: &str, prefix: &str) -> Vec
 #[tokio::test]
 async fn set_then_get_round_trips_the_whole_object() {
     let test = TestMembrane::start().await;
-    let mut kv = KvStoreClient::new(test.channel().await);
+    let mut kv = client(&test, &["profiles"]).await;
 
     set(&mut kv, "profiles", "ann", profile("Ann")).await;
     assert_eq!(
@@ -105,7 +122,7 @@ async fn set_then_get_round_trips_the_whole_object() {
 #[tokio::test]
 async fn missing_keys_are_not_found_and_deleting_them_is_fine() {
     let test = TestMembrane::start().await;
-    let mut kv = KvStoreClient::new(test.channel().await);
+    let mut kv = client(&test, &["profiles", "other"]).await;
 
     let status = get(&mut kv, "profiles", "bob").await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
@@ -134,7 +151,7 @@ async fn missing_keys_are_not_found_and_deleting_them_is_fine() {
 #[tokio::test]
 async fn scan_lists_a_stores_keys_with_the_prefix_in_order() {
     let test = TestMembrane::start().await;
-    let mut kv = KvStoreClient::new(test.channel().await);
+    let mut kv = client(&test, &["profiles", "profiles-archive", "empty"]).await;
     for (store, key) in [
         ("profiles", "user:2"),
         ("profiles", "user:10"),
@@ -160,7 +177,7 @@ async fn scan_lists_a_stores_keys_with_the_prefix_in_order() {
 #[tokio::test]
 async fn requests_without_a_store_or_key_are_invalid() {
     let test = TestMembrane::start().await;
-    let mut kv = KvStoreClient::new(test.channel().await);
+    let mut kv = client(&test, &["profiles"]).await;
 
     let missing_ref = kv
         .get_value(KvStoreGetValueRequest { r#ref: None })
@@ -198,4 +215,100 @@ async fn requests_without_a_store_or_key_are_invalid() {
         .await
         .unwrap_err();
     assert_eq!(no_store.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_store_declared_read_only_refuses_writes_and_deletes() {
+    let test = TestMembrane::start().await;
+    test.allow(
+        ResourceType::KeyValueStore,
+        "connections",
+        &[Action::KeyValueStoreRead],
+    )
+    .await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+
+    let status = kv
+        .set_value(KvStoreSetValueRequest {
+            r#ref: value_ref("connections", "ann"),
+            content: Some(profile("Ann")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status.message().starts_with(
+            "key/value store \"connections\": this service has no policy allowing KeyValueStoreWrite; "
+        ) && status.message().contains("\"set\""),
+        "{}",
+        status.message()
+    );
+    let status = kv
+        .delete_key(KvStoreDeleteKeyRequest {
+            r#ref: value_ref("connections", "ann"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status.message().contains("KeyValueStoreDelete"),
+        "{}",
+        status.message()
+    );
+
+    // Reading is allowed: nothing was written.
+    assert_eq!(
+        get(&mut kv, "connections", "ann").await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert!(scan(&mut kv, "connections", "").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_undeclared_store_refuses_everything() {
+    let test = TestMembrane::start().await;
+    test.allow(
+        ResourceType::KeyValueStore,
+        "profiles",
+        &[Action::KeyValueStoreWrite],
+    )
+    .await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+    set(&mut kv, "profiles", "ann", profile("Ann")).await;
+
+    // Write-only: no reads, no scans.
+    let status = get(&mut kv, "profiles", "ann").await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status.message().contains("KeyValueStoreRead"),
+        "{}",
+        status.message()
+    );
+    let status = kv
+        .scan_keys(KvStoreScanKeysRequest {
+            store: Some(Store {
+                name: "profiles".into(),
+            }),
+            prefix: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Another store was never declared.
+    let status = get(&mut kv, "secrets", "ann").await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status.message().contains("\"secrets\""),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn without_enforcement_undeclared_stores_are_usable() {
+    let test = TestMembrane::start_with(|config| config.enforce_policies = false).await;
+    let mut kv = KvStoreClient::new(test.channel().await);
+    set(&mut kv, "anything", "k", profile("Ann")).await;
+    assert_eq!(get(&mut kv, "anything", "k").await.unwrap(), profile("Ann"));
 }

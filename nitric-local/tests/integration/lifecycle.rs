@@ -6,12 +6,22 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{config_for, finish_closing, next_frame, open_client, within, TestMembrane};
-use crate::kvstore::{get, profile, set};
+use crate::kvstore::{get, profile, set, READ_WRITE_DELETE};
+use nitric_protocol::resources::v1::ResourceType;
 
 #[tokio::test]
 async fn stored_values_survive_a_restart_on_the_same_data_dir() {
     let TestMembrane { membrane, data } = TestMembrane::start().await;
-    let mut kv = KvStoreClient::new(crate::common::connect(membrane.grpc_addr()).await);
+    let channel = crate::common::connect(membrane.grpc_addr()).await;
+    // Declarations last as long as the membrane: each one needs them.
+    crate::common::allow(
+        &channel,
+        ResourceType::KeyValueStore,
+        "profiles",
+        &READ_WRITE_DELETE,
+    )
+    .await;
+    let mut kv = KvStoreClient::new(channel);
     set(&mut kv, "profiles", "ann", profile("Ann")).await;
     drop(kv);
     within("shutdown", membrane.shutdown()).await;
@@ -19,7 +29,15 @@ async fn stored_values_survive_a_restart_on_the_same_data_dir() {
     let restarted = nitric_local::start(config_for(data.path()))
         .await
         .expect("the same data dir opens again right after shutdown");
-    let mut kv = KvStoreClient::new(crate::common::connect(restarted.grpc_addr()).await);
+    let channel = crate::common::connect(restarted.grpc_addr()).await;
+    crate::common::allow(
+        &channel,
+        ResourceType::KeyValueStore,
+        "profiles",
+        &READ_WRITE_DELETE,
+    )
+    .await;
+    let mut kv = KvStoreClient::new(channel);
     assert_eq!(
         get(&mut kv, "profiles", "ann").await.unwrap(),
         profile("Ann")

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use nitric_local::TopicDelivery;
+use nitric_local::{TopicDelivery, TopicLimits};
 use nitric_protocol::prost_types::{self, value::Kind, Struct, Value};
+use nitric_protocol::resources::v1::{Action, ResourceType};
 use nitric_protocol::topics::v1::subscriber_client::SubscriberClient;
 use nitric_protocol::topics::v1::topics_client::TopicsClient;
 use nitric_protocol::topics::v1::{
@@ -36,8 +37,26 @@ async fn membrane() -> TestMembrane {
     membrane_with(fast()).await
 }
 
+/// The topics the tests publish to; each membrane declares them with the
+/// publish permission, as an application does.
+const TOPICS: [&str; 8] = [
+    "orders",
+    "invoices",
+    "signups",
+    "jobs",
+    "reminders",
+    "early",
+    "other",
+    "nobody",
+];
+
 async fn membrane_with(delivery: TopicDelivery) -> TestMembrane {
-    TestMembrane::start_with(|config| config.topic_delivery = delivery).await
+    let test = TestMembrane::start_with(|config| config.topic_delivery = delivery).await;
+    for topic in TOPICS {
+        test.allow(ResourceType::Topic, topic, &[Action::TopicPublish])
+            .await;
+    }
+    test
 }
 
 /// `{"n": n}`: a payload telling messages apart.
@@ -378,41 +397,148 @@ async fn messages_published_before_anyone_subscribes_go_to_the_first_subscriber(
     subscriber.assert_quiet().await;
 }
 
+/// `{"text": "xxx..."}` with `chars` x's.
+fn text(chars: usize) -> Struct {
+    Struct {
+        fields: BTreeMap::from([(
+            "text".to_owned(),
+            Value {
+                kind: Some(Kind::StringValue("x".repeat(chars))),
+            },
+        )]),
+    }
+}
+
+fn delayed(request: TopicPublishRequest, seconds: i64) -> TopicPublishRequest {
+    TopicPublishRequest {
+        delay: Some(prost_types::Duration { seconds, nanos: 0 }),
+        ..request
+    }
+}
+
+async fn limited(limits: TopicLimits) -> TestMembrane {
+    let test = TestMembrane::start_with(|config| {
+        config.topic_delivery = fast();
+        config.topic_limits = limits;
+    })
+    .await;
+    for topic in TOPICS {
+        test.allow(ResourceType::Topic, topic, &[Action::TopicPublish])
+            .await;
+    }
+    test
+}
+
 #[tokio::test]
-async fn a_topic_without_subscribers_refuses_messages_beyond_its_queue() {
-    let test = membrane_with(TopicDelivery {
-        max_queued_per_topic: 2,
-        ..fast()
+async fn messages_held_across_all_topics_are_bounded_in_number() {
+    let test = limited(TopicLimits {
+        max_messages: 2,
+        ..TopicLimits::default()
     })
     .await;
     let channel = test.channel().await;
+    // One queued for a subscriber, one waiting for its delay.
     publish(&channel, request("early", numbered(1)))
         .await
         .unwrap();
-    publish(&channel, request("early", numbered(2)))
+    publish(&channel, delayed(request("other", numbered(2)), 1))
         .await
         .unwrap();
 
-    let refusal = publish(&channel, request("early", numbered(3)))
+    let refusal = publish(&channel, request("jobs", numbered(3)))
         .await
-        .expect_err("the queue is full");
+        .expect_err("the bound is reached");
     assert_eq!(refusal.code(), Code::ResourceExhausted);
     assert!(
-        refusal.message().contains("\"early\"") && refusal.message().contains('2'),
+        refusal.message().contains("\"jobs\"")
+            && refusal.message().contains("holds 2 topic messages")
+            && refusal
+                .message()
+                .contains("limit on the number of messages"),
         "{}",
         refusal.message()
     );
-    // Other topics have their own queue.
-    publish(&channel, request("other", numbered(1)))
-        .await
-        .unwrap();
 
-    let mut subscriber = Subscriber::register(&channel, "early").await.unwrap();
-    for _ in 1..=2 {
+    // Delivered messages make room again.
+    let mut early = Subscriber::register(&channel, "early").await.unwrap();
+    let mut other = Subscriber::register(&channel, "other").await.unwrap();
+    for subscriber in [&mut early, &mut other] {
         let message = subscriber.next().await;
         subscriber.answer(&message.id, true).await;
     }
-    subscriber.assert_quiet().await;
+    within("room for a message", async {
+        while publish(&channel, request("jobs", numbered(4)))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn messages_held_across_all_topics_are_bounded_in_bytes() {
+    let test = limited(TopicLimits {
+        max_bytes: 1000,
+        ..TopicLimits::default()
+    })
+    .await;
+    let channel = test.channel().await;
+    publish(&channel, delayed(request("reminders", text(600)), 3600))
+        .await
+        .unwrap();
+
+    let refusal = publish(&channel, request("early", text(600)))
+        .await
+        .expect_err("the bytes would exceed the bound");
+    assert_eq!(refusal.code(), Code::ResourceExhausted);
+    let message = refusal.message();
+    assert!(
+        message.contains("\"early\"")
+            && message.contains("limit on bytes across all topics is 1000")
+            && !message.contains("number of messages"),
+        "{message}"
+    );
+    // A small message still fits.
+    publish(&channel, request("early", numbered(1)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_delay_beyond_the_maximum_is_invalid() {
+    let test = membrane().await;
+    let channel = test.channel().await;
+    let week = 7 * 24 * 60 * 60;
+    let status = publish(
+        &channel,
+        delayed(request("reminders", numbered(1)), week + 1),
+    )
+    .await
+    .expect_err("more than 7 days is refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("\"reminders\"")
+            && status.message().contains("longer than the longest delay")
+            && status.message().contains("604800s"),
+        "{}",
+        status.message()
+    );
+    publish(&channel, delayed(request("reminders", numbered(1)), week))
+        .await
+        .expect("exactly the maximum is accepted");
+
+    let test = limited(TopicLimits {
+        max_delay: Duration::from_secs(60),
+        ..TopicLimits::default()
+    })
+    .await;
+    let channel = test.channel().await;
+    let status = publish(&channel, delayed(request("reminders", numbered(1)), 61))
+        .await
+        .expect_err("beyond the configured maximum");
+    assert_eq!(status.code(), Code::InvalidArgument);
 }
 
 #[tokio::test]
@@ -514,4 +640,37 @@ async fn shutdown_drops_pending_messages_instead_of_waiting_for_them() {
         .await
         .expect("shutdown does not wait for undelivered messages");
     assert!(matches!(subscriber.next_message().await, Ok(None) | Err(_)));
+}
+
+#[tokio::test]
+async fn publishing_needs_the_publish_policy_and_subscribing_does_not() {
+    let test = membrane().await;
+    // Declared, but without the publish permission.
+    test.allow(ResourceType::Topic, "audit", &[]).await;
+    let channel = test.channel().await;
+    let mut subscriber = Subscriber::register(&channel, "audit").await.unwrap();
+
+    for topic in ["audit", "undeclared"] {
+        let status = publish(&channel, request(topic, numbered(1)))
+            .await
+            .expect_err("publishing is refused");
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert_eq!(
+            status.message(),
+            format!(
+                "topic \"{topic}\": this service has no policy allowing TopicPublish; declare the topic \
+                 with the \"publish\" permission (Rust: allow = [publish]; Node and Python: .allow(\"publish\"))"
+            )
+        );
+    }
+    subscriber.assert_quiet().await;
+
+    test.allow(ResourceType::Topic, "audit", &[Action::TopicPublish])
+        .await;
+    publish(&channel, request("audit", numbered(2)))
+        .await
+        .unwrap();
+    let message = subscriber.next().await;
+    assert_eq!(message.payload, numbered(2));
+    subscriber.answer(&message.id, true).await;
 }

@@ -27,6 +27,7 @@ impl RunningMembrane {
                     data_dir: local.data_dir.clone(),
                     announce: local.announce,
                     allowed_origins: local.allowed_origins.clone(),
+                    enforce_policies: local.enforce_policies,
                     ..nitric_local::Config::default()
                 };
                 let embedded = nitric_local::start(config).await.map_err(|error| {

@@ -108,6 +108,12 @@ impl TestApp {
                 data_dir: data_dir.path().to_owned(),
                 announce: false,
                 allowed_origins: Vec::new(),
+                // The test kit's own clients (`kv_store`, `topic`) act with
+                // every permission, whatever the app declared, so the
+                // membrane cannot hold them to the app's policies. (The
+                // app's key/value and topic clients still refuse what its
+                // declarations do not allow: `Error::NotAllowed`.)
+                enforce_policies: false,
             }),
             environment: Environment::Local,
             shutdown_timeout: timeout,

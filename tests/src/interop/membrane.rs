@@ -76,6 +76,20 @@ impl Membrane {
         self.process.stderr_line(needle).await
     }
 
+    /// Waits until the app has declared a policy on each of `resources`
+    /// (such as `KeyValueStore "connections"`), as the membrane logs it.
+    /// The cloud has every policy in place before the first request; the
+    /// Node SDK sends its policies after opening its streams, so a test
+    /// that drives an app at once waits for them first.
+    pub async fn wait_for_policies(&mut self, resources: &[&str]) {
+        let needles: Vec<String> = resources
+            .iter()
+            .map(|resource| format!(" on {resource}"))
+            .collect();
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        self.process.stderr_lines(&needles).await;
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.process.pid()

@@ -52,9 +52,9 @@ impl Sdk {
         installed.as_ref().map(drop).map_err(Clone::clone)
     }
 
-    /// A command that runs `app` (`chat`, `echo` or `greeting`) with this SDK,
-    /// talking to the membrane at `service_address`. The SDK is installed
-    /// first if needed.
+    /// A command that runs `app` (`chat`, `denied`, `echo` or `greeting`)
+    /// with this SDK, talking to the membrane at `service_address`. The SDK
+    /// is installed first if needed.
     pub fn command(self, app: &str, service_address: &str) -> Command {
         let folder = install::sources().join(self.name());
         let mut command = match self {

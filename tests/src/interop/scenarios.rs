@@ -12,15 +12,23 @@ use crate::{within, Client};
 
 const STORE: &str = "connections";
 
-/// The membrane, the app started against it, and the URL of `socket`.
+/// The membrane, the app started against it, and the URL of `socket`,
+/// once the app's policies are in (see [`Membrane::wait_for_policies`]).
 async fn started(sdk: Sdk, app: &str, socket: &str, membrane: &str) -> (Membrane, Process, String) {
     // Install before starting the membrane, so a slow first install does
     // not count against the membrane's step timeouts.
     sdk.install();
     let mut membrane = Membrane::start(membrane).await;
-    let app = sdk.start(app, &membrane);
+    let process = sdk.start(app, &membrane);
     let url = membrane.socket_url(socket).await;
-    (membrane, app, url)
+    let store = match app {
+        "greeting" => "Topic \"arrivals\"",
+        "denied" => "KeyValueStore \"audit\"",
+        _ => "KeyValueStore \"connections\"",
+    };
+    let websocket = format!("Websocket \"{socket}\"");
+    membrane.wait_for_policies(&[store, &websocket]).await;
+    (membrane, process, url)
 }
 
 /// Connects to `url`; `Err` carries the HTTP status of a refused upgrade.
@@ -180,4 +188,28 @@ pub async fn greeting_goes_through_a_topic(sdk: Sdk, membrane: &str) {
         None,
         "an echo goes to its sender only"
     );
+}
+
+/// The membrane enforces policies for apps of the official SDKs too: a set
+/// on a store the app declared read-only reaches the app as the SDK's
+/// permission-denied error, with the membrane's explanation, and writes
+/// nothing.
+pub async fn an_undeclared_permission_is_denied(sdk: Sdk, membrane: &str) {
+    let (membrane, _app, url) = started(sdk, "denied", "public", membrane).await;
+    let mut ada = connect(&url).await;
+    ada.send("write-denied").await;
+    let reply = ada.receive().await;
+    // Node: PermissionDeniedError: 7 PERMISSION_DENIED: ...;
+    // Python: PermissionDeniedException: ...
+    assert!(
+        reply.starts_with("PermissionDenied"),
+        "expected the SDK's permission-denied error, got {reply:?}"
+    );
+    assert!(
+        reply.contains(
+            "key/value store \"audit\": this service has no policy allowing KeyValueStoreWrite"
+        ),
+        "{reply}"
+    );
+    assert_eq!(membrane.keys("audit").await, Vec::<String>::new());
 }
