@@ -205,6 +205,16 @@ impl LocalMembrane {
         self.declarations.all()
     }
 
+    /// Stops taking websocket connections (upgrades get 503) and messages
+    /// (a message a client sends from now on is not delivered), while open
+    /// connections stay open: what the application still sends reaches
+    /// them. An application that embeds the membrane calls this first when
+    /// it stops, lets its handlers finish, then calls
+    /// [`close_connections`](Self::close_connections).
+    pub fn stop_accepting(&self) {
+        self.gateways.stop_accepting();
+    }
+
     /// Closes every websocket client connection (1001, going away) and
     /// waits, a few seconds at most, until the application has handled
     /// their disconnect events; from then on upgrades get 503.

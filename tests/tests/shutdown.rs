@@ -97,6 +97,8 @@ async fn stopping_delivers_every_clients_disconnect_before_the_handlers_stop() {
         ws_port: 0,
         data_dir: data.path().to_owned(),
         announce: false,
+        // This test reads the store without declaring it.
+        enforce_policies: false,
         ..nitric_local::Config::default()
     })
     .await

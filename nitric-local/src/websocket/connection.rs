@@ -280,6 +280,11 @@ async fn read_frames(
             }
         };
         match frame {
+            // The membrane is stopping: the application finishes what it
+            // has, and takes nothing new.
+            Some(Ok(Message::Text(_) | Message::Binary(_))) if socket.draining.is_cancelled() => {
+                tracing::info!(socket = %socket.name, connection_id, "a message arrived while the membrane shuts down; not delivered");
+            }
             Some(Ok(Message::Text(text))) => {
                 outbox.touch();
                 deliver(socket, connection_id, text.as_bytes().to_vec()).await;

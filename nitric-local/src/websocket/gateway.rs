@@ -143,12 +143,19 @@ impl Gateways {
         }
     }
 
+    /// Stops taking connections (upgrades get 503) and messages (a message
+    /// a client sends from now on is not delivered); open connections stay
+    /// open, so what the application sends still reaches them.
+    pub(crate) fn stop_accepting(&self) {
+        self.draining.cancel();
+    }
+
     /// Stops taking connections (upgrades get 503), closes every open one
     /// with 1001 and waits, at most `grace`, until the application has
     /// answered their disconnect events. Shutdown does this first, while
     /// the application's streams are still open, so no disconnect is lost.
     pub(crate) async fn close_connections(&self, grace: Duration) {
-        self.draining.cancel();
+        self.stop_accepting();
         self.connections.close_all();
         self.connection_tasks.close();
         if tokio::time::timeout(grace, self.connection_tasks.wait())

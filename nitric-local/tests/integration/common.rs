@@ -72,9 +72,18 @@ impl TestMembrane {
             .expect("registration accepted")
     }
 
-    /// Registers handlers for all three events that accept every connection,
-    /// and returns what they receive.
+    /// Declares `socket` with the policy to manage its connections, as an
+    /// application does, registers handlers for all three events that
+    /// accept every connection, and returns what they receive.
     pub async fn accepting_app(&self, socket: &str) -> App {
+        self.allow(ResourceType::Websocket, socket, &[Action::WebsocketManage])
+            .await;
+        self.accepting_handlers(socket).await
+    }
+
+    /// The handlers of [`accepting_app`](Self::accepting_app) without the
+    /// declaration: the socket serves, but this service may not manage it.
+    pub async fn accepting_handlers(&self, socket: &str) -> App {
         let connects = self
             .handler(socket, WebsocketEventType::Connect)
             .await

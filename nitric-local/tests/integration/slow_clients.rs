@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use nitric_protocol::resources::v1::{Action, ResourceType};
 use nitric_protocol::websockets::v1::websocket_client::WebsocketClient;
 use nitric_protocol::websockets::v1::{
     WebsocketCloseConnectionRequest, WebsocketEventResponse, WebsocketEventType,
@@ -31,6 +32,8 @@ async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast(
         config.write_timeout = Duration::from_secs(1);
     })
     .await;
+    test.allow(ResourceType::Websocket, "chat", &[Action::WebsocketManage])
+        .await;
     let mut connects = test
         .handler("chat", WebsocketEventType::Connect)
         .await

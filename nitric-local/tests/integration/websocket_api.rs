@@ -154,7 +154,7 @@ async fn socket_details_give_the_gateway_url() {
 async fn an_undeclared_socket_cannot_be_managed() {
     let test = TestMembrane::start().await;
     // Handlers alone do not grant WebsocketManage: the declaration does.
-    let mut app = test.accepting_app("chat").await;
+    let mut app = test.accepting_handlers("chat").await;
     let (_client, id) = app.connect().await;
     let mut websocket = manager(&test, &["lobby"]).await;
 

@@ -42,6 +42,15 @@ impl RunningMembrane {
         }
     }
 
+    /// Makes the embedded membrane take no new connections or messages,
+    /// while what handlers still send reaches its clients.
+    pub(crate) fn stop_accepting(&self) {
+        #[cfg(feature = "local")]
+        if let Some(embedded) = &self.embedded {
+            embedded.stop_accepting();
+        }
+    }
+
     /// Closes the embedded membrane's client connections and waits until
     /// their disconnect events are handled, while this service's streams are
     /// still open; a membrane elsewhere keeps its clients.

@@ -175,6 +175,15 @@ impl ServiceHandle {
             .collect()
     }
 
+    /// Completes once no handler of this service is running.
+    pub(crate) async fn handlers_finished(&self) {
+        // Only at shutdown: a short poll keeps the per-event path free of
+        // any notification.
+        while !self.running_handlers().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Counts one more event stream registered in this session.
     pub(crate) fn note_registered(&self) {
         self.shared.registered.send_modify(|count| *count += 1);

@@ -182,9 +182,10 @@ impl Started {
     }
 
     /// Serves until `stop` is cancelled or serving ends, then stops the
-    /// embedded membrane, if any. On `stop`, an embedded membrane first
-    /// closes its clients, so their disconnect events reach the handlers;
-    /// then the streams stop, and in-flight handlers finish.
+    /// embedded membrane, if any. On `stop`, an embedded membrane takes no
+    /// new connections or messages; handlers in flight finish (what they
+    /// send still reaches clients); then the membrane closes its clients,
+    /// whose disconnect events are handled; then the streams stop.
     pub(crate) async fn serve(self, stop: CancellationToken) -> Result<(), Error> {
         let streams_stop = CancellationToken::new();
         let serving = session::serve_registry(
@@ -200,6 +201,8 @@ impl Started {
                 // The streams keep being served while the clients close, so
                 // their disconnect events are handled.
                 let closing = async {
+                    self.membrane.stop_accepting();
+                    self.service.handlers_finished().await;
                     self.membrane.close_connections().await;
                     streams_stop.cancel();
                 };
