@@ -4,6 +4,7 @@
 pub mod interop;
 mod process;
 pub mod recording_membrane;
+pub mod webdriver;
 
 pub use process::Process;
 

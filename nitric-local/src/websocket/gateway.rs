@@ -220,7 +220,8 @@ impl Gateways {
             self.tasks.clone(),
         ));
 
-        tracing::info!(socket, %url, "websocket gateway listening");
+        let page = format!("http://{}/", reachable(bound));
+        tracing::info!(socket, %url, %page, "websocket gateway listening (open the page in a browser to try it)");
         if self.settings.announce {
             announce(socket, &url);
         }

@@ -5,6 +5,8 @@
 //!   first registers a handler for it.
 //! - [`upgrade`]: the HTTP side of a gateway, which asks the application's
 //!   connect handler before accepting a websocket.
+//! - [`page`]: the HTML page a plain `GET` gets, for trying the socket in a
+//!   browser.
 //! - [`origin`]: which browser pages may open a websocket.
 //! - [`connection`]: one accepted websocket, its frames in and out, its
 //!   clocks (pings, idle timeout, lifetime).
@@ -20,6 +22,7 @@ mod connections;
 mod gateway;
 mod origin;
 mod outbox;
+mod page;
 mod router;
 mod upgrade;
 

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -31,6 +32,7 @@ use super::connection;
 use super::connections::Connections;
 use super::gateway::{Limits, HANDLER_WAIT};
 use super::origin::AllowedOrigins;
+use super::page;
 use super::router::{DispatchError, HandlerRouter};
 
 /// What tungstenite reads from the socket at a time. Small, because every
@@ -79,11 +81,20 @@ impl Drop for ConnectionSlot {
     }
 }
 
-/// The HTTP endpoint of one socket's gateway.
+/// The HTTP endpoint of one socket's gateway: `GET /` upgrades to a
+/// websocket, or, without an `Upgrade` header, serves the page for trying
+/// the socket. `HEAD` gets the page's headers; other methods get 405.
 pub(super) fn endpoint(socket: Socket) -> Router {
     Router::new()
-        .route("/", get(upgrade))
+        .route("/", get(page_or_upgrade))
         .with_state(Arc::new(socket))
+}
+
+async fn page_or_upgrade(State(socket): State<Arc<Socket>>, request: Request) -> Response {
+    if page::is_plain(request.headers()) {
+        return page::serve();
+    }
+    upgrade.call(request, socket).await
 }
 
 async fn upgrade(

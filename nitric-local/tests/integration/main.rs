@@ -8,6 +8,7 @@ mod gateway;
 mod kvstore;
 mod lifecycle;
 mod limits;
+mod page;
 mod registration;
 mod resources;
 mod slow_clients;
