@@ -7,6 +7,7 @@ mod common;
 mod gateway;
 mod kvstore;
 mod lifecycle;
+mod malformed_requests;
 mod registration;
 mod resources;
 mod topics;
