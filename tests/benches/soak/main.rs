@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! cargo bench -p nitric-tests --bench soak                          # full size
-//! cargo bench -p nitric-tests --bench soak -- --connections 1000    # quick check
+//! cargo bench -p nitric-tests --bench soak -- --connections 1000 --deliveries 100000  # quick
 //! ```
 //!
 //! Options (or the environment variable in brackets):
@@ -15,11 +15,13 @@
 //! deliveries / connections broadcasts, rounded up),
 //! `--in-flight N` (`SOAK_IN_FLIGHT`, default 4: broadcasts under way at
 //! once), `--shards N` (`SOAK_SHARDS`, default 16: client tasks),
-//! `--time-limit SECONDS` (`SOAK_TIME_LIMIT`, default 900).
+//! `--time-limit SECONDS` (`SOAK_TIME_LIMIT`, default 900). `SOAK_APP_LOG`
+//! is the app's `RUST_LOG` (default `warn`).
 //!
 //! Every loop is bounded in count and time, all traffic stays on loopback,
 //! and the program stops by itself. It exits 1 if a delivery was lost or
-//! duplicated or anything failed. Figures are recorded in BENCHMARKS.md.
+//! duplicated, anything failed, or the app logged a warning or an error (its
+//! log is read after stopping it with SIGINT). Figures are recorded in BENCHMARKS.md.
 
 mod clients;
 #[path = "../compare/procfs.rs"]
@@ -42,6 +44,8 @@ const TICK: Duration = Duration::from_millis(5);
 const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 /// Give up waiting for deliveries when none has arrived for this long.
 const STALL: Duration = Duration::from_secs(60);
+/// How often progress is printed.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// Let memory settle before reading it.
 const SETTLE: Duration = Duration::from_secs(1);
 /// The longest the app may take to close every connection.
@@ -121,7 +125,8 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
         sizes.connections, sizes.in_flight, sizes.shards
     );
     let data = tempfile::tempdir().expect("create a data directory");
-    let mut app = App::start(CHAT, data.path(), &[("RUST_LOG", "warn")]);
+    let log = std::env::var("SOAK_APP_LOG").unwrap_or_else(|_| "warn".into());
+    let mut app = App::start(CHAT, data.path(), &[("RUST_LOG", &log)]);
     let url = app.socket_url("public").await;
     let pid = app.pid();
     let descriptors = procfs::open_fds(pid);
@@ -177,6 +182,7 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     let mut sent_at = Vec::with_capacity(broadcasts);
     let mut done_at: Vec<Option<Instant>> = vec![None; broadcasts];
     let mut last_progress = (0, Instant::now());
+    let mut last_report = Instant::now();
     let send_started = Instant::now();
     let mut timed_out = false;
     for seq in 0..broadcasts + 1 {
@@ -196,6 +202,10 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
             let received = tally.received.load(Ordering::Relaxed);
             if received != last_progress.0 {
                 last_progress = (received, Instant::now());
+            }
+            if last_report.elapsed() >= REPORT_EVERY {
+                last_report = Instant::now();
+                eprintln!("soak: {received} deliveries, {} broadcasts sent", sent_at.len());
             }
             if last_progress.1.elapsed() > STALL || Instant::now() > deadline {
                 timed_out = true;
@@ -236,7 +246,10 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     memory.after = procfs::rss_mib(pid);
     memory.peak = peak.stop().max(memory.connected).max(memory.after_messages);
     let app_alive = std::fs::metadata(format!("/proc/{pid}")).is_ok();
-    drop(app);
+    // Stop the app as Ctrl-C does, and read what it logged.
+    app.interrupt();
+    let (status, output) = app.exit().await;
+    let logged = warnings(&output);
 
     let expected = broadcasts as u64 * members as u64;
     let received = tally.received.load(Ordering::Relaxed);
@@ -287,6 +300,8 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     row("app RSS after every connection closed", format!("{:.1} MiB", memory.after));
     row("connections closed cleanly (close handshake done)", format!("{closed_cleanly}"));
     row("app descriptors still open after closing", format!("{app_descriptors_left}"));
+    row("app warnings and errors logged", format!("{}", logged.iter().map(|(count, _)| count).sum::<usize>()));
+    row("app exit after Ctrl-C", format!("{status}"));
     row("whole run", format!("{:.0} s", started.elapsed().as_secs_f64()));
 
     let mut problems = Vec::new();
@@ -308,12 +323,52 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     if !app_alive {
         problems.push("the app died".to_owned());
     }
+    if !status.success() {
+        problems.push(format!("the app ended with {status} after Ctrl-C"));
+    }
+    for (count, kind) in &logged {
+        problems.push(format!("the app logged {count}x: {kind}"));
+    }
     if problems.is_empty() {
         eprintln!("soak: passed");
     } else {
         eprintln!("soak: FAILED: {}", problems.join(", "));
     }
     problems.is_empty()
+}
+
+/// The app's warnings and errors, counted by kind: the line without its
+/// time, with ids and keys masked, and cut short.
+fn warnings(output: &str) -> Vec<(usize, String)> {
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    for line in output.lines() {
+        let Some(at) = line.find(" WARN ").or_else(|| line.find(" ERROR ")) else {
+            continue;
+        };
+        let kind: String = mask_ids(line[at..].trim()).chars().take(240).collect();
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let mut counted: Vec<(usize, String)> = kinds.into_iter().map(|(kind, n)| (n, kind)).collect();
+    counted.sort_by(|a, b| b.0.cmp(&a.0));
+    counted
+}
+
+/// `text` with every UUID replaced by `<id>`.
+fn mask_ids(text: &str) -> String {
+    let mut masked = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() || c == '-' {
+            run.push(c);
+            continue;
+        }
+        let is_uuid = run.len() == 36 && run.matches('-').count() == 4;
+        masked.push_str(if is_uuid { "<id>" } else { &run });
+        run.clear();
+        masked.push(c);
+    }
+    masked.pop();
+    masked
 }
 
 /// Marks each broadcast that has reached every member, with when.
