@@ -20,7 +20,9 @@ pub(crate) const MAX_NAME: usize = 63;
 /// `resource_name::problem` to check it against.
 pub(crate) fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && name.len() <= MAX_NAME
 }
@@ -97,8 +99,26 @@ pub(crate) fn placed_errors(error: syn::Error) -> Vec<(Place, String)> {
 
 /// Words the parsers know, and some they nearly know.
 const WORDS: &[&str] = &[
-    "on", "crate", "allow", "get", "set", "delete", "publish", "connect", "disconnect", "message",
-    "onn", "alow", "self", "super", "async", "fn", "static", "mut", "true", "_",
+    "on",
+    "crate",
+    "allow",
+    "get",
+    "set",
+    "delete",
+    "publish",
+    "connect",
+    "disconnect",
+    "message",
+    "onn",
+    "alow",
+    "self",
+    "super",
+    "async",
+    "fn",
+    "static",
+    "mut",
+    "true",
+    "_",
 ];
 
 /// Punctuation, alone or as the compiler glues it.
@@ -112,7 +132,7 @@ fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>().prop_map(|value| string_literal(&value)),
         valid_name().prop_map(|value| string_literal(&value)),
-        select(WORDS).prop_map(|word| string_literal(word)),
+        select(WORDS).prop_map(string_literal),
         select(WORDS).prop_map(str::to_owned),
         select(PUNCTUATION).prop_map(str::to_owned),
         "[a-zA-Z_][a-zA-Z0-9_]{0,8}",
@@ -141,10 +161,11 @@ pub(crate) fn token_soup() -> impl Strategy<Value = String> {
 /// A value an option might be given.
 fn option_value() -> impl Strategy<Value = String> {
     prop_oneof![
-        select(WORDS).prop_map(|word| string_literal(word)),
+        select(WORDS).prop_map(string_literal),
         any::<String>().prop_map(|value| string_literal(&value)),
         Just("\"::nitric_runtime\"".to_owned()),
-        prop::collection::vec(select(WORDS), 0..4).prop_map(|words| format!("[{}]", words.join(", "))),
+        prop::collection::vec(select(WORDS), 0..4)
+            .prop_map(|words| format!("[{}]", words.join(", "))),
         token_soup(),
     ]
 }

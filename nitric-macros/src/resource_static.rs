@@ -481,10 +481,7 @@ mod tests {
             }
         }
 
-        fn parse_tokens(
-            kind: &ResourceKind,
-            tokens: &TokenStream,
-        ) -> syn::Result<ResourceArgs> {
+        fn parse_tokens(kind: &ResourceKind, tokens: &TokenStream) -> syn::Result<ResourceArgs> {
             Parser::parse2(
                 |input: ParseStream| ResourceArgs::parse(kind, input),
                 tokens.clone(),

@@ -110,7 +110,10 @@ fn upgrade_with_query() -> impl Strategy<Value = Request> {
 /// ASCII text.
 fn upgrade_with_header() -> impl Strategy<Value = Request> {
     (
-        prop_oneof!["x-[a-z0-9-]{1,12}", select(&["User-Agent", "Cookie", "Accept"][..]).prop_map(str::to_owned)],
+        prop_oneof![
+            "x-[a-z0-9-]{1,12}",
+            select(&["User-Agent", "Cookie", "Accept"][..]).prop_map(str::to_owned)
+        ],
         "[!-~]([ -~]{0,60}[!-~])?",
     )
         .prop_map(|(name, value)| {
@@ -123,7 +126,8 @@ fn upgrade_with_header() -> impl Strategy<Value = Request> {
 /// An upgrade with parts dropped, replaced or garbled: any answer will do.
 fn mangled_upgrade() -> impl Strategy<Value = Request> {
     let method = prop_oneof![
-        select(&["GET", "POST", "HEAD", "OPTIONS", "CONNECT", "get", ""][..]).prop_map(str::to_owned),
+        select(&["GET", "POST", "HEAD", "OPTIONS", "CONNECT", "get", ""][..])
+            .prop_map(str::to_owned),
         "[!-~]{1,10}",
     ];
     let target = prop_oneof![
@@ -134,7 +138,8 @@ fn mangled_upgrade() -> impl Strategy<Value = Request> {
         Just("http://127.0.0.1/".to_owned()),
     ];
     let version = prop_oneof![
-        select(&["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.1 extra", ""][..]).prop_map(str::to_owned),
+        select(&["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.1 extra", ""][..])
+            .prop_map(str::to_owned),
         "[ -~]{0,10}",
     ];
     let header_edit = prop_oneof![
@@ -258,9 +263,12 @@ async fn still_serves(app: &mut App, case: usize) -> Result<(), String> {
         .await
         .map_err(|error| format!("a normal client was refused: {error}"))?;
     let probe = format!("probe {case}");
-    within("sending the probe", client.send(Message::text(probe.clone())))
-        .await
-        .map_err(|error| format!("sending the probe: {error}"))?;
+    within(
+        "sending the probe",
+        client.send(Message::text(probe.clone())),
+    )
+    .await
+    .map_err(|error| format!("sending the probe: {error}"))?;
     // Skip messages of earlier probes still queued, if any.
     for _ in 0..=case {
         let event = app.messages.next().await;
@@ -307,16 +315,27 @@ fn the_gateway_answers_or_closes_on_any_request_head_and_keeps_serving() {
         let answer = runtime
             .block_on(send(port, &request))
             .map_err(TestCaseError::fail)?;
-        *answers.borrow_mut().entry(format!("{answer:?}")).or_default() += 1;
+        *answers
+            .borrow_mut()
+            .entry(format!("{answer:?}"))
+            .or_default() += 1;
         if request.must_upgrade {
-            prop_assert_eq!(&answer, &Answer::Status(101), "a well-formed upgrade was refused");
+            prop_assert_eq!(
+                &answer,
+                &Answer::Status(101),
+                "a well-formed upgrade was refused"
+            );
         }
         runtime
             .block_on(still_serves(&mut app.borrow_mut(), case.get()))
             .map_err(TestCaseError::fail)?;
         Ok(())
     });
-    eprintln!("answers over {} requests: {:?}", case.get(), answers.borrow());
+    eprintln!(
+        "answers over {} requests: {:?}",
+        case.get(),
+        answers.borrow()
+    );
     if let Err(failure) = result {
         panic!("{failure}");
     }

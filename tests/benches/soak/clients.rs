@@ -123,7 +123,9 @@ pub fn start_shard(
     opened: mpsc::UnboundedSender<(usize, usize)>,
 ) -> Shard {
     let (commands, receiver) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run_shard(index, url, count, connecting, tally, opened, receiver));
+    let task = tokio::spawn(run_shard(
+        index, url, count, connecting, tally, opened, receiver,
+    ));
     Shard { commands, task }
 }
 
@@ -141,7 +143,10 @@ async fn run_shard(
         .map(|_| {
             let (url, connecting, tally) = (&url, &connecting, &tally);
             async move {
-                let _permit = connecting.acquire().await.expect("the semaphore stays open");
+                let _permit = connecting
+                    .acquire()
+                    .await
+                    .expect("the semaphore stays open");
                 let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
                 match timeout(WAIT, attempt).await {
                     Ok(Ok((socket, _))) => Some(socket),
@@ -170,7 +175,11 @@ async fn run_shard(
         let (sink, stream) = socket.split();
         sinks.push(sink);
         let frames = stream.map(move |frame| Event::Frame(local, frame));
-        events.push(frames.chain(stream::once(async move { Event::Ended(local) })).boxed());
+        events.push(
+            frames
+                .chain(stream::once(async move { Event::Ended(local) }))
+                .boxed(),
+        );
     }
     let mut open = vec![true; sinks.len()];
 

@@ -71,10 +71,9 @@ impl Sizes {
                 .and_then(|at| args.get(at + 1).cloned())
                 .or_else(|| std::env::var(variable).ok());
             match given {
-                Some(text) => text
-                    .replace(['_', ','], "")
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{flag} ({variable}) expects a number, not {text:?}")),
+                Some(text) => text.replace(['_', ','], "").parse().unwrap_or_else(|_| {
+                    panic!("{flag} ({variable}) expects a number, not {text:?}")
+                }),
                 None => default,
             }
         };
@@ -166,7 +165,10 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     }
     let members: usize = members_per_shard.iter().sum();
     let connect_time = connect_started.elapsed();
-    eprintln!("soak: {members} connections open after {:.1} s", connect_time.as_secs_f64());
+    eprintln!(
+        "soak: {members} connections open after {:.1} s",
+        connect_time.as_secs_f64()
+    );
     tokio::time::sleep(SETTLE).await;
     memory.connected = procfs::rss_mib(pid);
 
@@ -205,7 +207,10 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
             }
             if last_report.elapsed() >= REPORT_EVERY {
                 last_report = Instant::now();
-                eprintln!("soak: {received} deliveries, {} broadcasts sent", sent_at.len());
+                eprintln!(
+                    "soak: {received} deliveries, {} broadcasts sent",
+                    sent_at.len()
+                );
             }
             if last_progress.1.elapsed() > STALL || Instant::now() > deadline {
                 timed_out = true;
@@ -277,32 +282,86 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     println!("| figure | value |");
     println!("|---|---:|");
     let row = |name: &str, value: String| println!("| {name} | {value} |");
-    row("connections asked for / opened", format!("{} / {members}", sizes.connections));
-    row("time to open them", format!("{:.1} s", connect_time.as_secs_f64()));
-    row("messages sent by clients (broadcasts)", format!("{} of {broadcasts}", sent_at.len()));
-    row("deliveries expected (broadcasts × members)", format!("{expected}"));
-    row("deliveries received (each member, each broadcast, once)", format!("{received}"));
+    row(
+        "connections asked for / opened",
+        format!("{} / {members}", sizes.connections),
+    );
+    row(
+        "time to open them",
+        format!("{:.1} s", connect_time.as_secs_f64()),
+    );
+    row(
+        "messages sent by clients (broadcasts)",
+        format!("{} of {broadcasts}", sent_at.len()),
+    );
+    row(
+        "deliveries expected (broadcasts × members)",
+        format!("{expected}"),
+    );
+    row(
+        "deliveries received (each member, each broadcast, once)",
+        format!("{received}"),
+    );
     row("lost deliveries", format!("{lost}"));
     row("duplicated deliveries", format!("{duplicates}"));
     row("unexpected messages", format!("{unexpected}"));
     row("errors (connects, sends, receives)", format!("{errors}"));
-    row("connections closed by the app before the end", format!("{closed_early}"));
-    row("from the first send to the last delivery", format!("{seconds:.1} s"));
-    row("throughput: deliveries/s", format!("{:.0}", received as f64 / seconds));
-    row("throughput: messages sent/s", format!("{:.1}", sent_at.len() as f64 / seconds));
+    row(
+        "connections closed by the app before the end",
+        format!("{closed_early}"),
+    );
+    row(
+        "from the first send to the last delivery",
+        format!("{seconds:.1} s"),
+    );
+    row(
+        "throughput: deliveries/s",
+        format!("{:.0}", received as f64 / seconds),
+    );
+    row(
+        "throughput: messages sent/s",
+        format!("{:.1}", sent_at.len() as f64 / seconds),
+    );
     row("broadcast until every member has it: p50", percentile(0.5));
     row("broadcast until every member has it: p99", percentile(0.99));
     row("broadcast until every member has it: max", percentile(1.0));
-    row("app RSS before any connection", format!("{:.1} MiB", memory.before));
-    row("app RSS with every connection open", format!("{:.1} MiB", memory.connected));
-    row("app RSS at peak (sampled every 200 ms)", format!("{:.1} MiB", memory.peak));
-    row("app RSS after the messages, connections still open", format!("{:.1} MiB", memory.after_messages));
-    row("app RSS after every connection closed", format!("{:.1} MiB", memory.after));
-    row("connections closed cleanly (close handshake done)", format!("{closed_cleanly}"));
-    row("app descriptors still open after closing", format!("{app_descriptors_left}"));
-    row("app warnings and errors logged", format!("{}", logged.iter().map(|(count, _)| count).sum::<usize>()));
+    row(
+        "app RSS before any connection",
+        format!("{:.1} MiB", memory.before),
+    );
+    row(
+        "app RSS with every connection open",
+        format!("{:.1} MiB", memory.connected),
+    );
+    row(
+        "app RSS at peak (sampled every 200 ms)",
+        format!("{:.1} MiB", memory.peak),
+    );
+    row(
+        "app RSS after the messages, connections still open",
+        format!("{:.1} MiB", memory.after_messages),
+    );
+    row(
+        "app RSS after every connection closed",
+        format!("{:.1} MiB", memory.after),
+    );
+    row(
+        "connections closed cleanly (close handshake done)",
+        format!("{closed_cleanly}"),
+    );
+    row(
+        "app descriptors still open after closing",
+        format!("{app_descriptors_left}"),
+    );
+    row(
+        "app warnings and errors logged",
+        format!("{}", logged.iter().map(|(count, _)| count).sum::<usize>()),
+    );
     row("app exit after Ctrl-C", format!("{status}"));
-    row("whole run", format!("{:.0} s", started.elapsed().as_secs_f64()));
+    row(
+        "whole run",
+        format!("{:.0} s", started.elapsed().as_secs_f64()),
+    );
 
     let mut problems = Vec::new();
     if timed_out {
@@ -349,7 +408,7 @@ fn warnings(output: &str) -> Vec<(usize, String)> {
         *kinds.entry(kind).or_default() += 1;
     }
     let mut counted: Vec<(usize, String)> = kinds.into_iter().map(|(kind, n)| (n, kind)).collect();
-    counted.sort_by(|a, b| b.0.cmp(&a.0));
+    counted.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
     counted
 }
 
