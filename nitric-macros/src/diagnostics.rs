@@ -105,4 +105,24 @@ mod tests {
             "expected one of `get`, `set`, `delete`; did you mean `get`?"
         );
     }
+
+    /// Properties over generated inputs; see `crate::arbitrary`.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn suggestions_never_panic_and_prefer_an_exact_match(
+                word in any::<String>(),
+                candidates in prop::collection::vec(any::<String>(), 0..4),
+            ) {
+                let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+                let _ = expected_one_of(&word, &candidates, "`");
+                if candidates.contains(&word.as_str()) {
+                    prop_assert_eq!(nearest(&word, &candidates), Some(word.as_str()));
+                }
+            }
+        }
+    }
 }

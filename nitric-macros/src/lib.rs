@@ -9,6 +9,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod arbitrary;
 mod attribute_args;
 mod diagnostics;
 mod handler_fn;

@@ -83,4 +83,42 @@ mod tests {
                 .contains("longer than 63")
         );
     }
+
+    /// Properties over generated inputs; see `crate::arbitrary`.
+    mod properties {
+        use super::*;
+        use crate::arbitrary::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_string_is_accepted_exactly_when_the_rule_allows_it(name in prop_oneof![
+                any::<String>(),
+                valid_name(),
+                invalid_name(),
+            ]) {
+                let literal = LitStr::new(&name, proc_macro2::Span::call_site());
+                match ResourceName::parse(literal, "socket") {
+                    Ok(parsed) => {
+                        prop_assert!(is_valid_name(&name), "{:?} was accepted", name);
+                        prop_assert_eq!(parsed.value, name);
+                    }
+                    Err(error) => {
+                        prop_assert!(!is_valid_name(&name), "{:?}: {}", name, error);
+                        prop_assert!(error.to_string().contains("socket name"), "{}", error);
+                    }
+                }
+            }
+
+            #[test]
+            fn the_error_points_at_the_literal(name in invalid_name()) {
+                let tokens = tokens(&string_literal(&name));
+                let literal: LitStr = syn::parse2(tokens.clone()).expect("a string literal");
+                let error = ResourceName::parse(literal, "topic").err().expect("refused");
+                let errors = placed_errors(error);
+                prop_assert_eq!(errors.len(), 1);
+                prop_assert_eq!(errors[0].0, place_of_token(&tokens, 0));
+            }
+        }
+    }
 }

@@ -462,4 +462,118 @@ mod tests {
             ]
         );
     }
+
+    /// Properties over generated inputs; see `crate::arbitrary`.
+    mod properties {
+        use super::*;
+        use crate::arbitrary::*;
+        use proptest::prelude::*;
+        use proptest::sample::{select, subsequence};
+
+        /// Each resource attribute, by name (strategies need `Debug` values).
+        const KINDS: &[&str] = &["kv_store", "topic"];
+
+        /// The kind an attribute declares, and a static it goes on.
+        fn kind(attribute: &str) -> (&'static ResourceKind, &'static str) {
+            match attribute {
+                "kv_store" => (&KV_STORE, "static STORE: KvStore<Profile>;"),
+                _ => (&TOPIC, "static UPDATES: Topic<Update>;"),
+            }
+        }
+
+        fn parse_tokens(kind: &ResourceKind, tokens: &TokenStream) -> syn::Result<ResourceArgs> {
+            Parser::parse2(
+                |input: ParseStream| ResourceArgs::parse(kind, input),
+                tokens.clone(),
+            )
+        }
+
+        /// A kind, and at least `fewest` of its permissions in any order.
+        fn kind_and_permissions(
+            fewest: usize,
+        ) -> impl Strategy<Value = (&'static str, Vec<(&'static str, &'static str)>)> {
+            select(KINDS).prop_flat_map(move |attribute| {
+                let all = kind(attribute).0.permissions.to_vec();
+                let count = all.len();
+                subsequence(all, fewest..=count)
+                    .prop_shuffle()
+                    .prop_map(move |chosen| (attribute, chosen))
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_and_keeps_the_static(
+                args in any_args(),
+                attribute in select(KINDS),
+            ) {
+                let (kind, item) = kind(attribute);
+                let Some(args) = lex(&args) else { return Ok(()) };
+                let _ = parse_tokens(kind, &args);
+                let expanded = expand(kind, args, tokens(item));
+                let file = syn::parse2::<syn::File>(expanded.clone())
+                    .map_err(|error| TestCaseError::fail(format!("{error}: {expanded}")))?;
+                prop_assert!(
+                    matches!(&file.items[..], [syn::Item::Static(_)]),
+                    "not one static: {}", expanded
+                );
+            }
+
+            #[test]
+            fn any_valid_name_and_permissions_round_trip(
+                name in valid_name(),
+                (attribute, permissions) in kind_and_permissions(0),
+                trailing_comma in any::<bool>(),
+            ) {
+                let kind = kind(attribute).0;
+                let words: Vec<&str> = permissions.iter().map(|(word, _)| *word).collect();
+                let comma = if trailing_comma && !words.is_empty() { "," } else { "" };
+                let source = format!("{}, allow = [{}{comma}]", string_literal(&name), words.join(", "));
+                let parsed = parse_tokens(kind, &tokens(&source));
+                if words.is_empty() && kind.permissions_required {
+                    prop_assert!(parsed.is_err(), "{} was accepted", source);
+                } else {
+                    let parsed = parsed.map_err(|error| TestCaseError::fail(format!("{source}: {error}")))?;
+                    let variants: Vec<&str> = permissions.iter().map(|(_, variant)| *variant).collect();
+                    prop_assert_eq!(parsed.name.value, name);
+                    prop_assert_eq!(parsed.permissions, variants);
+                }
+            }
+
+            #[test]
+            fn an_invalid_name_is_the_one_error_and_points_at_the_name(
+                name in invalid_name(),
+                attribute in select(KINDS),
+            ) {
+                let kind = kind(attribute).0;
+                let word = kind.permissions[0].0;
+                let source = format!("{}, allow = [{word}]", string_literal(&name));
+                let tokens = tokens(&source);
+                let errors = placed_errors(parse_tokens(kind, &tokens).err().expect("refused"));
+                prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                prop_assert_eq!(errors[0].0, place_of_token(&tokens, 0));
+                prop_assert!(errors[0].1.contains(&format!("{} name", kind.noun)), "{}", errors[0].1);
+            }
+
+            #[test]
+            fn a_repeated_permission_is_reported_on_its_second_mention(
+                (attribute, mut permissions) in kind_and_permissions(1),
+                repeat in any::<prop::sample::Index>(),
+            ) {
+                let kind = kind(attribute).0;
+                let repeated = permissions[repeat.index(permissions.len())];
+                permissions.push(repeated);
+                let words: Vec<&str> = permissions.iter().map(|(word, _)| *word).collect();
+                let source = format!("\"things\", allow = [{}]", words.join(", "));
+                let tokens = tokens(&source);
+                let errors = placed_errors(parse_tokens(kind, &tokens).err().expect("refused"));
+                prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                let list = tokens.clone().into_iter().nth(4).expect("the brackets");
+                let proc_macro2::TokenTree::Group(list) = list else { panic!("not a group") };
+                let last = list.stream().into_iter().last().expect("a word");
+                prop_assert_eq!(errors[0].0, (last.span().start(), last.span().end()));
+                prop_assert_eq!(&errors[0].1, &format!("`{}` is listed twice", repeated.0));
+            }
+        }
+    }
 }

@@ -108,4 +108,44 @@ mod tests {
         assert!(error.contains("invalid topic name"), "{error}");
         assert!(error.contains("unknown option `on`"), "{error}");
     }
+
+    /// Properties over generated inputs; see `crate::arbitrary`.
+    mod properties {
+        use super::*;
+        use crate::arbitrary::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn never_panics_and_keeps_the_function(args in any_args()) {
+                let Some(args) = lex(&args) else { return Ok(()) };
+                let _ = syn::parse2::<SubscribeArgs>(args.clone());
+                let item = tokens("async fn on_update(update: Update) {}");
+                let expanded = expand(args, item);
+                let file = syn::parse2::<syn::File>(expanded.clone())
+                    .map_err(|error| TestCaseError::fail(format!("{error}: {expanded}")))?;
+                prop_assert!(
+                    file.items.iter().any(|item| matches!(item, syn::Item::Fn(f) if f.sig.ident == "on_update")),
+                    "the function is gone: {}", expanded
+                );
+            }
+
+            #[test]
+            fn any_valid_topic_round_trips(name in valid_name(), renamed in any::<bool>()) {
+                let runtime = if renamed { ", crate = \"::renamed\"" } else { "" };
+                let source = format!("{}{runtime}", string_literal(&name));
+                prop_assert_eq!(parse(tokens(&source)), Ok(name));
+            }
+
+            #[test]
+            fn an_invalid_topic_is_the_one_error_and_points_at_the_name(name in invalid_name()) {
+                let tokens = tokens(&string_literal(&name));
+                let error = syn::parse2::<SubscribeArgs>(tokens.clone()).err().expect("refused");
+                let errors = placed_errors(error);
+                prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                prop_assert_eq!(errors[0].0, place_of_token(&tokens, 0));
+                prop_assert!(errors[0].1.contains("topic name"), "{}", errors[0].1);
+            }
+        }
+    }
 }

@@ -228,4 +228,146 @@ mod tests {
             .unwrap_err()
             .contains("duplicate `on` option"));
     }
+
+    /// Properties over generated inputs; see `crate::arbitrary`.
+    mod properties {
+        use super::*;
+        use crate::arbitrary::*;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        fn parse_source(tokens: &TokenStream) -> syn::Result<WebsocketArgs> {
+            syn::parse2::<WebsocketArgs>(tokens.clone())
+        }
+
+        const EVENTS: &[(&str, Event)] = &[
+            ("connect", Event::Connect),
+            ("disconnect", Event::Disconnect),
+            ("message", Event::Message),
+        ];
+
+        /// The options after the name: `on`, and `crate` before or after it
+        /// if given, with or without a trailing comma.
+        fn written_options(
+            event: &str,
+            runtime: Option<&str>,
+            crate_first: bool,
+            trailing_comma: bool,
+        ) -> String {
+            let mut options = vec![format!("on = {}", string_literal(event))];
+            if let Some(runtime) = runtime {
+                let option = format!("crate = {}", string_literal(runtime));
+                options.insert(usize::from(!crate_first), option);
+            }
+            let comma = if trailing_comma { "," } else { "" };
+            format!(", {}{comma}", options.join(", "))
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_on_any_arguments(args in any_args()) {
+                if let Some(tokens) = lex(&args) {
+                    let _ = parse_source(&tokens);
+                }
+            }
+
+            #[test]
+            fn expansion_keeps_the_function_whatever_the_arguments(args in any_args()) {
+                let Some(args) = lex(&args) else { return Ok(()) };
+                let item = tokens("async fn handler(ctx: MessageContext) {}");
+                let expanded = expand(args, item);
+                let file = syn::parse2::<syn::File>(expanded.clone())
+                    .map_err(|error| TestCaseError::fail(format!("{error}: {expanded}")))?;
+                let kept = file.items.iter().any(|item| {
+                    matches!(item, syn::Item::Fn(function) if function.sig.ident == "handler")
+                });
+                prop_assert!(kept, "the function is gone: {expanded}");
+            }
+
+            #[test]
+            fn any_valid_name_and_event_round_trip(
+                name in valid_name(),
+                (event, expected) in select(EVENTS),
+                runtime in prop::option::of(select(&["::nitric_runtime", "renamed", "::a::b"][..])),
+                crate_first in any::<bool>(),
+                trailing_comma in any::<bool>(),
+            ) {
+                let options = written_options(event, runtime, crate_first, trailing_comma);
+                let source = format!("{}{options}", string_literal(&name));
+                let args = parse_source(&tokens(&source))
+                    .map_err(|error| TestCaseError::fail(format!("{source}: {error}")))?;
+                prop_assert_eq!(args.socket.value, name);
+                prop_assert_eq!(args.event, expected);
+            }
+
+            #[test]
+            fn an_invalid_name_is_the_one_error_and_points_at_the_name(
+                name in invalid_name(),
+                (event, _) in select(EVENTS),
+            ) {
+                let source = format!("{}, on = {}", string_literal(&name), string_literal(event));
+                let tokens = tokens(&source);
+                let Err(error) = parse_source(&tokens) else {
+                    return Err(TestCaseError::fail(format!("{source} was accepted")));
+                };
+                let errors = placed_errors(error);
+                prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                let (place, message) = &errors[0];
+                prop_assert_eq!(*place, place_of_token(&tokens, 0));
+                prop_assert!(message.contains("socket name"), "{}", message);
+            }
+
+            #[test]
+            fn any_string_as_the_event_is_accepted_only_if_it_is_one(event in prop_oneof![
+                any::<String>(),
+                select(&["connect", "disconnect", "message", "Message", "mesage"][..])
+                    .prop_map(str::to_owned),
+            ]) {
+                let source = format!("\"public\", on = {}", string_literal(&event));
+                let tokens = tokens(&source);
+                let known = ["connect", "disconnect", "message"].contains(&event.as_str());
+                match parse_source(&tokens) {
+                    Ok(_) => prop_assert!(known, "{} was accepted", source),
+                    Err(error) => {
+                        prop_assert!(!known, "{}: {}", source, error);
+                        let errors = placed_errors(error);
+                        prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                        prop_assert_eq!(errors[0].0, place_of_token(&tokens, 4));
+                        prop_assert!(errors[0].1.starts_with("unknown websocket event"), "{}", errors[0].1);
+                    }
+                }
+            }
+
+            #[test]
+            fn any_string_as_crate_is_accepted_only_if_it_is_a_path(runtime in prop_oneof![
+                any::<String>(),
+                "(::)?[a-z_]{1,6}(::[a-z_]{1,6}){0,3}",
+                "[a-z:<>, ]{0,12}",
+            ]) {
+                let source = format!("\"public\", on = \"message\", crate = {}", string_literal(&runtime));
+                let tokens = tokens(&source);
+                let is_path = syn::parse_str::<syn::Path>(&runtime).is_ok();
+                match parse_source(&tokens) {
+                    Ok(_) => prop_assert!(is_path, "{} was accepted", source),
+                    Err(error) => {
+                        prop_assert!(!is_path, "{}: {}", source, error);
+                        let errors = placed_errors(error);
+                        prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                        prop_assert_eq!(Some(errors[0].0), place_of_string(&tokens, &runtime));
+                    }
+                }
+            }
+
+            #[test]
+            fn an_unknown_option_is_reported_on_its_key(key in "[a-z_][a-z0-9_]{0,10}") {
+                prop_assume!(key != "on" && syn::parse_str::<Ident>(&key).is_ok());
+                let source = format!("\"public\", on = \"message\", {key} = \"x\"");
+                let tokens = tokens(&source);
+                let errors = placed_errors(parse_source(&tokens).err().expect("refused"));
+                prop_assert_eq!(errors.len(), 1, "{:?}", errors);
+                prop_assert_eq!(errors[0].0, place_of_token(&tokens, 6));
+                prop_assert!(errors[0].1.starts_with(&format!("unknown option `{key}`")), "{}", errors[0].1);
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod gateway;
 mod kvstore;
 mod lifecycle;
 mod limits;
+mod malformed_requests;
 mod page;
 mod registration;
 mod resources;

@@ -250,12 +250,7 @@ impl TestApp {
         if !url.ends_with('/') && !url.contains('?') {
             url.push('/');
         }
-        for (index, (name, value)) in query.iter().enumerate() {
-            url.push(if index == 0 { '?' } else { '&' });
-            url.push_str(&percent_encode(name));
-            url.push('=');
-            url.push_str(&percent_encode(value));
-        }
+        url.push_str(&query_string(query));
         Ok(url)
     }
 }
@@ -323,6 +318,19 @@ impl From<Error> for TestError {
     }
 }
 
+/// `?name=value&...` with every name and value percent-encoded; empty for
+/// no pairs.
+fn query_string(query: &[(&str, &str)]) -> String {
+    let mut written = String::new();
+    for (index, (name, value)) in query.iter().enumerate() {
+        written.push(if index == 0 { '?' } else { '&' });
+        written.push_str(&percent_encode(name));
+        written.push('=');
+        written.push_str(&percent_encode(value));
+    }
+    written
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn percent_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
@@ -349,11 +357,77 @@ fn init_test_logging() {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_encode;
+    use super::{percent_encode, query_string};
+    use crate::websocket::QueryParams;
+    use proptest::prelude::*;
 
     #[test]
     fn percent_encodes_all_but_unreserved_characters() {
         assert_eq!(percent_encode("ada-1.x_~"), "ada-1.x_~");
         assert_eq!(percent_encode("a b&c=d%é"), "a%20b%26c%3Dd%25%C3%A9");
+    }
+
+    /// Names and values a client might send: anything, and the characters
+    /// a query string treats specially.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[a-z =&+%#?/;~.-]{0,12}"]
+    }
+
+    // Each property runs PROPTEST_CASES cases (256 by default); for a longer
+    // search: PROPTEST_CASES=100000 cargo test -p nitric-runtime --lib properties
+    proptest! {
+        #[test]
+        fn properties_percent_decoding_undoes_the_encoding(original in text()) {
+            let encoded = percent_encode(&original);
+            prop_assert!(
+                encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
+                "{}", encoded
+            );
+            let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8();
+            prop_assert_eq!(decoded.as_deref(), Ok(original.as_str()));
+        }
+
+        /// What the kit writes is read back by a standard decoder (the one
+        /// behind the gateway's query extractor) as the same pairs, in order.
+        #[test]
+        fn properties_query_strings_round_trip(pairs in prop::collection::vec((text(), text()), 0..6)) {
+            let borrowed: Vec<(&str, &str)> =
+                pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+            let written = query_string(&borrowed);
+            prop_assert_eq!(written.is_empty(), pairs.is_empty());
+            let query = written.strip_prefix('?').unwrap_or(&written);
+            let decoded: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect();
+            prop_assert_eq!(decoded, pairs);
+        }
+
+        /// Pairs grouped by name, as the membrane hands them to a connect
+        /// handler, answer `get` and `get_all` as the pairs say.
+        #[test]
+        fn properties_query_params_keep_every_value_in_order(
+            pairs in prop::collection::vec((prop_oneof![text(), "[ab]"], text()), 0..8),
+            absent in text(),
+        ) {
+            let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+            for (name, value) in &pairs {
+                match grouped.iter_mut().find(|(seen, _)| seen == name) {
+                    Some((_, values)) => values.push(value.clone()),
+                    None => grouped.push((name.clone(), vec![value.clone()])),
+                }
+            }
+            let params: QueryParams = grouped.iter().cloned().collect();
+            for (name, values) in &grouped {
+                prop_assert_eq!(params.get_all(name), values.as_slice());
+                prop_assert_eq!(params.get(name), values.first().map(String::as_str));
+            }
+            if !pairs.iter().any(|(name, _)| *name == absent) {
+                prop_assert_eq!(params.get(&absent), None);
+                prop_assert!(params.get_all(&absent).is_empty());
+            }
+            let names: Vec<&str> = params.iter().map(|(name, _)| name).collect();
+            prop_assert_eq!(names.len(), grouped.len());
+            prop_assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "{:?}", names);
+        }
     }
 }
