@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: start app binaries as real processes,
 //! read what they announce, and talk to them with real websocket clients.
 
+pub mod fresh_crate;
 pub mod interop;
 mod process;
 pub mod recording_membrane;

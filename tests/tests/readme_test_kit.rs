@@ -2,15 +2,7 @@
 //! workspace that depends on nitric-runtime as a user's crate would, must
 //! compile and pass.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
-        .to_owned()
-}
+use nitric_tests::fresh_crate::{workspace, FreshCrate};
 
 /// The body of the first fenced block of `language` whose first line is
 /// `first_line`.
@@ -45,34 +37,11 @@ fn the_readme_test_file_passes_in_a_fresh_crate() {
         "the README names nitric-runtime 0.1:\n{dependencies}"
     );
 
-    let krate = tempfile::tempdir().expect("create the crate's folder");
-    let manifest = format!(
-        "[package]\nname = \"readme-user\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n{dependencies}"
-    );
-    std::fs::write(krate.path().join("Cargo.toml"), manifest).unwrap();
-    std::fs::create_dir_all(krate.path().join("src")).unwrap();
-    std::fs::write(krate.path().join("src/lib.rs"), "").unwrap();
-    std::fs::create_dir_all(krate.path().join("tests")).unwrap();
-    std::fs::write(krate.path().join("tests/shout.rs"), test_file).unwrap();
-    // The workspace's lock file pins the same versions, so nothing new is
-    // resolved; its own target folder keeps later runs incremental.
-    std::fs::copy(root.join("Cargo.lock"), krate.path().join("Cargo.lock")).unwrap();
-    let target = root.join("target").join("readme-user");
-
-    let output = Command::new(env!("CARGO"))
-        .args(["test", "--quiet", "--manifest-path"])
-        .arg(krate.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo");
+    let krate = FreshCrate::new("readme-user", &dependencies);
+    krate.write("src/lib.rs", "");
+    krate.write("tests/shout.rs", test_file);
+    let output = krate.cargo(&["test", "--quiet"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "cargo test of the README's example failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
     assert!(
         stdout.contains("2 passed"),
         "both of the README's tests ran:\n{stdout}"
