@@ -49,9 +49,21 @@ pub(crate) struct MembraneState {
     pub(crate) tasks: TaskTracker,
 }
 
+/// HTTP/2 flow-control window of one application connection.
+const CONNECTION_WINDOW: u32 = 32 << 20;
+/// HTTP/2 flow-control window of one stream.
+const STREAM_WINDOW: u32 = 4 << 20;
+
 /// A gRPC server with every service, ready to serve.
 pub(crate) fn grpc_server(state: &MembraneState) -> Router {
     Server::builder()
+        // An application answers a burst of events (10,000 clients closing
+        // at once) with as many small DATA frames on one connection; h2
+        // tolerates unread small frames only up to a share of the
+        // connection window before it ends the connection with
+        // ENHANCE_YOUR_CALM, so the window is wide.
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .initial_stream_window_size(STREAM_WINDOW)
         .add_service(ResourcesServer::new(resources::ResourcesService::new(
             state.declarations.clone(),
             state.policies.clone(),
