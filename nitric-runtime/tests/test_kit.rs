@@ -30,14 +30,20 @@ static SAID: Topic<Said>;
 
 #[websocket("echo", on = "connect")]
 async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
-    let name = ctx
-        .query()
-        .get("name")
-        .ok_or_else(|| Reject::new("connect with ?name="))?;
-    let visitor = Visitor {
-        name: name.to_owned(),
-    };
+    let join: Join = ctx
+        .query_as()
+        .map_err(|error| Reject::new(error.to_string()))?;
+    let visitor = Visitor { name: join.name };
     Ok(VISITORS.set(ctx.connection_id(), &visitor).await?)
+}
+
+/// The connect query, typed.
+#[derive(Deserialize)]
+struct Join {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)] // read to check its type
+    age: Option<u32>,
 }
 
 #[websocket("echo", on = "disconnect")]
@@ -48,6 +54,21 @@ async fn disconnect(ctx: DisconnectContext) -> Result<(), Error> {
 #[websocket("echo", on = "message")]
 async fn message(ctx: MessageContext) -> Result<(), Error> {
     match ctx.body() {
+        b"json" => {
+            let reply = serde_json::json!({ "you": ctx.connection_id() });
+            ctx.socket().send_json(ctx.connection_id(), &reply).await
+        }
+        b"broadcast json" => {
+            let report = ctx
+                .socket()
+                .broadcast_json(
+                    [ctx.connection_id(), "gone-already"],
+                    &serde_json::json!([1, 2]),
+                )
+                .await?;
+            let summary = format!("sent {} gone {:?}", report.sent, report.gone);
+            ctx.socket().send(ctx.connection_id(), summary).await
+        }
         b"later" => {
             // A task spawned with nitric_runtime::spawn keeps the service.
             let id = ctx.connection_id().to_owned();
@@ -244,4 +265,26 @@ async fn two_services_run_side_by_side_and_one_stops_alone() -> Result<(), TestE
     another.send_text("hello").await?;
     assert_eq!(another.recv_text().await?, "hello");
     second.stop().await
+}
+
+#[tokio::test]
+async fn typed_queries_and_json_replies() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    // A query that does not fit the type refuses the connection.
+    let refused = app
+        .connect_refused_with_query("echo", &[("name", "ada"), ("age", "old")])
+        .await?;
+    assert_eq!(refused, 403);
+    let mut ada = app
+        .connect_with_query("echo", &[("name", "ada"), ("age", "36")])
+        .await?;
+
+    ada.send_text("json").await?;
+    let reply: serde_json::Value = ada.recv_json().await?;
+    assert!(reply["you"].is_string(), "{reply}");
+
+    ada.send_text("broadcast json").await?;
+    assert_eq!(ada.recv_text().await?, "[1,2]");
+    assert_eq!(ada.recv_text().await?, "sent 1 gone [\"gone-already\"]");
+    app.stop().await
 }

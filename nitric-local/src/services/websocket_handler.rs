@@ -150,7 +150,13 @@ async fn register(
         .gateways
         .ensure_running(&request.socket_name)
         .await
-        .map_err(|error| Status::unavailable(error.to_string()))?;
+        .map_err(|error| {
+            // Retrying cannot free a port another program holds: say so,
+            // and how to pick another, rather than look briefly unavailable.
+            Status::failed_precondition(format!(
+                "{error}; stop what holds the port, or give the gateways another first port (NITRIC_LOCAL_WS_PORT for an app's embedded membrane, --ws-port for nitric-local; 0 picks free ports)"
+            ))
+        })?;
     let registration = state
         .router
         .register(&request.socket_name, event_type, events.clone(), registered)

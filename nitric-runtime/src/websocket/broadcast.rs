@@ -52,13 +52,22 @@ pub const DEFAULT_BROADCAST_CONCURRENCY: usize = 32;
 pub struct Broadcast<'a> {
     socket: &'a Websocket,
     connection_ids: Vec<String>,
-    data: Vec<u8>,
+    /// The message, or why it could not be made.
+    data: Result<Vec<u8>, Error>,
     concurrency: usize,
     forget_gone: Option<&'a (dyn ForgetConnection + Sync)>,
 }
 
 impl<'a> Broadcast<'a> {
     pub(super) fn new(socket: &'a Websocket, connection_ids: Vec<String>, data: Vec<u8>) -> Self {
+        Self::new_prepared(socket, connection_ids, Ok(data))
+    }
+
+    pub(super) fn new_prepared(
+        socket: &'a Websocket,
+        connection_ids: Vec<String>,
+        data: Result<Vec<u8>, Error>,
+    ) -> Self {
         Self {
             socket,
             connection_ids,
@@ -93,7 +102,7 @@ impl<'a> Broadcast<'a> {
         if let Some(store) = self.forget_gone {
             store.check_allowed()?;
         }
-        let data = &self.data;
+        let data = &self.data?;
         let forget_gone = self.forget_gone;
         let service = &service;
         let outcomes = stream::iter(self.connection_ids)
@@ -141,7 +150,7 @@ impl fmt::Debug for Broadcast<'_> {
         f.debug_struct("Broadcast")
             .field("socket", &self.socket.name())
             .field("connections", &self.connection_ids.len())
-            .field("bytes", &self.data.len())
+            .field("bytes", &self.data.as_ref().map(Vec::len).ok())
             .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }

@@ -7,6 +7,7 @@ use nitric_protocol::websockets::v1::{
     websocket_client::WebsocketClient, WebsocketCloseConnectionRequest, WebsocketDetailsRequest,
     WebsocketSendRequest,
 };
+use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 
@@ -77,6 +78,36 @@ impl Websocket {
     pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
         let service = self.service(|| send_operation(&self.name, connection_id))?;
         self.send_in(&service, connection_id, data.into()).await
+    }
+
+    /// Sends `value` as JSON in a text frame; see [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn example(socket: nitric_runtime::websocket::Websocket) -> Result<(), nitric_runtime::Error> {
+    /// socket.send_json("2f1c...", &serde_json::json!({ "joined": "lobby" })).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_json<T: Serialize + ?Sized>(
+        &self,
+        connection_id: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let data = to_json(value, || send_operation(&self.name, connection_id))?;
+        self.send(connection_id, data).await
+    }
+
+    /// [`broadcast`](Self::broadcast)s `value` as JSON; a value that cannot
+    /// be serialized fails the broadcast before anything is sent.
+    pub fn broadcast_json<I, T>(&self, connection_ids: I, value: &T) -> Broadcast<'_>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+        T: Serialize + ?Sized,
+    {
+        let connection_ids = connection_ids.into_iter().map(Into::into).collect();
+        let data = to_json(value, || format!("broadcast on socket \"{}\"", self.name));
+        Broadcast::new_prepared(self, connection_ids, data)
     }
 
     /// Sends `data` to every connection in `connection_ids`, many at once;
@@ -164,6 +195,16 @@ impl Websocket {
             .map_err(|status| Error::from_status(operation(), status))?;
         Ok(response.into_inner().url)
     }
+}
+
+fn to_json<T: Serialize + ?Sized>(
+    value: &T,
+    operation: impl FnOnce() -> String,
+) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|error| Error::Value {
+        operation: operation(),
+        reason: format!("cannot write the message as JSON: {error}"),
+    })
 }
 
 fn send_operation(socket: &str, connection_id: &str) -> String {

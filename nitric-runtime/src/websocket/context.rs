@@ -29,6 +29,19 @@ impl QueryParams {
         self.0.get(name).map_or(&[], Vec::as_slice)
     }
 
+    /// Reads the parameters into `T`, each name's first value parsed as the
+    /// field's type.
+    fn read_as<T: DeserializeOwned>(&self) -> Result<T, String> {
+        let first_values = self
+            .0
+            .iter()
+            .filter_map(|(name, values)| Some((name.as_str(), values.first()?.as_str())));
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(first_values)
+            .finish();
+        serde_urlencoded::from_str(&encoded).map_err(|error| error.to_string())
+    }
+
     /// Each name with its values.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.0
@@ -87,6 +100,37 @@ impl ConnectContext {
     /// The query parameters of the connection request.
     pub fn query(&self) -> &QueryParams {
         &self.query
+    }
+
+    /// The query parameters read into `T`, each parameter's first value
+    /// parsed as the field's type (numbers and booleans included); a
+    /// missing or malformed parameter is an [`Error::Value`] naming it, to
+    /// refuse the connection with.
+    ///
+    /// ```
+    /// use nitric_runtime::websocket::{ConnectContext, Reject};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Join {
+    ///     room: String,
+    ///     #[serde(default)]
+    ///     seat: Option<u32>,
+    /// }
+    ///
+    /// #[nitric_runtime::websocket("public", on = "connect")]
+    /// async fn connect(ctx: ConnectContext) -> Result<(), Reject> {
+    ///     let join: Join = ctx.query_as().map_err(|error| Reject::new(error.to_string()))?;
+    ///     println!("{} joins {} at seat {:?}", ctx.connection_id(), join.room, join.seat);
+    ///     Ok(())
+    /// }
+    /// # fn main() {}
+    /// ```
+    pub fn query_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        self.query.read_as().map_err(|reason| Error::Value {
+            operation: format!("read the query of connection \"{}\"", self.connection_id),
+            reason,
+        })
     }
 }
 

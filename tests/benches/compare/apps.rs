@@ -108,5 +108,12 @@ pub async fn serving(lang: Lang, app: &str) -> (Membrane, Running, String) {
     let running = lang.start(app, &membrane);
     wait_for(&mut membrane, REGISTERED, HANDLERS).await;
     let url = membrane.socket_url("public").await;
+    // The membrane enforces policies, and the Node SDK declares them after
+    // opening its streams: drive the app once they are in, as in the cloud.
+    let mut resources = vec!["Websocket \"public\""];
+    if app == "chat" {
+        resources.push("KeyValueStore \"connections\"");
+    }
+    membrane.wait_for_policies(&resources).await;
     (membrane, running, url)
 }
