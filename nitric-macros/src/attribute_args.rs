@@ -10,6 +10,71 @@ use syn::{Ident, LitStr, Token};
 /// The option every attribute accepts, for renamed runtime dependencies.
 pub(crate) const CRATE: &str = "crate";
 
+/// The option of handler attributes bounding how long one run may take.
+pub(crate) const TIMEOUT: &str = "timeout";
+
+/// A handler's time limit, from `timeout = "30s"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timeout {
+    pub(crate) millis: u64,
+}
+
+impl Timeout {
+    /// Reads `"250ms"`, `"30s"`, `"5m"` or `"1h"`: a whole positive number
+    /// and a unit.
+    pub(crate) fn parse(literal: &LitStr) -> syn::Result<Self> {
+        let text = literal.value();
+        let digits = text.chars().take_while(char::is_ascii_digit).count();
+        let (number, unit) = text.split_at(digits);
+        let scale = match unit {
+            "ms" => Some(1),
+            "s" => Some(1_000),
+            "m" => Some(60_000),
+            "h" => Some(3_600_000),
+            _ => None,
+        };
+        let millis = number
+            .parse::<u64>()
+            .ok()
+            .zip(scale)
+            .and_then(|(number, scale)| number.checked_mul(scale))
+            .filter(|millis| *millis > 0);
+        millis.map(|millis| Self { millis }).ok_or_else(|| {
+            syn::Error::new(
+                literal.span(),
+                format!("{text:?} is not a timeout: write a whole positive number and a unit, ms, s, m or h, as in `timeout = \"30s\"`"),
+            )
+        })
+    }
+}
+
+/// Parses `= "30s"` for `timeout`, recording a bad or duplicate value.
+pub(crate) fn timeout_option(
+    input: ParseStream,
+    key: &Ident,
+    timeout: &mut Option<Timeout>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    note_duplicate(timeout, key, errors);
+    if let Some(literal) = string_value(input, "timeout = \"30s\"", errors)? {
+        match Timeout::parse(&literal) {
+            Ok(parsed) => *timeout = Some(parsed),
+            Err(error) => errors.push(error),
+        }
+    }
+    Ok(())
+}
+
+/// `.with_timeout(..)` on a handler registration, or nothing.
+pub(crate) fn with_timeout(timeout: Option<Timeout>) -> proc_macro2::TokenStream {
+    match timeout {
+        Some(Timeout { millis }) => {
+            quote::quote!(.with_timeout(::core::time::Duration::from_millis(#millis)))
+        }
+        None => proc_macro2::TokenStream::new(),
+    }
+}
+
 /// Parses the leading string literal naming the resource.
 pub(crate) fn leading_name(input: ParseStream, kind: &str, usage: &str) -> syn::Result<LitStr> {
     if input.is_empty() {
@@ -116,5 +181,44 @@ pub(crate) fn unknown_option(
 pub(crate) fn note_duplicate<T>(seen: &Option<T>, key: &Ident, errors: &mut Errors) {
     if seen.is_some() {
         errors.spanned(key, format!("duplicate `{key}` option"));
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::Timeout;
+    use syn::LitStr;
+
+    fn parse(text: &str) -> Result<u64, String> {
+        let literal = LitStr::new(text, proc_macro2::Span::call_site());
+        Timeout::parse(&literal)
+            .map(|timeout| timeout.millis)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn reads_a_number_and_a_unit() {
+        assert_eq!(parse("250ms"), Ok(250));
+        assert_eq!(parse("30s"), Ok(30_000));
+        assert_eq!(parse("5m"), Ok(300_000));
+        assert_eq!(parse("1h"), Ok(3_600_000));
+    }
+
+    #[test]
+    fn refuses_anything_else() {
+        for bad in [
+            "",
+            "30",
+            "s",
+            "0s",
+            "1.5s",
+            "30 s",
+            "-1s",
+            "3d",
+            "99999999999999999999h",
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(error.contains("is not a timeout"), "{bad}: {error}");
+        }
     }
 }

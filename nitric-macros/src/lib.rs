@@ -43,6 +43,10 @@ use proc_macro::TokenStream;
 ///   this service is given permission to manage its connections.
 /// - `on = "connect" | "disconnect" | "message"`: the event handled. A socket
 ///   needs one handler of each; the runtime refuses to start otherwise.
+/// - `timeout = "30s"` (optional): how long one run may take (`ms`, `s`,
+///   `m` or `h`); past it the run is abandoned and counts as failed (a
+///   connect is refused). Without it a run may take as long as the
+///   membrane waits (29 s on AWS).
 /// - `crate = "path"` (optional): where the runtime crate is, when the
 ///   dependency is renamed in `Cargo.toml`.
 ///
@@ -288,6 +292,8 @@ pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - The topic name, a string literal. The topic is declared with the
 ///   membrane too, as the official SDKs do for a subscription.
+/// - `timeout = "30s"` (optional): how long one run may take; past it the
+///   run is abandoned and the message delivered again.
 /// - `crate = "path"` (optional): where the runtime crate is, when renamed.
 ///
 /// # The function

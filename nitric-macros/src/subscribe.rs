@@ -12,11 +12,12 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 
 const USAGE: &str = "#[subscribe(\"updates\")]";
-const OPTIONS: &[&str] = &[attribute_args::CRATE];
+const OPTIONS: &[&str] = &[attribute_args::TIMEOUT, attribute_args::CRATE];
 
 /// The parsed arguments of one `#[subscribe(...)]`.
 pub(crate) struct SubscribeArgs {
     topic: ResourceName,
+    timeout: Option<attribute_args::Timeout>,
     runtime: RuntimePath,
 }
 
@@ -25,8 +26,12 @@ impl Parse for SubscribeArgs {
         let mut errors = Errors::default();
         let topic = ResourceName::parse(leading_name(input, "topic", USAGE)?, "topic");
         let mut runtime = None;
+        let mut timeout = None;
         while let Some(key) = next_key(input)? {
             match key.to_string().as_str() {
+                attribute_args::TIMEOUT => {
+                    attribute_args::timeout_option(input, &key, &mut timeout, &mut errors)?
+                }
                 attribute_args::CRATE => crate_option(input, &key, &mut runtime, &mut errors)?,
                 _ => {
                     unknown_option(input, &key, OPTIONS, &mut errors)?;
@@ -36,6 +41,7 @@ impl Parse for SubscribeArgs {
         let topic = topic.map_err(|error| errors.push(error)).ok();
         errors.finish(topic).map(|topic| Self {
             topic: topic.expect("no errors means the name parsed"),
+            timeout,
             runtime: runtime.unwrap_or(RuntimePath::DEFAULT),
         })
     }
@@ -73,7 +79,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let topic = &args.topic.value;
     let adapter = handler_fn::adapter();
     let source = handler_fn::source(&function);
-    let submission = quote! { #SUBSCRIBE_FUNCTION::new(#topic, #adapter, #source) };
+    let with_timeout = attribute_args::with_timeout(args.timeout);
+    let submission = quote! { #SUBSCRIBE_FUNCTION::new(#topic, #adapter, #source)#with_timeout };
 
     let registration = Registration {
         input_type: quote!(#TOPIC_MESSAGE),

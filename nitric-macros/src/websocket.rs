@@ -19,7 +19,7 @@ use syn::{Ident, LitStr};
 
 const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
-const OPTIONS: &[&str] = &[ON, attribute_args::CRATE];
+const OPTIONS: &[&str] = &[ON, attribute_args::TIMEOUT, attribute_args::CRATE];
 
 /// The websocket event a handler answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +71,7 @@ impl Event {
 pub(crate) struct WebsocketArgs {
     socket: ResourceName,
     event: Event,
+    timeout: Option<attribute_args::Timeout>,
     runtime: RuntimePath,
 }
 
@@ -79,6 +80,7 @@ impl Parse for WebsocketArgs {
         let mut errors = Errors::default();
         let socket = ResourceName::parse(leading_name(input, "socket", USAGE)?, "socket");
         let mut event = None;
+        let mut timeout = None;
         let mut runtime = None;
         let mut misspelled = None;
         while let Some(key) = next_key(input)? {
@@ -97,6 +99,9 @@ impl Parse for WebsocketArgs {
                         }
                     }
                 }
+                attribute_args::TIMEOUT => {
+                    attribute_args::timeout_option(input, &key, &mut timeout, &mut errors)?
+                }
                 attribute_args::CRATE => crate_option(input, &key, &mut runtime, &mut errors)?,
                 _ => misspelled = unknown_option(input, &key, OPTIONS, &mut errors)?.or(misspelled),
             }
@@ -112,6 +117,7 @@ impl Parse for WebsocketArgs {
         let args = socket.zip(event).map(|(socket, event)| Self {
             socket,
             event,
+            timeout,
             runtime: runtime.unwrap_or(RuntimePath::DEFAULT),
         });
         errors
@@ -154,8 +160,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let variant = args.event.adapter_variant();
     let adapter = handler_fn::adapter();
     let source = handler_fn::source(&function);
+    let with_timeout = attribute_args::with_timeout(args.timeout);
     let submission = quote! {
-        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)
+        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)#with_timeout
     };
 
     let registration = Registration {
@@ -215,8 +222,26 @@ mod tests {
         let error = parse(quote!("public", onn = "message")).unwrap_err();
         assert_eq!(
             error,
-            "unknown option `onn`: expected one of `on`, `crate`; did you mean `on`?"
+            "unknown option `onn`: expected one of `on`, `timeout`, `crate`; did you mean `on`?"
         );
+    }
+
+    #[test]
+    fn takes_a_timeout_with_a_unit() {
+        assert_eq!(
+            parse(quote!("public", on = "message", timeout = "5s")),
+            Ok(("public".into(), Event::Message))
+        );
+        let error = parse(quote!("public", on = "message", timeout = "5")).unwrap_err();
+        assert!(error.contains("\"5\" is not a timeout"), "{error}");
+        let error = parse(quote!(
+            "public",
+            on = "message",
+            timeout = "1s",
+            timeout = "2s"
+        ))
+        .unwrap_err();
+        assert!(error.contains("duplicate `timeout` option"), "{error}");
     }
 
     #[test]

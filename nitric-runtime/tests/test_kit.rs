@@ -103,6 +103,22 @@ async fn message(ctx: MessageContext) -> Result<(), Error> {
     }
 }
 
+/// A socket whose connect handler has a time limit.
+#[websocket("timed", on = "connect", timeout = "200ms")]
+async fn timed_connect(ctx: ConnectContext) {
+    if ctx.query().get("slow").is_some() {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+#[websocket("timed", on = "disconnect")]
+async fn timed_disconnect(_ctx: DisconnectContext) {}
+
+#[websocket("timed", on = "message")]
+async fn timed_message(ctx: MessageContext) -> Result<(), Error> {
+    ctx.socket().send(ctx.connection_id(), ctx.body()).await
+}
+
 /// Echoes what the test publishes to "commands" to the connection named in it.
 #[subscribe("commands")]
 async fn command(said: Said) -> Result<(), Error> {
@@ -286,5 +302,25 @@ async fn typed_queries_and_json_replies() -> Result<(), TestError> {
     ada.send_text("broadcast json").await?;
     assert_eq!(ada.recv_text().await?, "[1,2]");
     assert_eq!(ada.recv_text().await?, "sent 1 gone [\"gone-already\"]");
+    app.stop().await
+}
+
+#[tokio::test]
+async fn a_handler_past_its_timeout_is_abandoned_as_failed() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        app.connect_refused_with_query("timed", &[("slow", "1")])
+            .await?,
+        403
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "refused at the 200 ms timeout, not after the 5 s sleep: {:?}",
+        started.elapsed()
+    );
+    let mut quick = app.connect("timed").await?;
+    quick.send_text("in time").await?;
+    assert_eq!(quick.recv_text().await?, "in time");
     app.stop().await
 }

@@ -17,6 +17,7 @@ use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -180,12 +181,26 @@ pub(crate) enum Outcome {
     Done,
     Failed(BoxError),
     Panicked(String),
+    /// Abandoned after the handler's `timeout`.
+    TimedOut(Duration),
 }
 
 /// Runs a handler's future, turning a panic into [`Outcome::Panicked`] so
-/// one bad event never takes the service down.
-pub(crate) async fn guarded(run: BoxFuture<Result<(), BoxError>>) -> Outcome {
-    match AssertUnwindSafe(run).catch_unwind().await {
+/// one bad event never takes the service down, and abandoning it after
+/// `timeout`, if any.
+pub(crate) async fn guarded(
+    run: BoxFuture<Result<(), BoxError>>,
+    timeout: Option<Duration>,
+) -> Outcome {
+    let caught = AssertUnwindSafe(run).catch_unwind();
+    let ended = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, caught).await {
+            Ok(ended) => ended,
+            Err(_) => return Outcome::TimedOut(limit),
+        },
+        None => caught.await,
+    };
+    match ended {
         Ok(Ok(())) => Outcome::Done,
         Ok(Err(error)) => Outcome::Failed(error),
         Err(panic) => Outcome::Panicked(panic_message(&*panic).to_owned()),

@@ -83,7 +83,8 @@ impl EventStream for SubscribeStream {
                 topic: topic.clone(),
                 payload,
             };
-            let success = match guarded((subscription.adapter)(message)).await {
+            let run = (subscription.adapter)(message);
+            let success = match guarded(run, subscription.timeout).await {
                 Outcome::Done => true,
                 Outcome::Failed(error) => {
                     tracing::warn!(handler = %subscription.source, topic, error = %error, "subscriber failed; the message will be delivered again");
@@ -91,6 +92,10 @@ impl EventStream for SubscribeStream {
                 }
                 Outcome::Panicked(panic) => {
                     tracing::error!(handler = %subscription.source, topic, panic, "subscriber panicked; the service keeps running and the message will be delivered again");
+                    false
+                }
+                Outcome::TimedOut(limit) => {
+                    tracing::warn!(handler = %subscription.source, topic, timeout = ?limit, "subscriber timed out and was abandoned; the message will be delivered again");
                     false
                 }
             };

@@ -91,7 +91,7 @@ impl EventStream for WebsocketStream {
             // While a connect handler runs, the connection cannot be sent to.
             let _connecting = matches!(handler.adapter, WebsocketAdapter::Connect(_))
                 .then(|| service.begin_connecting(&socket, &connection_id));
-            let failed = match guarded(run).await {
+            let failed = match guarded(run, handler.timeout).await {
                 Outcome::Done => false,
                 Outcome::Failed(error) => {
                     log_failure(handler, &connection_id, &*error);
@@ -99,6 +99,10 @@ impl EventStream for WebsocketStream {
                 }
                 Outcome::Panicked(panic) => {
                     tracing::error!(handler = %handler.source, socket, connection_id, panic, "{} handler panicked; the service keeps running", handler.event());
+                    true
+                }
+                Outcome::TimedOut(limit) => {
+                    tracing::warn!(handler = %handler.source, socket, connection_id, timeout = ?limit, "{} handler timed out and was abandoned", handler.event());
                     true
                 }
             };

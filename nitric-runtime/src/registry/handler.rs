@@ -5,6 +5,7 @@ use crate::handler::{BoxFuture, HandlerResult};
 use crate::topic::TopicMessage;
 use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, WebsocketEvent};
 use std::fmt;
+use std::time::Duration;
 
 /// Where a registration was written: the function or static, file and line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,6 +74,9 @@ pub struct WebsocketFunction {
     pub adapter: WebsocketAdapter,
     /// Where the function is.
     pub source: Source,
+    /// How long one run may take (`timeout = "..."`); past it, the run is
+    /// abandoned and counts as failed.
+    pub timeout: Option<Duration>,
 }
 
 impl WebsocketFunction {
@@ -82,7 +86,14 @@ impl WebsocketFunction {
             socket,
             adapter,
             source,
+            timeout: None,
         }
+    }
+
+    /// The registration with a time limit per run; `timeout = "..."` adds it.
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The event handled.
@@ -100,6 +111,9 @@ pub struct SubscribeFunction {
     pub adapter: fn(TopicMessage) -> BoxFuture<HandlerResult>,
     /// Where the function is.
     pub source: Source,
+    /// How long one run may take (`timeout = "..."`); past it, the run is
+    /// abandoned and the message delivered again.
+    pub timeout: Option<Duration>,
 }
 
 impl SubscribeFunction {
@@ -113,6 +127,13 @@ impl SubscribeFunction {
             topic,
             adapter,
             source,
+            timeout: None,
         }
+    }
+
+    /// The registration with a time limit per run; `timeout = "..."` adds it.
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 }
