@@ -42,6 +42,14 @@ impl RunningMembrane {
         }
     }
 
+    /// Whether this service started the membrane in its own process.
+    pub(crate) fn is_embedded(&self) -> bool {
+        #[cfg(feature = "local")]
+        return self.embedded.is_some();
+        #[cfg(not(feature = "local"))]
+        false
+    }
+
     /// Makes the embedded membrane take no new connections or messages,
     /// while what handlers still send reaches its clients.
     pub(crate) fn stop_accepting(&self) {

@@ -142,6 +142,10 @@ pub async fn serve_with(
     }
 }
 
+/// How long an embedded membrane's shutdown waits for handlers in flight
+/// before it closes its clients.
+const HANDLERS_BEFORE_CLOSING: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A service whose registry is checked and whose membrane is found or
 /// started, ready to serve.
 pub(crate) struct Started {
@@ -201,9 +205,18 @@ impl Started {
                 // The streams keep being served while the clients close, so
                 // their disconnect events are handled.
                 let closing = async {
-                    self.membrane.stop_accepting();
-                    self.service.handlers_finished().await;
-                    self.membrane.close_connections().await;
+                    if self.membrane.is_embedded() {
+                        self.membrane.stop_accepting();
+                        // Topic messages may still arrive: the wait is
+                        // bounded, and the streams' own stop still lets
+                        // what runs then finish.
+                        let _ = tokio::time::timeout(
+                            HANDLERS_BEFORE_CLOSING,
+                            self.service.handlers_finished(),
+                        )
+                        .await;
+                        self.membrane.close_connections().await;
+                    }
                     streams_stop.cancel();
                 };
                 tokio::join!(serving, closing).0
