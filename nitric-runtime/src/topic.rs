@@ -5,7 +5,7 @@ use crate::json;
 use crate::registry::{TopicDeclaration, TopicPermission};
 use crate::service::ServiceHandle;
 use nitric_protocol::topics::v1::{
-    topic_message, topics_client::TopicsClient, TopicPublishRequest,
+    topic_message, topics_client::TopicsClient, MessageRequest, TopicPublishRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -135,6 +135,19 @@ pub struct TopicMessage {
 }
 
 impl TopicMessage {
+    /// The message a subscriber stream delivered; no payload reads as an
+    /// empty object.
+    pub(crate) fn from_request(request: MessageRequest) -> Self {
+        let payload = match request.message.and_then(|message| message.content) {
+            Some(topic_message::Content::StructPayload(payload)) => payload,
+            None => prost_types::Struct::default(),
+        };
+        Self {
+            topic: request.topic_name,
+            payload,
+        }
+    }
+
     /// The topic it was published to.
     pub fn topic(&self) -> &str {
         &self.topic

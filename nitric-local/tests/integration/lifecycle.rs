@@ -9,11 +9,10 @@ use crate::common::{config_for, finish_closing, next_frame, open_client, within,
 use crate::kvstore::{get, profile, set, READ_WRITE_DELETE};
 use nitric_protocol::resources::v1::ResourceType;
 
-#[tokio::test]
-async fn stored_values_survive_a_restart_on_the_same_data_dir() {
-    let TestMembrane { membrane, data } = TestMembrane::start().await;
-    let channel = crate::common::connect(membrane.grpc_addr()).await;
-    // Declarations last as long as the membrane: each one needs them.
+/// A key/value client of the membrane at `addr`, with the "profiles" store
+/// declared and every permission on it.
+async fn profiles(addr: std::net::SocketAddr) -> KvStoreClient<tonic::transport::Channel> {
+    let channel = crate::common::connect(addr).await;
     crate::common::allow(
         &channel,
         ResourceType::KeyValueStore,
@@ -21,7 +20,14 @@ async fn stored_values_survive_a_restart_on_the_same_data_dir() {
         &READ_WRITE_DELETE,
     )
     .await;
-    let mut kv = KvStoreClient::new(channel);
+    KvStoreClient::new(channel)
+}
+
+#[tokio::test]
+async fn stored_values_survive_a_restart_on_the_same_data_dir() {
+    let TestMembrane { membrane, data } = TestMembrane::start().await;
+    // Declarations last as long as the membrane: each one needs them.
+    let mut kv = profiles(membrane.grpc_addr()).await;
     set(&mut kv, "profiles", "ann", profile("Ann")).await;
     drop(kv);
     within("shutdown", membrane.shutdown()).await;
@@ -29,15 +35,7 @@ async fn stored_values_survive_a_restart_on_the_same_data_dir() {
     let restarted = nitric_local::start(config_for(data.path()))
         .await
         .expect("the same data dir opens again right after shutdown");
-    let channel = crate::common::connect(restarted.grpc_addr()).await;
-    crate::common::allow(
-        &channel,
-        ResourceType::KeyValueStore,
-        "profiles",
-        &READ_WRITE_DELETE,
-    )
-    .await;
-    let mut kv = KvStoreClient::new(channel);
+    let mut kv = profiles(restarted.grpc_addr()).await;
     assert_eq!(
         get(&mut kv, "profiles", "ann").await.unwrap(),
         profile("Ann")

@@ -6,8 +6,8 @@ use crate::registry::SubscribeFunction;
 use crate::service::ServiceHandle;
 use crate::topic::TopicMessage;
 use nitric_protocol::topics::v1::{
-    client_message, server_message, subscriber_client::SubscriberClient, topic_message,
-    ClientMessage, MessageRequest, MessageResponse, RegistrationRequest, ServerMessage,
+    client_message, server_message, subscriber_client::SubscriberClient, ClientMessage,
+    MessageRequest, MessageResponse, RegistrationRequest, ServerMessage,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -74,15 +74,8 @@ impl EventStream for SubscribeStream {
     ) -> BoxFuture<MessageResponse> {
         let subscription = self.0;
         Box::pin(async move {
-            let payload = match request.message.and_then(|message| message.content) {
-                Some(topic_message::Content::StructPayload(payload)) => payload,
-                None => prost_types::Struct::default(),
-            };
-            let topic = request.topic_name;
-            let message = TopicMessage {
-                topic: topic.clone(),
-                payload,
-            };
+            let message = TopicMessage::from_request(request);
+            let topic = message.topic.clone();
             let run = (subscription.adapter)(message);
             let success = match guarded(run, subscription.timeout).await {
                 Outcome::Done => true,

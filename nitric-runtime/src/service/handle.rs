@@ -54,6 +54,9 @@ struct Shared {
     channel: Channel,
     /// Socket key -> connections whose connect handler is running.
     connecting: Mutex<HashMap<Box<str>, HashSet<Box<str>>>>,
+    /// How many connect handlers run: every send checks it, and most
+    /// sends happen while it is 0, so they take no lock.
+    connecting_count: AtomicUsize,
     /// How many event streams the current session has registered.
     registered: watch::Sender<usize>,
     /// Each handler, with how many of its events are running.
@@ -66,6 +69,7 @@ impl ServiceHandle {
             shared: Arc::new(Shared {
                 channel,
                 connecting: Mutex::new(HashMap::new()),
+                connecting_count: AtomicUsize::new(0),
                 registered: watch::Sender::new(0),
                 running: Mutex::new(Vec::new()),
             }),
@@ -133,6 +137,7 @@ impl ServiceHandle {
     /// Marks a connection as connecting until the guard drops.
     pub(crate) fn begin_connecting(&self, socket: &str, connection_id: &str) -> Connecting {
         let socket: Box<str> = socket_key(socket).into();
+        self.shared.connecting_count.fetch_add(1, Ordering::AcqRel);
         lock(&self.shared.connecting)
             .entry(socket.clone())
             .or_default()
@@ -146,10 +151,8 @@ impl ServiceHandle {
 
     /// Whether the connect handler of this connection is still running.
     pub(crate) fn is_connecting(&self, socket: &str, connection_id: &str) -> bool {
-        let connecting = lock(&self.shared.connecting);
-        // Most sends happen while no connect handler runs: no key to build.
-        !connecting.is_empty()
-            && connecting
+        self.shared.connecting_count.load(Ordering::Acquire) > 0
+            && lock(&self.shared.connecting)
                 .get(socket_key(socket).as_str())
                 .is_some_and(|ids| ids.contains(connection_id))
     }
@@ -262,5 +265,9 @@ impl Drop for Connecting {
                 connecting.remove(&*self.socket);
             }
         }
+        self.service
+            .shared
+            .connecting_count
+            .fetch_sub(1, Ordering::AcqRel);
     }
 }

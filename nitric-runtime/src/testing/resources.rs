@@ -5,11 +5,11 @@ use super::TestError;
 use crate::json;
 use crate::kv::StoreCalls;
 use crate::service::ServiceHandle;
-use crate::topic;
+use crate::topic::{self, TopicMessage};
 use futures_util::TryStreamExt;
 use nitric_protocol::topics::v1::{
-    client_message, server_message, subscriber_client::SubscriberClient, topic_message,
-    ClientMessage, MessageResponse, RegistrationRequest,
+    client_message, server_message, subscriber_client::SubscriberClient, ClientMessage,
+    MessageResponse, RegistrationRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -196,10 +196,7 @@ impl<T: DeserializeOwned> TestSubscriber<T> {
                 })),
             };
             let _ = self.answers.send(answer).await;
-            let payload = match request.message.and_then(|message| message.content) {
-                Some(topic_message::Content::StructPayload(payload)) => payload,
-                None => prost_types::Struct::default(),
-            };
+            let payload = TopicMessage::from_request(request).payload;
             return json::from_struct(payload).map_err(|reason| {
                 TestError::new(format!(
                     "topic \"{topic}\": the message is not the expected type: {reason}"
