@@ -1,7 +1,7 @@
 //! Handler functions, for `#[websocket]` and `#[subscribe]`: the shape every
-//! one must have (a free `async fn` with at most one parameter and no
-//! generics), and [`emit`], which writes what goes beside it from the plain
-//! tokens each attribute builds.
+//! one must have (a free `async fn` with no generics and no more parameters
+//! than its attribute allows), and [`emit`], which writes what goes beside
+//! it from the plain tokens each attribute builds.
 
 use crate::diagnostics::{item_with_errors, Errors};
 use crate::runtime_contract::{
@@ -12,9 +12,18 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Item, ItemFn, ReturnType, Type};
 
+/// The parameters a handler may take, for the signature check.
+pub(crate) struct Parameters {
+    /// How many, at most.
+    pub(crate) most: usize,
+    /// What they are, completing "a websocket handler takes ...", as in
+    /// "at most one parameter, the event's `DisconnectContext`".
+    pub(crate) allowed: String,
+}
+
 /// Records what is wrong with `function` as a handler of `kind`
-/// ("websocket handler", ...), describing its one parameter as `parameter`.
-fn check_signature(function: &ItemFn, kind: &str, parameter: &str, errors: &mut Errors) {
+/// ("websocket handler", ...), which may take `parameters`.
+fn check_signature(function: &ItemFn, kind: &str, parameters: &Parameters, errors: &mut Errors) {
     let signature = &function.sig;
     if signature.asyncness.is_none() {
         errors.spanned(
@@ -44,28 +53,32 @@ fn check_signature(function: &ItemFn, kind: &str, parameter: &str, errors: &mut 
         errors.spanned(variadic, format!("a {kind} cannot be variadic"));
     }
 
-    let mut has_parameter = false;
+    let mut taken = 0;
     for input in &signature.inputs {
         match input {
             FnArg::Receiver(receiver) => errors.spanned(
                 receiver,
                 format!("a {kind} must be a free function, not a method taking `self`"),
             ),
-            FnArg::Typed(_) if !has_parameter => has_parameter = true,
-            FnArg::Typed(typed) => errors.spanned(
-                typed,
-                format!("a {kind} takes at most one parameter, {parameter}"),
-            ),
+            FnArg::Typed(_) if taken < parameters.most => taken += 1,
+            FnArg::Typed(typed) => {
+                errors.spanned(typed, format!("a {kind} takes {}", parameters.allowed))
+            }
         }
     }
 }
 
-/// The type of a checked handler's one parameter, if it takes one.
-pub(crate) fn parameter(function: &ItemFn) -> Option<&Type> {
-    function.sig.inputs.iter().find_map(|input| match input {
-        FnArg::Typed(typed) => Some(&*typed.ty),
-        FnArg::Receiver(_) => None,
-    })
+/// The types of a checked handler's parameters, in order.
+pub(crate) fn parameters(function: &ItemFn) -> Vec<&Type> {
+    function
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(&*typed.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
 }
 
 /// What differs between handler attributes when checking the item.
@@ -84,14 +97,14 @@ pub(crate) struct Checked<A> {
 
 impl HandlerAttribute {
     /// Checks the parsed arguments and the item together, so every mistake
-    /// is reported at once; `parameter` describes the expected parameter in
-    /// errors. On any error, `Err` holds the expansion: the item unchanged
-    /// beside the errors.
+    /// is reported at once; the function may take `parameters`. On any
+    /// error, `Err` holds the expansion: the item unchanged beside the
+    /// errors.
     pub(crate) fn check<A>(
         &self,
         args: syn::Result<A>,
         item: TokenStream,
-        parameter: &str,
+        parameters: &Parameters,
     ) -> Result<Checked<A>, TokenStream> {
         let mut errors = Errors::default();
         let args = args.map_err(|error| errors.push(error)).ok();
@@ -104,7 +117,7 @@ impl HandlerAttribute {
             Err(error) => return Err(item_with_errors(item, error)),
         };
         if let Some(function) = &function {
-            check_signature(function, self.kind, parameter, &mut errors);
+            check_signature(function, self.kind, parameters, &mut errors);
         }
         match (errors.finish(()), args, function) {
             (Ok(()), Some(args), Some(function)) => Ok(Checked { args, function }),
@@ -122,6 +135,11 @@ impl HandlerAttribute {
 /// such spans would not see each other.
 pub(crate) fn input() -> Ident {
     Ident::new("__nitric_input", Span::mixed_site())
+}
+
+/// The adapter's local holding the second argument, named like [`input`].
+fn second() -> Ident {
+    Ident::new("__nitric_second", Span::mixed_site())
 }
 
 /// The adapter's name, as the submission names it.
@@ -144,6 +162,11 @@ pub(crate) struct Registration {
     /// may `return` an error from the adapter's future. `None` when the
     /// function takes no parameter.
     pub(crate) argument: Option<TokenStream>,
+    /// The expression building the function's second argument from a
+    /// borrowed [`input`], evaluated before [`Self::argument`] moves it; it
+    /// may `.await` and `return` an error. `None` when the function takes
+    /// one parameter or none.
+    pub(crate) second_argument: Option<TokenStream>,
     /// What is submitted to `inventory`, naming [`adapter`] and [`source`].
     pub(crate) submission: TokenStream,
 }
@@ -158,6 +181,7 @@ pub(crate) fn emit(
     let Registration {
         input_type,
         argument,
+        second_argument,
         submission,
     } = registration;
     let import = runtime.import();
@@ -167,6 +191,13 @@ pub(crate) fn emit(
     let parameter = match &argument {
         Some(_) => quote!(#input),
         None => quote!(_),
+    };
+    let (read_second, second) = match second_argument {
+        Some(expression) => {
+            let second = second();
+            (quote!(let #second = #expression;), quote!(, #second))
+        }
+        None => (TokenStream::new(), TokenStream::new()),
     };
     let output = Ident::new("__nitric_output", Span::mixed_site());
 
@@ -182,7 +213,8 @@ pub(crate) fn emit(
     // Spanned to the name, so a future that is not `Send` is reported there.
     let boxed = quote_spanned! {name.span()=>
         ::std::boxed::Box::pin(async move {
-            let #output: #output_type = #name(#argument).await;
+            #read_second
+            let #output: #output_type = #name(#argument #second).await;
             #into_result
         })
     };
@@ -209,13 +241,16 @@ mod tests {
     use syn::parse_quote;
 
     fn errors_for(function: ItemFn) -> Vec<String> {
+        errors_for_at_most(1, function)
+    }
+
+    fn errors_for_at_most(most: usize, function: ItemFn) -> Vec<String> {
         let mut errors = Errors::default();
-        check_signature(
-            &function,
-            "websocket handler",
-            "the event context",
-            &mut errors,
-        );
+        let parameters = Parameters {
+            most,
+            allowed: format!("at most {most} parameters"),
+        };
+        check_signature(&function, "websocket handler", &parameters, &mut errors);
         match errors.finish(()) {
             Ok(()) => Vec::new(),
             Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
@@ -245,6 +280,27 @@ mod tests {
         assert!(errors[0].contains("must be an `async fn`"));
         assert!(errors[1].contains("cannot be generic"));
         assert!(errors[2].contains("not a method taking `self`"));
-        assert!(errors[3].contains("at most one parameter"));
+        assert!(errors[3].contains("takes at most 1 parameters"));
+    }
+
+    #[test]
+    fn reports_each_parameter_beyond_the_allowed_ones() {
+        let function: ItemFn = parse_quote!(
+            async fn handler(ctx: MessageContext, Json(chat): Json<Chat>, extra: u32) {}
+        );
+        assert!(errors_for_at_most(3, function.clone()).is_empty());
+        assert_eq!(
+            errors_for_at_most(2, function.clone()),
+            ["a websocket handler takes at most 2 parameters"]
+        );
+        assert_eq!(errors_for_at_most(1, function).len(), 2);
+        let function: ItemFn = parse_quote!(
+            async fn handler(ctx: MessageContext, Json(chat): Json<Chat>) {}
+        );
+        let types: Vec<String> = parameters(&function)
+            .iter()
+            .map(|ty| quote!(#ty).to_string())
+            .collect();
+        assert_eq!(types, ["MessageContext", "Json < Chat >"]);
     }
 }

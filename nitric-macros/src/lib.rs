@@ -52,15 +52,58 @@ use proc_macro::TokenStream;
 ///
 /// # The function
 ///
-/// A free `async fn` taking at most one parameter, the event's context:
+/// A free `async fn` whose first parameter, if any, is the event's context:
 /// [`ConnectContext`], [`DisconnectContext`] or [`MessageContext`] for
 /// `connect`, `disconnect` and `message`. It returns `()` or
 /// `Result<(), E>` where `E` converts into `Box<dyn Error + Send + Sync>`.
 /// An `Err` (or a panic) from a connect handler refuses the connection.
 ///
+/// A second parameter, any pattern, is read before the handler runs:
+///
+/// - on `message`, the payload: any [`FromMessage`] type, such as
+///   `Json<T>` for a JSON message read into `T`, `String`, or
+///   `Result<Json<T>, PayloadError>`. A message that does not fit is logged
+///   and the handler does not run;
+/// - on `connect`, a guard: any [`FromConnect`] type, such as `Query<T>`, or
+///   one of your own. A guard that refuses refuses the connection, and the
+///   handler does not run.
+///
+/// ```
+/// use nitric_runtime::websocket::{ConnectContext, Json, MessageContext, Query};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Join {
+///     room: String,
+/// }
+///
+/// #[derive(Deserialize)]
+/// struct Chat {
+///     text: String,
+/// }
+///
+/// #[nitric_runtime::websocket("public", on = "connect")]
+/// async fn connect(ctx: ConnectContext, Query(join): Query<Join>) {
+///     println!("{} joins {}", ctx.connection_id(), join.room);
+/// }
+///
+/// #[nitric_runtime::websocket("public", on = "message")]
+/// async fn chat(ctx: MessageContext, Json(chat): Json<Chat>) {
+///     println!("{} says {}", ctx.connection_id(), chat.text);
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The adapter reads the second parameter from the borrowed context before
+/// handing the context over: `<Json<Chat> as FromMessage>::from_message(&input)`,
+/// returning early on an error; `<Query<Join> as FromConnect>::from_connect(&input).await`
+/// likewise.
+///
 /// [`ConnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.ConnectContext.html
 /// [`DisconnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.DisconnectContext.html
 /// [`MessageContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.MessageContext.html
+/// [`FromMessage`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/trait.FromMessage.html
+/// [`FromConnect`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/trait.FromConnect.html
 ///
 /// # What it expands to
 ///
@@ -122,6 +165,17 @@ use proc_macro::TokenStream;
 /// // A connect handler receives a `ConnectContext`, not a `MessageContext`.
 /// #[nitric_runtime::websocket("public", on = "connect")]
 /// async fn hello(ctx: nitric_runtime::websocket::MessageContext) {}
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // A disconnect handler takes only its context: a payload goes on a
+/// // message handler, a guard on a connect handler.
+/// #[nitric_runtime::websocket("public", on = "disconnect")]
+/// async fn bye(
+///     ctx: nitric_runtime::websocket::DisconnectContext,
+///     text: String,
+/// ) {}
 /// # fn main() {}
 /// ```
 #[proc_macro_attribute]

@@ -153,6 +153,17 @@ pub(crate) const TOPIC_PERMISSION: RuntimeItem = RuntimeItem::new("TopicPermissi
 /// `#[topic]`'s client.
 pub(crate) const TOPIC: RuntimeItem = RuntimeItem::new("Topic");
 
+// Typed parameters of `#[websocket]` handlers, after the context, each read
+// through a hidden trait method that boxes the rejection, so generated code
+// names no associated type: a connect handler's guard,
+// `<G as FromConnect>::__guard_for_handler(&context).await`, and a message
+// handler's payload, `<P as FromMessage>::__read_for_handler(&context)`.
+
+/// `<Guard as FromConnect>::__guard_for_handler(&context)`.
+pub(crate) const FROM_CONNECT: RuntimeItem = RuntimeItem::new("FromConnect");
+/// `<Payload as FromMessage>::__read_for_handler(&context)`.
+pub(crate) const FROM_MESSAGE: RuntimeItem = RuntimeItem::new("FromMessage");
+
 /// Every item above, in order, for the test that `__private.rs` mirrors
 /// this file.
 #[cfg(test)]
@@ -178,6 +189,8 @@ const ALL: &[RuntimeItem] = &[
     TOPIC_DECLARATION,
     TOPIC_PERMISSION,
     TOPIC,
+    FROM_CONNECT,
+    FROM_MESSAGE,
 ];
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::attribute_args::{self, crate_option, leading_name, next_key, unknown_option};
 use crate::diagnostics::Errors;
-use crate::handler_fn::{self, Checked, HandlerAttribute, Registration};
+use crate::handler_fn::{self, Checked, HandlerAttribute, Parameters, Registration};
 use crate::resource_name::ResourceName;
 use crate::runtime_contract::{RuntimePath, FROM_TOPIC_MESSAGE, SUBSCRIBE_FUNCTION, TOPIC_MESSAGE};
 use proc_macro2::TokenStream;
@@ -57,8 +57,11 @@ const HANDLER: HandlerAttribute = HandlerAttribute {
 /// function is emitted unchanged beside the errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = syn::parse2::<SubscribeArgs>(args);
-    let parameter = "the message's payload, a type that implements `serde::Deserialize`";
-    let Checked { args, function } = match HANDLER.check(args, item, parameter) {
+    let parameters = Parameters {
+        most: 1,
+        allowed: "at most one parameter, the message's payload, a type that implements `serde::Deserialize`".to_owned(),
+    };
+    let Checked { args, function } = match HANDLER.check(args, item, &parameters) {
         Ok(checked) => checked,
         Err(unchanged_with_errors) => return unchanged_with_errors,
     };
@@ -67,7 +70,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     // Spanned to the user's type: a payload type serde cannot read is
     // reported there. A payload that does not fit fails this delivery, and
     // the membrane delivers it again.
-    let argument = handler_fn::parameter(&function).map(|ty| {
+    let argument = handler_fn::parameters(&function).first().map(|ty| {
         let from_topic_message = FROM_TOPIC_MESSAGE.spanned(ty.span());
         quote_spanned! {ty.span()=>
             match <#ty as #from_topic_message>::from_topic_message(#input) {
@@ -85,6 +88,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let registration = Registration {
         input_type: quote!(#TOPIC_MESSAGE),
         argument,
+        second_argument: None,
         submission,
     };
     handler_fn::emit(&args.runtime, &function, registration)

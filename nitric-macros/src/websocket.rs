@@ -5,17 +5,17 @@ use crate::attribute_args::{
     self, crate_option, leading_name, next_key, note_duplicate, string_value, unknown_option,
 };
 use crate::diagnostics::{expected_one_of, Errors};
-use crate::handler_fn::{self, Checked, HandlerAttribute, Registration};
+use crate::handler_fn::{self, Checked, HandlerAttribute, Parameters, Registration};
 use crate::resource_name::ResourceName;
 use crate::runtime_contract::{
-    RuntimeItem, RuntimePath, CONNECT_CONTEXT, DISCONNECT_CONTEXT, FROM_CONTEXT, MESSAGE_CONTEXT,
-    WEBSOCKET_ADAPTER, WEBSOCKET_FUNCTION,
+    RuntimeItem, RuntimePath, CONNECT_CONTEXT, DISCONNECT_CONTEXT, FROM_CONNECT, FROM_CONTEXT,
+    FROM_MESSAGE, MESSAGE_CONTEXT, WEBSOCKET_ADAPTER, WEBSOCKET_FUNCTION,
 };
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Ident, LitStr};
+use syn::{Ident, LitStr, Type};
 
 const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
@@ -54,6 +54,45 @@ impl Event {
             Self::Disconnect => DISCONNECT_CONTEXT,
             Self::Message => MESSAGE_CONTEXT,
         }
+    }
+
+    /// The parameters a handler of this event may take: the context, then a
+    /// guard for `connect` or a payload for `message`.
+    fn parameters(self) -> Parameters {
+        let context = self.context_type().name();
+        let allowed = match self {
+            Self::Connect => format!("at most two parameters: the event's `{context}`, then a guard, a type that implements `FromConnect` such as `Query<T>`"),
+            Self::Message => format!("at most two parameters: the event's `{context}`, then the payload, a type that implements `FromMessage` such as `Json<T>`"),
+            Self::Disconnect => format!("at most one parameter, the event's `{context}`; a payload goes on a message handler and a guard on a connect handler, after their context"),
+        };
+        let most = if self == Self::Disconnect { 1 } else { 2 };
+        Parameters { most, allowed }
+    }
+
+    /// The expression building a handler's second parameter, of type `ty`,
+    /// from the borrowed context `input`; on failure the adapter returns
+    /// and the handler does not run. Spanned to `ty`, so a type without the
+    /// trait is reported there with the runtime's explanation.
+    fn second_argument(self, ty: &Type, input: &Ident) -> Option<TokenStream> {
+        let span = ty.span();
+        let read = match self {
+            Self::Connect => {
+                let from_connect = FROM_CONNECT.spanned(span);
+                quote_spanned!(span=> <#ty as #from_connect>::__guard_for_handler(&#input).await)
+            }
+            Self::Message => {
+                let from_message = FROM_MESSAGE.spanned(span);
+                quote_spanned!(span=> <#ty as #from_message>::__read_for_handler(&#input))
+            }
+            // Refused by the signature check.
+            Self::Disconnect => return None,
+        };
+        Some(quote_spanned! {span=>
+            match #read {
+                ::core::result::Result::Ok(second) => second,
+                ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
+            }
+        })
     }
 
     /// The variant of `WebsocketAdapter` holding this event's adapter.
@@ -136,11 +175,16 @@ const HANDLER: HandlerAttribute = HandlerAttribute {
 /// function is emitted unchanged beside the errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = syn::parse2::<WebsocketArgs>(args);
-    let parameter = match &args {
-        Ok(args) => format!("the event's `{}`", args.event.context_type().name()),
-        Err(_) => "the event's context".to_owned(),
+    let parameters = match &args {
+        Ok(args) => args.event.parameters(),
+        // The event is unknown: allow what some event allows.
+        Err(_) => Parameters {
+            most: 2,
+            allowed: "at most two parameters: the event's context, then a guard or a payload"
+                .to_owned(),
+        },
     };
-    let Checked { args, function } = match HANDLER.check(args, item, &parameter) {
+    let Checked { args, function } = match HANDLER.check(args, item, &parameters) {
         Ok(checked) => checked,
         Err(unchanged_with_errors) => return unchanged_with_errors,
     };
@@ -149,13 +193,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let input = handler_fn::input();
     // Spanned to the user's type, so a wrong parameter is reported there
     // with the runtime's explanation.
-    let argument = handler_fn::parameter(&function).map(|ty| {
+    let parameters = handler_fn::parameters(&function);
+    let argument = parameters.first().map(|ty| {
         let from_context = FROM_CONTEXT.spanned(ty.span());
         let context = context.spanned(ty.span());
         quote_spanned! {ty.span()=>
             <#ty as #from_context<#context>>::from_context(#input)
         }
     });
+    let second_argument = parameters
+        .get(1)
+        .and_then(|ty| args.event.second_argument(ty, &input));
     let socket = &args.socket.value;
     let variant = args.event.adapter_variant();
     let adapter = handler_fn::adapter();
@@ -168,6 +216,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let registration = Registration {
         input_type: quote!(#context),
         argument,
+        second_argument,
         submission,
     };
     handler_fn::emit(&args.runtime, &function, registration)
@@ -252,6 +301,68 @@ mod tests {
         assert!(parse(quote!("public", on = "connect", on = "message"))
             .unwrap_err()
             .contains("duplicate `on` option"));
+    }
+
+    /// The expansion of `function` under `#[websocket("public", on = event)]`.
+    fn expanded(event: &str, function: TokenStream) -> String {
+        expand(quote!("public", on = #event), function).to_string()
+    }
+
+    #[test]
+    fn a_message_handler_reads_its_payload_before_it_runs() {
+        let expansion = expanded(
+            "message",
+            quote!(
+                async fn chat(ctx: MessageContext, Json(chat): Json<Chat>) {}
+            ),
+        );
+        assert!(!expansion.contains("compile_error"), "{expansion}");
+        assert!(
+            expansion.contains("< Json < Chat > as __nitric :: FromMessage > :: __read_for_handler (& __nitric_input)"),
+            "{expansion}"
+        );
+        assert!(
+            expansion.contains("chat (< MessageContext as __nitric :: FromContext < __nitric :: MessageContext >> :: from_context (__nitric_input) , __nitric_second)"),
+            "{expansion}"
+        );
+    }
+
+    #[test]
+    fn a_connect_handler_awaits_its_guard_before_it_runs() {
+        let expansion = expanded(
+            "connect",
+            quote!(
+                async fn connect(ctx: ConnectContext, user: User) {}
+            ),
+        );
+        assert!(!expansion.contains("compile_error"), "{expansion}");
+        assert!(
+            expansion.contains("< User as __nitric :: FromConnect > :: __guard_for_handler (& __nitric_input) . await"),
+            "{expansion}"
+        );
+    }
+
+    #[test]
+    fn each_event_says_which_parameters_it_takes() {
+        let extra = quote!(
+            async fn handler(ctx: DisconnectContext, text: String) {}
+        );
+        let expansion = expanded("disconnect", extra);
+        assert!(
+            expansion.contains("a websocket handler takes at most one parameter, the event's `DisconnectContext`; a payload goes on a message handler and a guard on a connect handler"),
+            "{expansion}"
+        );
+        for (event, second) in [("message", "the payload"), ("connect", "a guard")] {
+            let three = quote!(
+                async fn handler(ctx: C, second: S, third: T) {}
+            );
+            let expansion = expanded(event, three);
+            assert!(
+                expansion.contains("takes at most two parameters: the event's"),
+                "{expansion}"
+            );
+            assert!(expansion.contains(second), "{expansion}");
+        }
     }
 
     /// Properties over generated inputs; see `crate::arbitrary`.

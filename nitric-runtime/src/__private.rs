@@ -30,3 +30,8 @@ pub use crate::registry::{KvPermission, KvStoreDeclaration};
 
 pub use crate::registry::{TopicDeclaration, TopicPermission};
 pub use crate::topic::Topic;
+
+// Typed parameters of `#[websocket]` handlers: a message handler's payload,
+// `<P as FromMessage>::__read_for_handler(&context)`, and a connect
+// handler's guard, `<G as FromConnect>::__guard_for_handler(&context).await`.
+pub use crate::websocket::{FromConnect, FromMessage};

@@ -4,6 +4,7 @@ use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::{WebsocketAdapter, WebsocketFunction};
 use crate::service::ServiceHandle;
+use crate::websocket::payload::MessageNotRead;
 use crate::websocket::{
     ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject, Websocket,
 };
@@ -172,6 +173,8 @@ fn log_failure(
     let (source, socket) = (&handler.source, handler.socket);
     if let Some(reject) = error.downcast_ref::<Reject>() {
         tracing::info!(handler = %source, socket, connection_id, reason = reject.reason(), "connection refused");
+    } else if let Some(not_read) = error.downcast_ref::<MessageNotRead>() {
+        tracing::warn!(handler = %source, socket, connection_id, error = %not_read, "the message does not fit the handler's payload parameter; the handler did not run");
     } else if matches!(handler.adapter, WebsocketAdapter::Connect(_)) {
         tracing::warn!(handler = %source, socket, connection_id, error = %error, "connect handler failed; the connection is refused");
     } else {

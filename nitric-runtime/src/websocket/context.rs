@@ -30,8 +30,8 @@ impl QueryParams {
     }
 
     /// Reads the parameters into `T`, each name's first value parsed as the
-    /// field's type.
-    fn read_as<T: DeserializeOwned>(&self) -> Result<T, String> {
+    /// field's type; an error names the parameter that does not fit.
+    pub(crate) fn read_as<T: DeserializeOwned>(&self) -> Result<T, String> {
         let first_values = self
             .0
             .iter()
@@ -39,7 +39,14 @@ impl QueryParams {
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(first_values)
             .finish();
-        serde_urlencoded::from_str(&encoded).map_err(|error| error.to_string())
+        let parameters =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        serde_path_to_error::deserialize(parameters).map_err(|error| {
+            match error.path().to_string() {
+                path if path == "." => error.into_inner().to_string(),
+                path => format!("parameter `{path}`: {}", error.into_inner()),
+            }
+        })
     }
 
     /// Each name with its values.

@@ -5,8 +5,12 @@ mod broadcast;
 mod client;
 mod context;
 mod event;
+mod guard;
+pub(crate) mod payload;
 
 pub use broadcast::{Broadcast, BroadcastReport, DEFAULT_BROADCAST_CONCURRENCY};
 pub use client::Websocket;
 pub use context::{ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject};
 pub use event::WebsocketEvent;
+pub use guard::{FromConnect, Query};
+pub use payload::{FromMessage, Json, PayloadError};
