@@ -95,9 +95,11 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// The adapter reads the second parameter from the borrowed context before
-/// handing the context over: `<Json<Chat> as FromMessage>::from_message(&input)`,
-/// returning early on an error; `<Query<Join> as FromConnect>::from_connect(&input).await`
-/// likewise.
+/// handing the context over, with `<Json<Chat> as FromMessage>` or
+/// `<Query<Join> as FromConnect>` (through a hidden method of each trait
+/// that boxes the rejection), and returns early on an error, so the
+/// function does not run. A type without the trait is a compile error on
+/// the parameter's type, with the trait's explanation.
 ///
 /// [`ConnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.ConnectContext.html
 /// [`DisconnectContext`]: https://docs.rs/nitric-runtime/latest/nitric_runtime/websocket/struct.DisconnectContext.html

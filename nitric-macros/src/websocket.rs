@@ -303,66 +303,68 @@ mod tests {
             .contains("duplicate `on` option"));
     }
 
-    /// The expansion of `function` under `#[websocket("public", on = event)]`.
-    fn expanded(event: &str, function: TokenStream) -> String {
-        expand(quote!("public", on = #event), function).to_string()
-    }
-
-    #[test]
-    fn a_message_handler_reads_its_payload_before_it_runs() {
-        let expansion = expanded(
-            "message",
-            quote!(
-                async fn chat(ctx: MessageContext, Json(chat): Json<Chat>) {}
-            ),
-        );
-        assert!(!expansion.contains("compile_error"), "{expansion}");
-        assert!(
-            expansion.contains("< Json < Chat > as __nitric :: FromMessage > :: __read_for_handler (& __nitric_input)"),
-            "{expansion}"
-        );
-        assert!(
-            expansion.contains("chat (< MessageContext as __nitric :: FromContext < __nitric :: MessageContext >> :: from_context (__nitric_input) , __nitric_second)"),
-            "{expansion}"
-        );
-    }
-
-    #[test]
-    fn a_connect_handler_awaits_its_guard_before_it_runs() {
-        let expansion = expanded(
-            "connect",
-            quote!(
-                async fn connect(ctx: ConnectContext, user: User) {}
-            ),
-        );
-        assert!(!expansion.contains("compile_error"), "{expansion}");
-        assert!(
-            expansion.contains("< User as __nitric :: FromConnect > :: __guard_for_handler (& __nitric_input) . await"),
-            "{expansion}"
-        );
-    }
-
     #[test]
     fn each_event_says_which_parameters_it_takes() {
-        let extra = quote!(
-            async fn handler(ctx: DisconnectContext, text: String) {}
-        );
-        let expansion = expanded("disconnect", extra);
-        assert!(
-            expansion.contains("a websocket handler takes at most one parameter, the event's `DisconnectContext`; a payload goes on a message handler and a guard on a connect handler"),
-            "{expansion}"
-        );
-        for (event, second) in [("message", "the payload"), ("connect", "a guard")] {
-            let three = quote!(
-                async fn handler(ctx: C, second: S, third: T) {}
-            );
-            let expansion = expanded(event, three);
-            assert!(
-                expansion.contains("takes at most two parameters: the event's"),
-                "{expansion}"
-            );
-            assert!(expansion.contains(second), "{expansion}");
+        let connect = Event::Connect.parameters();
+        assert_eq!(connect.most, 2);
+        assert!(connect.allowed.contains("`ConnectContext`, then a guard"));
+        let message = Event::Message.parameters();
+        assert_eq!(message.most, 2);
+        assert!(message
+            .allowed
+            .contains("`MessageContext`, then the payload"));
+        let disconnect = Event::Disconnect.parameters();
+        assert_eq!(disconnect.most, 1);
+        assert!(disconnect
+            .allowed
+            .contains("a payload goes on a message handler and a guard on a connect handler"));
+    }
+
+    /// The scrutinee of the `match` that reads the second parameter of a
+    /// handler of `event`, if the event takes one.
+    fn second_read(event: Event) -> Option<syn::Expr> {
+        let ty: Type = syn::parse_quote!(Json<Chat>);
+        let tokens = event.second_argument(&ty, &handler_fn::input())?;
+        match syn::parse2::<syn::Expr>(tokens).expect("an expression") {
+            syn::Expr::Match(read) => Some(*read.expr),
+            other => panic!("not a match: {}", quote!(#other)),
         }
+    }
+
+    #[test]
+    fn a_connect_guard_is_awaited_and_a_payload_read_at_once() {
+        assert!(matches!(
+            second_read(Event::Connect),
+            Some(syn::Expr::Await(_))
+        ));
+        assert!(matches!(
+            second_read(Event::Message),
+            Some(syn::Expr::Call(_))
+        ));
+        assert!(second_read(Event::Disconnect).is_none());
+    }
+
+    #[test]
+    fn a_second_parameter_on_disconnect_keeps_the_function_beside_the_error() {
+        let item = quote!(
+            async fn bye(ctx: DisconnectContext, text: String) {}
+        );
+        let expanded = expand(quote!("public", on = "disconnect"), item);
+        let file = syn::parse2::<syn::File>(expanded).expect("a file");
+        let kept = file
+            .items
+            .iter()
+            .any(|item| matches!(item, syn::Item::Fn(function) if function.sig.ident == "bye"));
+        let errors = file
+            .items
+            .iter()
+            .filter(|item| {
+                matches!(item, syn::Item::Macro(call)
+                    if call.mac.path.segments.last().is_some_and(|name| name.ident == "compile_error"))
+            })
+            .count();
+        assert!(kept);
+        assert_eq!(errors, 1);
     }
 
     /// Properties over generated inputs; see `crate::arbitrary`.
