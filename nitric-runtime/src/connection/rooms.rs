@@ -98,8 +98,9 @@ impl Rooms {
     /// ```
     /// # #[nitric_runtime::kv_store("rooms", allow = [get, set, delete])]
     /// # static ROOMS: nitric_runtime::connection::Rooms;
+    /// # fn main() {
     /// assert_eq!(ROOMS.name(), "rooms");
-    /// # fn main() {}
+    /// # }
     /// ```
     pub fn name(&self) -> &'static str {
         self.store.name()

@@ -95,8 +95,9 @@ impl<T> ConnectionState<T> {
     /// ```
     /// # #[nitric_runtime::kv_store("users", allow = [get, set, delete])]
     /// # static USER: nitric_runtime::connection::ConnectionState<serde_json::Value>;
+    /// # fn main() {
     /// assert_eq!(USER.name(), "users");
-    /// # fn main() {}
+    /// # }
     /// ```
     pub fn name(&self) -> &'static str {
         self.store.name()

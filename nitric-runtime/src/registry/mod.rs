@@ -121,3 +121,86 @@ fn cleanup_only_handler(socket: &'static str) -> &'static WebsocketFunction {
         source,
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::websocket::{ConnectContext, MessageContext};
+
+    fn on_connect(_: ConnectContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    fn on_message(_: MessageContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    fn on_disconnect(_: DisconnectContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    fn cleanup(
+        _: &'static KvStoreDeclaration,
+        _: String,
+        _: String,
+    ) -> BoxFuture<Result<(), Error>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn handler(socket: &'static str, adapter: WebsocketAdapter) -> &'static WebsocketFunction {
+        let source = Source::new("handler", "src/main.rs", 1);
+        Box::leak(Box::new(WebsocketFunction::new(socket, adapter, source)))
+    }
+
+    fn store(cleans_up: bool) -> &'static ResourceDeclaration {
+        let mut declaration =
+            KvStoreDeclaration::new("rooms", &[], Source::new("ROOMS", "src/main.rs", 1));
+        if cleans_up {
+            declaration.cleanup = Some(cleanup);
+        }
+        let declaration = Box::leak(Box::new(declaration));
+        Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
+    }
+
+    /// Socket "a" has every handler, "B" has no disconnect handler.
+    fn registry(cleans_up: bool) -> Registry {
+        let mut registry = Registry {
+            websocket_functions: vec![
+                handler("a", WebsocketAdapter::Connect(on_connect)),
+                handler("a", WebsocketAdapter::Disconnect(on_disconnect)),
+                handler("a", WebsocketAdapter::Message(on_message)),
+                handler("B", WebsocketAdapter::Connect(on_connect)),
+                handler("b", WebsocketAdapter::Message(on_message)),
+            ],
+            resources: vec![store(cleans_up)],
+            ..Registry::default()
+        };
+        registry.add_cleanup_handlers();
+        registry
+    }
+
+    #[test]
+    fn a_socket_without_a_disconnect_handler_gets_one_that_cleans_up() {
+        let registry = registry(true);
+        assert_eq!(registry.cleanups.len(), 1);
+        let added: Vec<_> = registry.websocket_functions[5..]
+            .iter()
+            .map(|handler| (handler.socket, handler.event(), handler.source.item))
+            .collect();
+        assert_eq!(
+            added,
+            [("B", WebsocketEvent::Disconnect, "connection cleanup")]
+        );
+        assert!(registry.checked().is_ok());
+    }
+
+    #[test]
+    fn without_cleanups_nothing_is_added_and_the_socket_is_incomplete() {
+        let registry = registry(false);
+        assert!(registry.cleanups.is_empty());
+        assert_eq!(registry.websocket_functions.len(), 5);
+        let problems = registry.checked().unwrap_err().problems;
+        assert!(
+            problems[0].contains("has no disconnect handler"),
+            "{problems:?}"
+        );
+    }
+}
