@@ -31,25 +31,46 @@ async fn every_member_gets_every_message() -> Result<(), TestError> {
 }
 
 #[tokio::test]
+async fn rooms_keep_their_messages_apart() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut ada = app.connect("public").await?;
+    let mut bob = app
+        .connect_with_query("public", &[("room", "kitchen")])
+        .await?;
+    let mut cy = app
+        .connect_with_query("public", &[("room", "kitchen")])
+        .await?;
+
+    bob.send_text("in the kitchen").await?;
+    for member in [&mut bob, &mut cy] {
+        assert_eq!(member.recv_text().await?, "in the kitchen");
+    }
+    ada.send_text("in the lobby").await?;
+    assert_eq!(ada.recv_text().await?, "in the lobby");
+    for member in [&mut ada, &mut bob, &mut cy] {
+        member.expect_silence(Duration::from_millis(100)).await?;
+    }
+    app.stop().await
+}
+
+#[tokio::test]
 async fn the_store_holds_exactly_the_connected_members() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let members = app.kv_store::<serde_json::Value>("connections");
-    let ada = app.connect_with_query("public", &[("name", "ada")]).await?;
-    let bob = app.connect("public").await?;
+    let store = app.kv_store::<serde_json::Value>("connections");
+    let ada = app.connect("public").await?;
+    let bob = app
+        .connect_with_query("public", &[("room", "kitchen")])
+        .await?;
 
-    let ids = members.keys("").await?;
-    assert_eq!(ids.len(), 2);
-    let mut names = Vec::new();
-    for id in &ids {
-        names.push(members.get(id).await?.expect("a member per id")["name"].clone());
-    }
-    names.sort_by_key(|name| name.to_string());
-    assert_eq!(names, [serde_json::json!("ada"), serde_json::Value::Null]);
+    // Each membership is two keys: room to connection, connection to room.
+    assert_eq!(store.keys("room/public/lobby/").await?.len(), 1);
+    assert_eq!(store.keys("room/public/kitchen/").await?.len(), 1);
+    assert_eq!(store.keys("joined/public/").await?.len(), 2);
 
     ada.close().await?;
     bob.close().await?;
     tokio::time::timeout(Duration::from_secs(10), async {
-        while !members.keys("").await.expect("list members").is_empty() {
+        while !store.keys("").await.expect("list members").is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })

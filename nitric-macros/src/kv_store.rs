@@ -1,8 +1,9 @@
 //! `#[kv_store("name", allow = [get, set, delete])]` on
-//! `static NAME: KvStore<T>;`: declares a key/value store and the
-//! permissions this service needs on it, and gives the static its value.
+//! `static NAME: KvStore<T>;` (or `Rooms`, `ConnectionState<T>`: any
+//! `KvClient`): declares a key/value store and the permissions this service
+//! needs on it, and gives the static its value.
 
-use crate::resource_static::{self, ResourceKind};
+use crate::resource_static::{self, Client, ResourceKind};
 use crate::runtime_contract;
 use proc_macro2::TokenStream;
 
@@ -18,7 +19,7 @@ pub(crate) const KV_STORE: ResourceKind = ResourceKind {
     permission_enum: runtime_contract::KV_PERMISSION,
     declaration_type: runtime_contract::KV_STORE_DECLARATION,
     declaration_variant: "KvStore",
-    client_type: runtime_contract::KV_STORE,
+    client_value: Client::ChosenByType(runtime_contract::KV_CLIENT),
 };
 
 /// Expands `#[kv_store(...)]`.

@@ -212,19 +212,27 @@ pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `allow = [...]`: any of `get`, `set`, `delete`, at least one. Each maps
 ///   to a Nitric action (`KeyValueStoreRead`, `KeyValueStoreWrite`,
 ///   `KeyValueStoreDelete`); the client refuses calls not allowed here.
+///   `Rooms` and `ConnectionState<T>` need all three; one missing fails the
+///   build.
 /// - `crate = "path"` (optional): where the runtime crate is, when renamed.
 ///
 /// # The item
 ///
-/// `static NAME: KvStore<T>;` with no initializer, where `T` is any
-/// `Serialize + DeserializeOwned` type that serializes to a JSON object.
+/// `static NAME: Client;` with no initializer, where the static's type picks
+/// the client (any implementation of `nitric_runtime::kv::KvClient`):
+/// `KvStore<T>`, where `T` is any `Serialize + DeserializeOwned` type that
+/// serializes to a JSON object; `Rooms`; or `ConnectionState<T>`. The
+/// runtime deletes a connection's data from the last two when it
+/// disconnects.
 ///
 /// # What it expands to
 ///
 /// What `cargo expand` prints for the example above, in `src/main.rs`: the
 /// static's value is a block declaring the store once and registering the
 /// declaration, so the client can refuse calls the declaration does not
-/// allow. Trimmed of one thing: `inventory::submit!` is shown as written,
+/// allow. `with_client` takes what the static's type needs (the
+/// permissions it cannot work without, checked as the static is compiled,
+/// and its cleanup after a disconnect, if any). Trimmed of one thing: `inventory::submit!` is shown as written,
 /// not as its own expansion (a static list node and a constructor in a
 /// linker section), which says nothing about this crate.
 ///
@@ -235,11 +243,12 @@ pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         "profiles",
 ///         &[__nitric::KvPermission::Get, __nitric::KvPermission::Set],
 ///         __nitric::Source::new("PROFILES", "src/main.rs", 9u32),
-///     );
+///     )
+///     .with_client(<KvStore<Profile> as __nitric::KvClient>::NEEDS);
 ///     __nitric::inventory::submit! {
 ///         __nitric::ResourceDeclaration::KvStore(&DECLARATION)
 ///     }
-///     __nitric::KvStore::declared(&DECLARATION)
+///     <KvStore<Profile>>::declared(&DECLARATION)
 /// };
 /// ```
 ///
@@ -249,6 +258,13 @@ pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
 /// // `update` is not a permission: expected one of `get`, `set`, `delete`.
 /// #[nitric_runtime::kv_store("profiles", allow = [get, update])]
 /// static PROFILES: nitric_runtime::kv::KvStore<serde_json::Value>;
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // a `Rooms` static needs allow = [get, set, delete]
+/// #[nitric_runtime::kv_store("rooms", allow = [get, set])]
+/// static ROOMS: nitric_runtime::connection::Rooms;
 /// # fn main() {}
 /// ```
 #[proc_macro_attribute]

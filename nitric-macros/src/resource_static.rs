@@ -40,11 +40,21 @@ pub(crate) struct ResourceKind {
     /// Whether `allow` must be given with at least one permission.
     pub(crate) permissions_required: bool,
     /// The permission enum, the declaration struct, its variant of
-    /// `ResourceDeclaration` and the client type.
+    /// `ResourceDeclaration` and the static's client.
     pub(crate) permission_enum: RuntimeItem,
     pub(crate) declaration_type: RuntimeItem,
     pub(crate) declaration_variant: &'static str,
-    pub(crate) client_type: RuntimeItem,
+    pub(crate) client_value: Client,
+}
+
+/// What gives a resource static its value.
+pub(crate) enum Client {
+    /// One client type: `Type::declared(&DECLARATION)`.
+    Type(RuntimeItem),
+    /// Any type implementing this trait, picked by the static's type: the
+    /// declaration takes `<Type as Trait>::NEEDS` (checked as it is
+    /// compiled) and the value is `<Type>::declared(&DECLARATION)`.
+    ChosenByType(RuntimeItem),
 }
 
 impl ResourceKind {
@@ -337,7 +347,6 @@ fn declaration(kind: &ResourceKind, args: &ResourceArgs, declared: &DeclaredStat
     let ResourceKind {
         permission_enum,
         declaration_type,
-        client_type,
         ..
     } = kind;
     let declaration_variant = Ident::new(kind.declaration_variant, Span::call_site());
@@ -346,8 +355,19 @@ fn declaration(kind: &ResourceKind, args: &ResourceArgs, declared: &DeclaredStat
         quote!(#permission_enum::#variant)
     });
     // Spanned to the type, so a static of another type is reported there.
-    let client_type = client_type.spanned(ty.span());
-    let value = quote_spanned! {ty.span()=> #client_type::declared(&DECLARATION) };
+    let (client_needs, value) = match kind.client_value {
+        Client::Type(client_type) => {
+            let client_type = client_type.spanned(ty.span());
+            let value = quote_spanned! {ty.span()=> #client_type::declared(&DECLARATION) };
+            (quote!(), value)
+        }
+        Client::ChosenByType(client_trait) => {
+            let client_trait = client_trait.spanned(ty.span());
+            let needs = quote_spanned! {ty.span()=> .with_client(<#ty as #client_trait>::NEEDS) };
+            let value = quote_spanned! {ty.span()=> <#ty>::declared(&DECLARATION) };
+            (needs, value)
+        }
+    };
 
     quote! {
         #(#attrs)*
@@ -358,7 +378,7 @@ fn declaration(kind: &ResourceKind, args: &ResourceArgs, declared: &DeclaredStat
                 #name,
                 &[#(#permissions),*],
                 #SOURCE::new(#ident_text, ::core::file!(), ::core::line!()),
-            );
+            )#client_needs;
 
             #INVENTORY::submit! {
                 #RESOURCE_DECLARATION::#declaration_variant(&DECLARATION)

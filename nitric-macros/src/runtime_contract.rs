@@ -136,12 +136,12 @@ pub(crate) const TOPIC_MESSAGE: RuntimeItem = RuntimeItem::new("TopicMessage");
 // Resource statics: `static DECLARATION: XDeclaration = XDeclaration::new(
 // name, &[XPermission::..], source)`, submitted as
 // `ResourceDeclaration::X(&DECLARATION)`, and the static's value
-// `Client::declared(&DECLARATION)`.
+// `Client::declared(&DECLARATION)`; for `#[kv_store]`, the static's type is
+// the client: `.with_client(<Type as KvClient>::NEEDS)` on the declaration,
+// `<Type>::declared(&DECLARATION)` as the value.
 
 /// What a resource static submits.
 pub(crate) const RESOURCE_DECLARATION: RuntimeItem = RuntimeItem::new("ResourceDeclaration");
-/// `#[kv_store]`'s client.
-pub(crate) const KV_STORE: RuntimeItem = RuntimeItem::new("KvStore");
 /// `#[kv_store]`'s permissions.
 pub(crate) const KV_PERMISSION: RuntimeItem = RuntimeItem::new("KvPermission");
 /// `#[kv_store]`'s declaration.
@@ -152,6 +152,8 @@ pub(crate) const TOPIC_DECLARATION: RuntimeItem = RuntimeItem::new("TopicDeclara
 pub(crate) const TOPIC_PERMISSION: RuntimeItem = RuntimeItem::new("TopicPermission");
 /// `#[topic]`'s client.
 pub(crate) const TOPIC: RuntimeItem = RuntimeItem::new("Topic");
+/// The trait of `#[kv_store]`'s clients.
+pub(crate) const KV_CLIENT: RuntimeItem = RuntimeItem::new("KvClient");
 
 // Typed parameters of `#[websocket]` handlers, after the context, each read
 // through a hidden trait method that boxes the rejection, so generated code
@@ -183,12 +185,12 @@ const ALL: &[RuntimeItem] = &[
     FROM_TOPIC_MESSAGE,
     TOPIC_MESSAGE,
     RESOURCE_DECLARATION,
-    KV_STORE,
     KV_PERMISSION,
     KV_STORE_DECLARATION,
     TOPIC_DECLARATION,
     TOPIC_PERMISSION,
     TOPIC,
+    KV_CLIENT,
     FROM_CONNECT,
     FROM_MESSAGE,
 ];

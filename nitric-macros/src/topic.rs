@@ -2,7 +2,7 @@
 //! declares a topic, and the permission to publish to it when asked for
 //! (subscribing needs none), and gives the static its value.
 
-use crate::resource_static::{self, ResourceKind};
+use crate::resource_static::{self, Client, ResourceKind};
 use crate::runtime_contract;
 use proc_macro2::TokenStream;
 
@@ -18,7 +18,7 @@ pub(crate) const TOPIC: ResourceKind = ResourceKind {
     permission_enum: runtime_contract::TOPIC_PERMISSION,
     declaration_type: runtime_contract::TOPIC_DECLARATION,
     declaration_variant: "Topic",
-    client_type: runtime_contract::TOPIC,
+    client_value: Client::Type(runtime_contract::TOPIC),
 };
 
 /// Expands `#[topic(...)]`.

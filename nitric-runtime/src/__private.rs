@@ -25,11 +25,14 @@ pub use crate::topic::{FromTopicMessage, TopicMessage};
 // Resource statics: `#[kv_store]` and `#[topic]`.
 pub use crate::registry::ResourceDeclaration;
 
-pub use crate::kv::KvStore;
 pub use crate::registry::{KvPermission, KvStoreDeclaration};
 
 pub use crate::registry::{TopicDeclaration, TopicPermission};
 pub use crate::topic::Topic;
+
+// `#[kv_store]`: the static's type picks the client,
+// `<Type as KvClient>::NEEDS` and `<Type>::declared(&DECLARATION)`.
+pub use crate::kv::KvClient;
 
 // Typed parameters of `#[websocket]` handlers: a message handler's payload,
 // `<P as FromMessage>::__read_for_handler(&context)`, and a connect

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::json;
+pub use crate::registry::{ConnectionCleanup, KvClientNeeds};
 use crate::registry::{KvPermission, KvStoreDeclaration};
 use crate::service::ServiceHandle;
 use futures_util::stream::{Stream, StreamExt};
@@ -48,6 +49,51 @@ use tonic::transport::Channel;
 pub struct KvStore<T> {
     declaration: &'static KvStoreDeclaration,
     values: PhantomData<fn() -> T>,
+}
+
+/// A client a `#[kv_store]` static can have: the static's type picks it.
+///
+/// Implemented by [`KvStore<T>`], [`Rooms`](crate::connection::Rooms) and
+/// [`ConnectionState<T>`](crate::connection::ConnectionState). Each says
+/// what it needs from its declaration: rooms and connection state need
+/// `allow = [get, set, delete]` (a missing one fails the build), and the
+/// runtime deletes their data for a connection when it goes.
+///
+/// ```
+/// use nitric_runtime::connection::Rooms;
+/// use nitric_runtime::kv::KvStore;
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Profile {
+///     name: String,
+/// }
+///
+/// #[nitric_runtime::kv_store("profiles", allow = [get])]
+/// static PROFILES: KvStore<Profile>;
+///
+/// #[nitric_runtime::kv_store("rooms", allow = [get, set, delete])]
+/// static ROOMS: Rooms;
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // error: a `Rooms` static needs allow = [get, set, delete]
+/// #[nitric_runtime::kv_store("rooms", allow = [get, set])]
+/// static ROOMS: nitric_runtime::connection::Rooms;
+/// # fn main() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a key/value client",
+    label = "#[kv_store] cannot give a static of this type its value",
+    note = "a #[kv_store] static is a `KvStore<T>` (from `nitric_runtime::kv`), `Rooms` or `ConnectionState<T>` (from `nitric_runtime::connection`)"
+)]
+pub trait KvClient {
+    /// What the client needs from its declaration.
+    const NEEDS: KvClientNeeds;
+}
+
+impl<T> KvClient for KvStore<T> {
+    const NEEDS: KvClientNeeds = KvClientNeeds::NOTHING;
 }
 
 impl<T> KvStore<T> {

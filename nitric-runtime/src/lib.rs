@@ -54,6 +54,7 @@
 
 #![warn(missing_docs)]
 
+pub mod connection;
 mod declare;
 mod dispatch;
 mod error;

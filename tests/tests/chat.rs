@@ -60,15 +60,18 @@ async fn a_departed_connection_leaves_the_store() {
     assert_eq!(before.len(), 3, "{before:?}");
 
     clients.pop().unwrap().close().await;
-    let after = within("the disconnect handler deleting the id", async {
-        loop {
-            let keys = stored_connections(&address).await;
-            if keys.len() == 2 {
-                return keys;
+    let after = within(
+        "the runtime taking the departed connection out of the lobby",
+        async {
+            loop {
+                let keys = stored_connections(&address).await;
+                if keys.len() == 2 {
+                    return keys;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
+        },
+    )
     .await;
     assert!(
         after.iter().all(|id| before.contains(id)),
@@ -83,6 +86,8 @@ async fn a_departed_connection_leaves_the_store() {
     membrane.shutdown().await;
 }
 
+/// The members of the lobby, as the chat's rooms keep them (see the README's
+/// "Rooms").
 async fn stored_connections(address: &str) -> Vec<String> {
     let mut client = KvStoreClient::connect(format!("http://{address}"))
         .await
@@ -91,7 +96,7 @@ async fn stored_connections(address: &str) -> Vec<String> {
         store: Some(Store {
             name: "connections".into(),
         }),
-        prefix: String::new(),
+        prefix: "room/public/lobby/".into(),
     };
     let mut keys = client.scan_keys(request).await.unwrap().into_inner();
     let mut found = Vec::new();

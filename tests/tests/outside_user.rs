@@ -78,8 +78,6 @@ async fn the_chat_example_runs_as_a_user_crate_built_from_the_packages() {
         &format!(
             "[dependencies]\n\
              nitric-runtime = \"0.1\"\n\
-             futures-util = \"0.3\"\n\
-             serde = {{ version = \"1\", features = [\"derive\"] }}\n\
              tracing = \"0.1\"\n\n\
              [patch.crates-io]\n{patches}"
         ),

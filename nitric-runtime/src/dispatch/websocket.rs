@@ -2,7 +2,7 @@
 
 use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
-use crate::registry::{WebsocketAdapter, WebsocketFunction};
+use crate::registry::{KvStoreDeclaration, WebsocketAdapter, WebsocketFunction};
 use crate::service::ServiceHandle;
 use crate::websocket::payload::MessageNotRead;
 use crate::websocket::{
@@ -17,9 +17,13 @@ use nitric_protocol::websockets::v1::{
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-/// The stream of one `#[websocket]` handler.
+/// The stream of one `#[websocket]` handler, with the declarations whose
+/// per-connection data is deleted after each disconnect it handles.
 #[derive(Clone, Copy)]
-pub(crate) struct WebsocketStream(pub(crate) &'static WebsocketFunction);
+pub(crate) struct WebsocketStream(
+    pub(crate) &'static WebsocketFunction,
+    pub(crate) &'static [&'static KvStoreDeclaration],
+);
 
 impl EventStream for WebsocketStream {
     type ClientMessage = ClientMessage;
@@ -80,7 +84,7 @@ impl EventStream for WebsocketStream {
         service: &ServiceHandle,
         request: WebsocketEventRequest,
     ) -> BoxFuture<WebsocketEventResponse> {
-        let handler = self.0;
+        let (handler, cleanups) = (self.0, self.1);
         let service = service.clone();
         Box::pin(async move {
             let connection_id = request.connection_id.clone();
@@ -107,6 +111,11 @@ impl EventStream for WebsocketStream {
                     true
                 }
             };
+            // After the handler, which may still read what is deleted; before
+            // answering, as a cloud instance may be frozen once it answers.
+            if matches!(handler.adapter, WebsocketAdapter::Disconnect(_)) {
+                crate::connection::clean_up(cleanups, &socket, &connection_id).await;
+            }
             response(handler, failed)
         })
     }

@@ -2,6 +2,7 @@
 
 use super::Source;
 use crate::error::Error;
+use crate::handler::BoxFuture;
 use nitric_protocol::resources::v1::Action;
 use std::fmt;
 
@@ -101,6 +102,39 @@ pub struct Declaration<P: 'static> {
     pub permissions: &'static [P],
     /// Where the static is.
     pub source: Source,
+    /// What the runtime deletes when a connection goes, for clients that
+    /// keep data per connection (see [`KvClientNeeds`]).
+    pub cleanup: Option<ConnectionCleanup>,
+}
+
+/// Deletes what a client keeps for one connection, given the client's
+/// declaration, the socket's name and the connection's id; the runtime runs
+/// it after the socket's disconnect handler.
+pub type ConnectionCleanup =
+    fn(&'static KvStoreDeclaration, String, String) -> BoxFuture<Result<(), Error>>;
+
+/// What a key/value client needs from its `#[kv_store]` declaration: the
+/// permissions its calls use, checked when the declaration is compiled, and
+/// the cleanup to run when a connection goes. Each
+/// [`KvClient`](crate::kv::KvClient) states it.
+#[derive(Clone, Copy, Debug)]
+pub struct KvClientNeeds {
+    /// Permissions the client cannot work without.
+    pub permissions: &'static [KvPermission],
+    /// The compile error when one is missing: what to write instead.
+    pub missing: &'static str,
+    /// What to delete when a connection goes, if anything.
+    pub cleanup: Option<ConnectionCleanup>,
+}
+
+impl KvClientNeeds {
+    /// A client that works with any permissions and keeps nothing per
+    /// connection, such as `KvStore<T>`.
+    pub const NOTHING: Self = Self {
+        permissions: &[],
+        missing: "",
+        cleanup: None,
+    };
 }
 
 /// One `#[kv_store(...)]` static.
@@ -116,8 +150,39 @@ impl<P> Declaration<P> {
             name,
             permissions,
             source,
+            cleanup: None,
         }
     }
+}
+
+impl Declaration<KvPermission> {
+    /// The declaration of a static whose client needs `needs`; `#[kv_store]`
+    /// passes the static's type's [`KvClient::NEEDS`](crate::kv::KvClient).
+    /// A permission the client needs and `allow = [...]` lacks fails the
+    /// build: this runs when the static is compiled.
+    pub const fn with_client(mut self, needs: KvClientNeeds) -> Self {
+        let mut index = 0;
+        while index < needs.permissions.len() {
+            if !allows(self.permissions, needs.permissions[index]) {
+                panic!("{}", needs.missing);
+            }
+            index += 1;
+        }
+        self.cleanup = needs.cleanup;
+        self
+    }
+}
+
+/// `permissions.contains(&wanted)`, in const context.
+const fn allows(permissions: &[KvPermission], wanted: KvPermission) -> bool {
+    let mut index = 0;
+    while index < permissions.len() {
+        if permissions[index] as u8 == wanted as u8 {
+            return true;
+        }
+        index += 1;
+    }
+    false
 }
 
 impl<P: Permission> Declaration<P> {

@@ -6,11 +6,15 @@ mod handler;
 mod validate;
 
 pub use declaration::{
-    KvPermission, KvStoreDeclaration, ResourceDeclaration, TopicDeclaration, TopicPermission,
+    ConnectionCleanup, KvClientNeeds, KvPermission, KvStoreDeclaration, ResourceDeclaration,
+    TopicDeclaration, TopicPermission,
 };
 pub use handler::{Source, SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 
 use crate::error::InvalidService;
+use crate::handler::{BoxFuture, HandlerResult};
+use crate::websocket::{DisconnectContext, WebsocketEvent};
+use nitric_protocol::names::socket_key;
 use std::collections::BTreeSet;
 
 inventory::collect!(WebsocketFunction);
@@ -23,6 +27,9 @@ pub(crate) struct Registry {
     pub(crate) websocket_functions: Vec<&'static WebsocketFunction>,
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
+    /// The key/value declarations whose clients keep data per connection
+    /// (rooms, connection state): cleaned up after every disconnect.
+    pub(crate) cleanups: &'static [&'static KvStoreDeclaration],
 }
 
 impl Registry {
@@ -33,6 +40,7 @@ impl Registry {
             websocket_functions: inventory::iter::<WebsocketFunction>().collect(),
             subscribe_functions: inventory::iter::<SubscribeFunction>().collect(),
             resources: inventory::iter::<ResourceDeclaration>().collect(),
+            cleanups: &[],
         };
         registry
             .websocket_functions
@@ -41,7 +49,44 @@ impl Registry {
             .subscribe_functions
             .sort_by_key(|subscription| subscription.source);
         registry.resources.sort_by_key(|resource| resource.source());
+        registry.add_cleanup_handlers();
         registry.checked()
+    }
+
+    /// Finds the declarations that need a cleanup after each disconnect,
+    /// and gives every socket without a disconnect handler one that only
+    /// cleans up: the membrane sends a socket's disconnects to one stream,
+    /// so the runtime opens it when the app does not. Built once per
+    /// service started; the few bytes are leaked to be `'static`, as the
+    /// event streams need.
+    fn add_cleanup_handlers(&mut self) {
+        let cleanups: Vec<&'static KvStoreDeclaration> = self
+            .resources
+            .iter()
+            .filter_map(|resource| match resource {
+                ResourceDeclaration::KvStore(store) if store.cleanup.is_some() => Some(*store),
+                _ => None,
+            })
+            .collect();
+        if cleanups.is_empty() {
+            return;
+        }
+        self.cleanups = Box::leak(cleanups.into_boxed_slice());
+        let handled: BTreeSet<String> = self
+            .websocket_functions
+            .iter()
+            .filter(|handler| handler.event() == WebsocketEvent::Disconnect)
+            .map(|handler| socket_key(handler.socket))
+            .collect();
+        let mut added = BTreeSet::new();
+        let mut cleanup_only = Vec::new();
+        for handler in &self.websocket_functions {
+            let key = socket_key(handler.socket);
+            if !handled.contains(&key) && added.insert(key) {
+                cleanup_only.push(cleanup_only_handler(handler.socket));
+            }
+        }
+        self.websocket_functions.extend(cleanup_only);
     }
 
     /// The registry if it forms a valid service, else every problem.
@@ -60,5 +105,102 @@ impl Registry {
             .iter()
             .map(|handler| handler.socket)
             .collect()
+    }
+}
+
+/// The disconnect handler of a socket whose app has none: the runtime's
+/// cleanup after it is all there is to do.
+fn cleanup_only_handler(socket: &'static str) -> &'static WebsocketFunction {
+    fn nothing(_: DisconnectContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    let source = Source::new("connection cleanup", file!(), line!());
+    Box::leak(Box::new(WebsocketFunction::new(
+        socket,
+        WebsocketAdapter::Disconnect(nothing),
+        source,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::websocket::{ConnectContext, MessageContext};
+
+    fn on_connect(_: ConnectContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    fn on_message(_: MessageContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    fn on_disconnect(_: DisconnectContext) -> BoxFuture<HandlerResult> {
+        Box::pin(async { Ok(()) })
+    }
+    fn cleanup(
+        _: &'static KvStoreDeclaration,
+        _: String,
+        _: String,
+    ) -> BoxFuture<Result<(), Error>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn handler(socket: &'static str, adapter: WebsocketAdapter) -> &'static WebsocketFunction {
+        let source = Source::new("handler", "src/main.rs", 1);
+        Box::leak(Box::new(WebsocketFunction::new(socket, adapter, source)))
+    }
+
+    fn store(cleans_up: bool) -> &'static ResourceDeclaration {
+        let mut declaration =
+            KvStoreDeclaration::new("rooms", &[], Source::new("ROOMS", "src/main.rs", 1));
+        if cleans_up {
+            declaration.cleanup = Some(cleanup);
+        }
+        let declaration = Box::leak(Box::new(declaration));
+        Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
+    }
+
+    /// Socket "a" has every handler, "B" has no disconnect handler.
+    fn registry(cleans_up: bool) -> Registry {
+        let mut registry = Registry {
+            websocket_functions: vec![
+                handler("a", WebsocketAdapter::Connect(on_connect)),
+                handler("a", WebsocketAdapter::Disconnect(on_disconnect)),
+                handler("a", WebsocketAdapter::Message(on_message)),
+                handler("B", WebsocketAdapter::Connect(on_connect)),
+                handler("b", WebsocketAdapter::Message(on_message)),
+            ],
+            resources: vec![store(cleans_up)],
+            ..Registry::default()
+        };
+        registry.add_cleanup_handlers();
+        registry
+    }
+
+    #[test]
+    fn a_socket_without_a_disconnect_handler_gets_one_that_cleans_up() {
+        let registry = registry(true);
+        assert_eq!(registry.cleanups.len(), 1);
+        let added: Vec<_> = registry.websocket_functions[5..]
+            .iter()
+            .map(|handler| (handler.socket, handler.event(), handler.source.item))
+            .collect();
+        assert_eq!(
+            added,
+            [("B", WebsocketEvent::Disconnect, "connection cleanup")]
+        );
+        assert!(registry.checked().is_ok());
+    }
+
+    #[test]
+    fn without_cleanups_nothing_is_added_and_the_socket_is_incomplete() {
+        let registry = registry(false);
+        assert!(registry.cleanups.is_empty());
+        assert_eq!(registry.websocket_functions.len(), 5);
+        let problems = registry.checked().unwrap_err().problems;
+        assert!(
+            problems[0].contains("has no disconnect handler"),
+            "{problems:?}"
+        );
     }
 }

@@ -143,6 +143,7 @@ mod tests {
             websocket_functions,
             subscribe_functions,
             resources: Vec::new(),
+            cleanups: &[],
         })
     }
 

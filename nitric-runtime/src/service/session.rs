@@ -78,7 +78,7 @@ async fn session(
     // without waiting for their handlers, and the session starts over.
     let abandon = CancellationToken::new();
     let websocket_streams = registry.websocket_functions.iter().map(|function| {
-        let stream = WebsocketStream(function);
+        let stream = WebsocketStream(function, registry.cleanups);
         dispatch::handle_events(service, stream, stop.clone(), abandon.clone()).boxed()
     });
     let subscribe_streams = registry.subscribe_functions.iter().map(|function| {

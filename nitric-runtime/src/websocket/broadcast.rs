@@ -12,7 +12,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 /// A boxed future borrowing for `'a`.
-type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How many sends a broadcast keeps in flight unless told otherwise.
 pub const DEFAULT_BROADCAST_CONCURRENCY: usize = 32;
@@ -92,6 +92,13 @@ impl<'a> Broadcast<'a> {
         T: Serialize + DeserializeOwned + Sync,
     {
         self.forget_gone = Some(store);
+        self
+    }
+
+    /// Forgets each gone connection through `forget`, as
+    /// [`remove_gone_from`](Self::remove_gone_from) does with a store.
+    pub(crate) fn forget_gone_with(mut self, forget: &'a (dyn ForgetConnection + Sync)) -> Self {
+        self.forget_gone = Some(forget);
         self
     }
 
@@ -189,7 +196,7 @@ impl BroadcastReport {
 }
 
 /// Where a broadcast forgets connections that are gone.
-trait ForgetConnection {
+pub(crate) trait ForgetConnection {
     fn check_allowed(&self) -> Result<(), Error>;
     fn forget<'a>(&'a self, connection_id: &'a str) -> LocalBoxFuture<'a, Result<(), Error>>;
 }

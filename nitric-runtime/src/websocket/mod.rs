@@ -1,7 +1,7 @@
 //! Websockets: the contexts handlers receive, and the client that sends to
 //! and closes connections.
 
-mod broadcast;
+pub(crate) mod broadcast;
 mod client;
 mod context;
 mod event;
