@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::json;
+#[doc(hidden)]
 pub use crate::registry::{ConnectionCleanup, KvClientNeeds};
 use crate::registry::{KvPermission, KvStoreDeclaration};
 use crate::service::ServiceHandle;
@@ -88,7 +89,9 @@ pub struct KvStore<T> {
     note = "a #[kv_store] static is a `KvStore<T>` (from `nitric_runtime::kv`), `Rooms` or `ConnectionState<T>` (from `nitric_runtime::connection`)"
 )]
 pub trait KvClient {
-    /// What the client needs from its declaration.
+    /// What the client needs from its declaration; generated-code
+    /// plumbing.
+    #[doc(hidden)]
     const NEEDS: KvClientNeeds;
 }
 
@@ -128,21 +131,35 @@ impl<T> KvStore<T> {
         let service = ServiceHandle::current_for(operation)?;
         Ok(StoreCalls::new(self.name(), service.channel()))
     }
+
+    /// [`get`](Self::get) read as `V`, for clients that wrap `T`.
+    pub(crate) async fn get_as<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
+        let operation = || get_operation(self.name(), key);
+        self.calls(KvPermission::Get, operation)?.get(key).await
+    }
+
+    /// [`set`](Self::set) of a `V`, for clients that wrap `T`.
+    pub(crate) async fn set_as<V: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+    ) -> Result<(), Error> {
+        let operation = || set_operation(self.name(), key);
+        self.calls(KvPermission::Set, operation)?
+            .set(key, value)
+            .await
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> KvStore<T> {
     /// The value at `key`, or `None` if there is none.
     pub async fn get(&self, key: &str) -> Result<Option<T>, Error> {
-        let operation = || get_operation(self.name(), key);
-        self.calls(KvPermission::Get, operation)?.get(key).await
+        self.get_as(key).await
     }
 
     /// Stores `value` at `key`, replacing what was there.
     pub async fn set(&self, key: &str, value: &T) -> Result<(), Error> {
-        let operation = || set_operation(self.name(), key);
-        self.calls(KvPermission::Set, operation)?
-            .set(key, value)
-            .await
+        self.set_as(key, value).await
     }
 
     /// Deletes `key`; deleting a missing key is not an error.
@@ -225,7 +242,11 @@ impl<'a> StoreCalls<'a> {
             })
     }
 
-    pub(crate) async fn set<T: Serialize>(mut self, key: &str, value: &T) -> Result<(), Error> {
+    pub(crate) async fn set<T: Serialize + ?Sized>(
+        mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Error> {
         let operation = || set_operation(self.store, key);
         let content = json::to_struct(value).map_err(|reason| Error::Value {
             operation: operation(),

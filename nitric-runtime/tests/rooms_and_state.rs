@@ -29,6 +29,10 @@ static ROOMS: Rooms;
 #[kv_store("users", allow = [get, set, delete])]
 static USER: ConnectionState<User>;
 
+/// State that is not a JSON object: stored wrapped.
+#[kv_store("nicknames", allow = [get, set, delete])]
+static NICKNAME: ConnectionState<String>;
+
 #[kv_store("farewells", allow = [set])]
 static FAREWELLS: KvStore<Farewell>;
 
@@ -134,6 +138,7 @@ async fn bare_connect(ctx: ConnectContext) -> Result<(), Error> {
         },
     )
     .await?;
+    NICKNAME.set(&ctx, &"bare one".to_owned()).await?;
     ROOMS.join(&ctx, "lobby").await
 }
 
@@ -143,6 +148,58 @@ async fn bare_message(ctx: MessageContext) -> Result<(), Error> {
     ctx.socket()
         .send(ctx.connection_id(), members.len().to_string())
         .await
+}
+
+// Socket "refusing": the connect handler joins a room and sets state, then
+// refuses as `?how=` says; nothing it wrote may stay.
+
+#[websocket("refusing", on = "connect", timeout = "300ms")]
+async fn refusing_connect(ctx: ConnectContext) -> Result<(), BoxError> {
+    let how = ctx.query().get("how").unwrap_or("accept").to_owned();
+    USER.set(&ctx, &User { name: how.clone() }).await?;
+    ROOMS.join(&ctx, "waiting").await?;
+    ROOMS.join(&ctx, "also:waiting").await?;
+    match how.as_str() {
+        "reject" => Err(Reject::new("no").into()),
+        "error" => Err("the connect handler failed".into()),
+        "panic" => panic!("the connect handler panicked"),
+        "timeout" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[websocket("refusing", on = "message")]
+async fn refusing_message(_ctx: MessageContext) {}
+
+// Socket "fragile": the disconnect handler fails as the connection's name
+// says; the runtime cleans up all the same.
+
+#[websocket("fragile", on = "connect")]
+async fn fragile_connect(ctx: ConnectContext) -> Result<(), Error> {
+    let name = ctx.query().get("name").unwrap_or("fine").to_owned();
+    USER.set(&ctx, &User { name }).await?;
+    ROOMS.join(&ctx, "lobby").await?;
+    ROOMS.join(&ctx, "hall").await
+}
+
+#[websocket("fragile", on = "message")]
+async fn fragile_message(_ctx: MessageContext) {}
+
+#[websocket("fragile", on = "disconnect", timeout = "300ms")]
+async fn fragile_disconnect(ctx: DisconnectContext) -> Result<(), BoxError> {
+    let user = USER.get(&ctx).await?.ok_or("no state")?;
+    match user.name.as_str() {
+        "panic" => panic!("the disconnect handler panicked"),
+        "error" => Err("the disconnect handler failed".into()),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn command(
@@ -307,7 +364,7 @@ async fn a_disconnect_removes_memberships_and_state() -> Result<(), TestError> {
     // Two keys per membership, one per state.
     assert_eq!(rooms.keys("").await?.len(), 6);
     assert_eq!(users.keys("").await?.len(), 2);
-    assert_eq!(rooms.keys("room/chat/kitchen/").await?.len(), 1);
+    assert_eq!(rooms.keys("room:chat:kitchen:").await?.len(), 1);
 
     ada.close().await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -339,27 +396,51 @@ async fn without_a_disconnect_handler_the_runtime_still_cleans_up() -> Result<()
     let two = app.connect("bare").await?;
     one.send_text("count").await?;
     assert_eq!(one.recv_text().await?, "2");
-    assert_eq!(users.keys("state/bare/").await?.len(), 2);
+    assert_eq!(users.keys("state:bare:").await?.len(), 2);
+    // A `ConnectionState<String>` keeps its value wrapped in an object.
+    let nicknames = app.kv_store::<Value>("nicknames");
+    let keys = nicknames.keys("").await?;
+    assert_eq!(keys.len(), 2);
+    assert_eq!(
+        nicknames.get(&keys[0]).await?,
+        Some(json!({ "value": "bare one" }))
+    );
 
     two.close().await?;
     one.close().await?;
     until_empty(&rooms, "rooms of the socket without a disconnect handler").await?;
     until_empty(&users, "state of the socket without a disconnect handler").await?;
+    until_empty(
+        &nicknames,
+        "nicknames of the socket without a disconnect handler",
+    )
+    .await?;
     app.stop().await
 }
 
 #[tokio::test]
-async fn a_gone_member_is_removed_when_a_room_send_reaches_it() -> Result<(), TestError> {
+async fn a_gone_member_is_cleaned_up_when_a_room_send_reaches_it() -> Result<(), TestError> {
     let app = TestApp::start().await?;
     let rooms = app.kv_store::<Value>("rooms");
+    let users = app.kv_store::<Value>("users");
     let mut ada = app.connect_with_query("chat", &[("name", "ada")]).await?;
-    // A member whose disconnect never arrived, as happens on AWS.
-    let ghost = json!({ "socket": "chat", "room": "lobby", "connection_id": "ghost" });
-    rooms.set("joined/chat/ghost/lobby", &ghost).await?;
-    rooms.set("room/chat/lobby/ghost", &ghost).await?;
+    // A member whose disconnect never arrived, as happens on AWS: in the
+    // lobby and the kitchen, with state.
+    for room in ["lobby", "kitchen"] {
+        let ghost = json!({ "socket": "chat", "room": room, "connection_id": "ghost" });
+        rooms
+            .set(&format!("joined:chat:ghost:{room}"), &ghost)
+            .await?;
+        rooms
+            .set(&format!("room:chat:{room}:ghost"), &ghost)
+            .await?;
+    }
+    users
+        .set("state:chat:ghost", &json!({ "value": { "name": "ghost" } }))
+        .await?;
     assert_eq!(
         command(&mut ada, "members lobby").await?,
-        json!({ "members": ["ada", "unknown ghost"] })
+        json!({ "members": ["ada", "ghost"] })
     );
 
     ada.send_text("to lobby: anyone?").await?;
@@ -368,13 +449,61 @@ async fn a_gone_member_is_removed_when_a_room_send_reaches_it() -> Result<(), Te
         ada.recv_json::<Value>().await?,
         json!({ "sent": 1, "gone": ["ghost"], "failed": 0 })
     );
-    assert!(rooms.keys("room/chat/lobby/ghost").await?.is_empty());
-    assert!(rooms.keys("joined/chat/ghost/").await?.is_empty());
+    // Every room, and the state: as a disconnect would.
+    assert!(rooms.keys("room:chat:lobby:ghost").await?.is_empty());
+    assert!(rooms.keys("room:chat:kitchen:").await?.is_empty());
+    assert!(rooms.keys("joined:chat:ghost:").await?.is_empty());
+    assert!(users.get("state:chat:ghost").await?.is_none());
     assert_eq!(
         command(&mut ada, "members lobby").await?,
         json!({ "members": ["ada"] })
     );
     ada.close().await?;
+    app.stop().await
+}
+
+#[tokio::test]
+async fn a_refused_connection_leaves_nothing_behind() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let rooms = app.kv_store::<Value>("rooms");
+    let users = app.kv_store::<Value>("users");
+    for how in ["reject", "error", "panic", "timeout"] {
+        let status = app
+            .connect_refused_with_query("refusing", &[("how", how)])
+            .await?;
+        assert_eq!(status, 403, "{how}");
+        // The cleanup runs before the connect is answered.
+        assert_eq!(rooms.keys("").await?, Vec::<String>::new(), "{how}");
+        assert_eq!(users.keys("").await?, Vec::<String>::new(), "{how}");
+    }
+    // An accepted one keeps what it wrote.
+    let client = app
+        .connect_with_query("refusing", &[("how", "accept")])
+        .await?;
+    assert_eq!(rooms.keys("joined:refusing:").await?.len(), 2);
+    assert_eq!(users.keys("state:refusing:").await?.len(), 1);
+    client.close().await?;
+    until_empty(&rooms, "rooms after the accepted one left").await?;
+    until_empty(&users, "state after the accepted one left").await?;
+    app.stop().await
+}
+
+#[tokio::test]
+async fn a_failing_disconnect_handler_is_still_cleaned_up_after() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let rooms = app.kv_store::<Value>("rooms");
+    let users = app.kv_store::<Value>("users");
+    let mut clients = Vec::new();
+    for name in ["panic", "error", "slow", "fine"] {
+        clients.push(app.connect_with_query("fragile", &[("name", name)]).await?);
+    }
+    assert_eq!(users.keys("").await?.len(), 4);
+    assert_eq!(rooms.keys("").await?.len(), 16);
+    for client in clients {
+        client.close().await?;
+    }
+    until_empty(&rooms, "rooms after failed disconnect handlers").await?;
+    until_empty(&users, "state after failed disconnect handlers").await?;
     app.stop().await
 }
 
@@ -393,6 +522,19 @@ async fn room_and_state_calls_outside_a_handler_use_a_socket_and_an_id() -> Resu
         )
         .await?;
         assert_eq!(ROOMS.rooms_of(&someone).await?, ["x/y"]);
+        // Any serde type: a `String` reads back as it was set.
+        NICKNAME.set(&someone, &"nick".to_owned()).await?;
+        assert_eq!(NICKNAME.get(&someone).await?.as_deref(), Some("nick"));
+        NICKNAME.delete(&someone).await?;
+        assert_eq!(NICKNAME.get(&someone).await?, None);
+        // Room names are capped, as keys are limited in size.
+        let long = "r".repeat(257);
+        match ROOMS.join(&someone, &long).await {
+            Err(Error::Value { reason, .. }) => assert!(reason.contains("256 bytes"), "{reason}"),
+            other => panic!("a 257-byte room name was accepted: {other:?}"),
+        }
+        ROOMS.join(&someone, &"r".repeat(256)).await?;
+        ROOMS.leave(&someone, &"r".repeat(256)).await?;
         assert_eq!(ROOMS.members(&socket, "x/y").await?, ["someone/else"]);
         assert_eq!(
             USER.get(&someone).await?.map(|user| user.name).as_deref(),

@@ -52,14 +52,17 @@ mod state;
 pub use rooms::{RoomBroadcast, Rooms};
 pub use state::ConnectionState;
 
+use crate::error::Error;
 use crate::registry::KvStoreDeclaration;
 use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, Websocket};
+use std::time::Duration;
 
 /// One connection of one socket: what rooms and connection state are kept
 /// for.
 ///
 /// Every handler's context is one, and so is `(&Websocket, &str)`, a socket
-/// and a connection id, to reach another connection's data.
+/// and a connection id, to reach another connection's data. It is `Sync`,
+/// so a future holding a `&C` stays `Send`, as handlers' futures must be.
 ///
 /// ```
 /// use nitric_runtime::connection::{Connection, ConnectionState};
@@ -82,10 +85,27 @@ use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, Websoc
 /// }
 /// # fn main() {}
 /// ```
-pub trait Connection {
+pub trait Connection: Sync {
     /// The socket's name.
+    ///
+    /// ```
+    /// use nitric_runtime::connection::Connection;
+    /// use nitric_runtime::websocket::Websocket;
+    ///
+    /// let socket = Websocket::new("public");
+    /// assert_eq!((&socket, "c1").socket_name(), "public");
+    /// ```
     fn socket_name(&self) -> &str;
+
     /// The connection's id.
+    ///
+    /// ```
+    /// use nitric_runtime::connection::Connection;
+    /// use nitric_runtime::websocket::Websocket;
+    ///
+    /// let socket = Websocket::new("public");
+    /// assert_eq!((&socket, "c1").connection_id(), "c1");
+    /// ```
     fn connection_id(&self) -> &str;
 }
 
@@ -125,43 +145,76 @@ impl Connection for (&Websocket, &str) {
     }
 }
 
-/// A connection that has gone, as a cleanup gets it.
-struct Departed {
-    socket: String,
-    connection_id: String,
+/// A connection by its socket's name and its id, as the dispatcher knows
+/// one whose data is cleaned up.
+pub(crate) struct Departed<'a> {
+    pub(crate) socket: &'a str,
+    pub(crate) connection_id: &'a str,
 }
 
-impl Connection for Departed {
+impl Connection for Departed<'_> {
     fn socket_name(&self) -> &str {
-        &self.socket
+        self.socket
     }
     fn connection_id(&self) -> &str {
-        &self.connection_id
+        self.connection_id
     }
 }
 
-/// Deletes what each of `cleanups` keeps for a connection that
-/// disconnected; a failure is logged with the store, the static and the
-/// connection, and the other cleanups still run.
+/// How long a connection's cleanup may take when its handler has no
+/// `timeout`.
+pub(crate) const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Deletes what each of `cleanups` keeps for `connection`: after a
+/// disconnect, a refused connect, or a send that found it gone. A failure
+/// is logged with the store, the static and the connection, and the other
+/// cleanups still run; the first is returned. Past `limit` (default
+/// [`CLEANUP_TIMEOUT`]) the cleanup is abandoned and logged with every
+/// store it had to clean.
 pub(crate) async fn clean_up(
     cleanups: &[&'static KvStoreDeclaration],
-    socket: &str,
-    connection_id: &str,
-) {
-    for &declaration in cleanups {
-        let Some(cleanup) = declaration.cleanup else {
-            continue;
-        };
-        let cleaned = cleanup(declaration, socket.to_owned(), connection_id.to_owned()).await;
-        if let Err(error) = cleaned {
+    connection: &dyn Connection,
+    limit: Option<Duration>,
+) -> Result<(), Error> {
+    let limit = limit.unwrap_or(CLEANUP_TIMEOUT);
+    let (socket, connection_id) = (connection.socket_name(), connection.connection_id());
+    let all = async {
+        let mut first_error = None;
+        for &declaration in cleanups {
+            let Some(cleanup) = declaration.cleanup else {
+                continue;
+            };
+            if let Err(error) = cleanup(declaration, connection).await {
+                tracing::warn!(
+                    store = declaration.name,
+                    declared_by = %declaration.source,
+                    socket,
+                    connection_id,
+                    %error,
+                    "could not delete the data of a connection that is gone"
+                );
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    };
+    match tokio::time::timeout(limit, all).await {
+        Ok(cleaned) => cleaned,
+        Err(_) => {
+            let stores: Vec<&str> = cleanups.iter().map(|store| store.name).collect();
             tracing::warn!(
-                store = declaration.name,
-                declared_by = %declaration.source,
+                ?stores,
                 socket,
                 connection_id,
-                %error,
-                "could not delete the data of a connection that disconnected"
+                timeout = ?limit,
+                "the cleanup of a connection that is gone timed out and was abandoned; some of its data may stay"
             );
+            Err(Error::Membrane {
+                operation: format!(
+                    "delete the data of connection \"{connection_id}\" of socket \"{socket}\""
+                ),
+                status: tonic::Status::deadline_exceeded(format!("timed out after {limit:?}")),
+            })
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Rooms: named groups of a socket's connections, to send to at once.
 
-use super::{keys, Connection, Departed};
+use super::keys::{self, Listed};
+use super::{Connection, Departed};
 use crate::error::Error;
-use crate::handler::BoxFuture;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
 use crate::registry::{KvPermission, KvStoreDeclaration};
 use crate::websocket::broadcast::{ForgetConnection, LocalBoxFuture};
@@ -10,7 +10,8 @@ use crate::websocket::{BroadcastReport, Websocket, DEFAULT_BROADCAST_CONCURRENCY
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 
 /// Rooms of a socket's connections, kept in a declared key/value store so
 /// every instance of the service shares them.
@@ -24,7 +25,23 @@ use std::future::IntoFuture;
 /// Each membership is two keys of its own (see the module
 /// `connection::keys` in the source), written by `join` and deleted by
 /// `leave`, so instances joining and leaving at once never overwrite each
-/// other.
+/// other. A room name is at most 256 bytes (keys are limited in size on
+/// every backend); a longer one fails with [`Error::Value`].
+///
+/// Listing a room's members or a connection's rooms lists the store's keys
+/// under a prefix. On AWS (DynamoDB) and GCP (Firestore) that is a scan of
+/// the whole store, so it costs time in proportion to everything the store
+/// holds, and on AWS it is eventually consistent: a member who joined a
+/// moment ago may be missed by a send to the room. Give rooms a store of
+/// their own.
+///
+/// What is not guaranteed: one connection joining and leaving the same
+/// room at the same moment (two handlers of it running at once) can leave
+/// its member key without the key the cleanup follows; the next send to the
+/// room removes such a member once the connection is gone. And a message
+/// handler still running when its connection's disconnect cleanup has run
+/// can join again; that membership stays until a send to the room finds the
+/// connection gone.
 ///
 /// ```
 /// use nitric_runtime::connection::Rooms;
@@ -66,21 +83,24 @@ impl KvClient for Rooms {
         permissions: &[KvPermission::Get, KvPermission::Set, KvPermission::Delete],
         missing: "a `Rooms` static needs allow = [get, set, delete]: it lists, writes and deletes memberships",
         cleanup: Some(leave_all_rooms),
+        owns_state: None,
     };
 }
 
 /// The cleanup after a disconnect: the connection leaves every room.
-fn leave_all_rooms(
+fn leave_all_rooms<'a>(
     declaration: &'static KvStoreDeclaration,
-    socket: String,
-    connection_id: String,
-) -> BoxFuture<Result<(), Error>> {
-    Box::pin(async move {
-        let departed = Departed {
-            socket,
-            connection_id,
-        };
-        Rooms::declared(declaration).leave_all(&departed).await
+    connection: &'a dyn Connection,
+) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+    Box::pin(async move { Rooms::declared(declaration).leave_all(connection).await })
+}
+
+/// `Ok` for a room name that fits in a key, else the [`Error::Value`] for
+/// `operation`.
+fn check_room(room: &str, operation: impl FnOnce() -> String) -> Result<(), Error> {
+    keys::check_room(room).map_err(|reason| Error::Value {
+        operation: operation(),
+        reason,
     })
 }
 
@@ -106,7 +126,8 @@ impl Rooms {
         self.store.name()
     }
 
-    /// Puts `connection` in `room`; joining a room twice is not an error.
+    /// Puts `connection` in `room`; joining a room twice is not an error. A
+    /// room name longer than 256 bytes fails with [`Error::Value`].
     ///
     /// ```
     /// # use nitric_runtime::websocket::ConnectContext;
@@ -123,13 +144,18 @@ impl Rooms {
         room: &str,
     ) -> Result<(), Error> {
         let (socket, id) = (connection.socket_name(), connection.connection_id());
+        check_room(room, || {
+            format!("join room {room:?} on socket \"{socket}\" with connection \"{id}\"")
+        })?;
         let membership = Membership {
             socket: socket.to_owned(),
             room: room.to_owned(),
             connection_id: id.to_owned(),
         };
         // The connection's side first: it is what a disconnect's cleanup
-        // follows, so a listed member is always one the cleanup can find.
+        // follows, so a member listed after a join has returned is one the
+        // cleanup can find (a concurrent `leave` can still undo only this
+        // side; see the type's docs).
         self.store
             .set(&keys::joined(socket, id, room), &membership)
             .await?;
@@ -159,14 +185,17 @@ impl Rooms {
         room: &str,
     ) -> Result<(), Error> {
         let (socket, id) = (connection.socket_name(), connection.connection_id());
+        check_room(room, || {
+            format!("leave room {room:?} on socket \"{socket}\" with connection \"{id}\"")
+        })?;
         // The room's side first, the reverse of `join`.
         self.store.delete(&keys::member(socket, room, id)).await?;
         self.store.delete(&keys::joined(socket, id, room)).await
     }
 
     /// Takes `connection` out of every room it is in, as the runtime does
-    /// when it disconnects. Every room is tried; the first error is
-    /// returned.
+    /// when it disconnects. Every room is tried; each that fails is logged
+    /// with its name, and the first error is returned.
     ///
     /// ```
     /// # use nitric_runtime::websocket::MessageContext;
@@ -184,6 +213,14 @@ impl Rooms {
         let mut first_error = None;
         for room in self.rooms_of(connection).await? {
             if let Err(error) = self.leave(connection, &room).await {
+                tracing::warn!(
+                    store = self.name(),
+                    socket = connection.socket_name(),
+                    connection_id = connection.connection_id(),
+                    room,
+                    %error,
+                    "could not take a connection out of a room"
+                );
                 first_error.get_or_insert(error);
             }
         }
@@ -210,7 +247,9 @@ impl Rooms {
         self.last_parts(&prefix).await
     }
 
-    /// The connection ids in `room` of `socket`, in no particular order.
+    /// The connection ids in `room` of `socket`, in no particular order. On
+    /// AWS, a member who joined a moment ago may be missing (see the type's
+    /// docs).
     ///
     /// ```
     /// # use nitric_runtime::websocket::MessageContext;
@@ -224,32 +263,43 @@ impl Rooms {
     /// # fn main() {}
     /// ```
     pub async fn members(&self, socket: &Websocket, room: &str) -> Result<Vec<String>, Error> {
+        check_room(room, || {
+            format!(
+                "list the members of room {room:?} on socket \"{}\"",
+                socket.name()
+            )
+        })?;
         self.last_parts(&keys::members_prefix(socket.name(), room))
             .await
     }
 
-    /// The decoded last parts of the keys under `prefix`.
+    /// The decoded last parts of the keys under `prefix`. Keys past the
+    /// prefix, which some stores list (Azure's lists every key from the
+    /// prefix on), are skipped; keys under it that rooms did not write are
+    /// skipped with a warning.
     async fn last_parts(&self, prefix: &str) -> Result<Vec<String>, Error> {
         let keys: Vec<String> = self.store.keys(prefix).try_collect().await?;
         Ok(keys
             .iter()
-            .filter_map(|key| {
-                let part = keys::last_part(key, prefix);
-                if part.is_none() {
+            .filter_map(|key| match keys::last_part(key, prefix) {
+                Listed::Part(part) => Some(part),
+                Listed::Outside => None,
+                Listed::Foreign => {
                     tracing::warn!(
                         store = self.name(),
                         key,
                         "ignoring a key rooms did not write"
                     );
+                    None
                 }
-                part
             })
             .collect())
     }
 
     /// Sends `data` to every member of `room` of `socket`, as
     /// [`Websocket::broadcast`] does; `.await` the [`RoomBroadcast`] for
-    /// the [`BroadcastReport`]. Members found gone leave the room.
+    /// the [`BroadcastReport`]. Members found gone are cleaned up as a
+    /// disconnect would: they leave every room and lose their state.
     ///
     /// ```
     /// # use nitric_runtime::websocket::MessageContext;
@@ -314,8 +364,11 @@ impl fmt::Debug for Rooms {
 /// Made by [`Rooms::broadcast`] and [`Rooms::broadcast_json`]. Awaiting it
 /// lists the members, then sends as [`Websocket::broadcast`] does, at most
 /// [`concurrency`](Self::concurrency) sends at a time. A member found gone
-/// (its disconnect never arrived, as happens on AWS) leaves the room and is
-/// listed in [`BroadcastReport::gone`].
+/// (its disconnect never arrived, as happens on AWS) is listed in
+/// [`BroadcastReport::gone`] and cleaned up as a disconnect would: it
+/// leaves the room and every other, and its connection state is deleted. A
+/// room name longer than 256 bytes fails with [`Error::Value`] before
+/// anything is sent.
 ///
 /// ```
 /// # use nitric_runtime::websocket::MessageContext;
@@ -359,6 +412,18 @@ impl<'a> RoomBroadcast<'a> {
 
     /// Keeps at most `sends` sends in flight (at least 1; default
     /// [`DEFAULT_BROADCAST_CONCURRENCY`]).
+    ///
+    /// ```
+    /// # use nitric_runtime::websocket::MessageContext;
+    /// # #[nitric_runtime::kv_store("rooms", allow = [get, set, delete])]
+    /// # static ROOMS: nitric_runtime::connection::Rooms;
+    /// async fn message(ctx: MessageContext) -> Result<(), nitric_runtime::Error> {
+    ///     // One send at a time, in no particular order.
+    ///     ROOMS.broadcast(ctx.socket(), "lobby", ctx.body()).concurrency(1).await?;
+    ///     Ok(())
+    /// }
+    /// # fn main() {}
+    /// ```
     pub fn concurrency(mut self, sends: usize) -> Self {
         self.concurrency = sends.max(1);
         self
@@ -366,6 +431,13 @@ impl<'a> RoomBroadcast<'a> {
 
     async fn send(self) -> Result<BroadcastReport, Error> {
         let data = self.data?;
+        check_room(&self.room, || {
+            format!(
+                "broadcast to room {:?} on socket \"{}\"",
+                self.room,
+                self.socket.name()
+            )
+        })?;
         let members = self.rooms.members(self.socket, &self.room).await?;
         let forget = GoneMember {
             rooms: self.rooms,
@@ -401,7 +473,8 @@ impl fmt::Debug for RoomBroadcast<'_> {
     }
 }
 
-/// How a room broadcast forgets a member that is gone: it leaves the room.
+/// How a room broadcast forgets a member that is gone: it leaves the room,
+/// then is cleaned up as after a disconnect (every room, every state).
 struct GoneMember<'a> {
     rooms: &'a Rooms,
     socket: &'a Websocket,
@@ -415,9 +488,16 @@ impl ForgetConnection for GoneMember<'_> {
 
     fn forget<'a>(&'a self, connection_id: &'a str) -> LocalBoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            self.rooms
-                .leave(&(self.socket, connection_id), self.room)
-                .await
+            let gone = Departed {
+                socket: self.socket.name(),
+                connection_id,
+            };
+            // This room first: its member key may lack the `joined` key the
+            // cleanup follows.
+            let left = self.rooms.leave(&gone, self.room).await;
+            let cleaned =
+                super::clean_up(crate::registry::connection_cleanups(), &gone, None).await;
+            left.and(cleaned)
         })
     }
 }

@@ -2,12 +2,13 @@
 
 use super::{keys, Connection};
 use crate::error::Error;
-use crate::handler::BoxFuture;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
 use crate::registry::{KvPermission, KvStoreDeclaration};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 /// A `T` attached to each connection, kept in a declared key/value store so
 /// every instance of the service reads the same one.
@@ -17,7 +18,10 @@ use std::fmt;
 /// The runtime deletes it when the connection disconnects, after the
 /// socket's disconnect handler. Declare it with
 /// `#[kv_store("name", allow = [get, set, delete])]`; all three are needed,
-/// and a missing one fails the build. `T` must serialize to a JSON object.
+/// and a missing one fails the build. `T` is any serde type (a struct, a
+/// `String`, a number...): it is stored as `{"value": ...}`. One
+/// `ConnectionState` per store: a second on the same store would share its
+/// keys, so the service refuses to start, naming both.
 ///
 /// ```
 /// use nitric_runtime::connection::ConnectionState;
@@ -57,7 +61,14 @@ use std::fmt;
 /// # fn main() {}
 /// ```
 pub struct ConnectionState<T> {
-    store: KvStore<T>,
+    store: KvStore<Stored<T>>,
+}
+
+/// What a state key holds: the value in an object, as stores keep objects,
+/// so `T` may be any serde type.
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    value: T,
 }
 
 impl<T> KvClient for ConnectionState<T> {
@@ -65,19 +76,19 @@ impl<T> KvClient for ConnectionState<T> {
         permissions: &[KvPermission::Get, KvPermission::Set, KvPermission::Delete],
         missing: "a `ConnectionState<T>` static needs allow = [get, set, delete]: it reads, writes and deletes each connection's value",
         cleanup: Some(delete_state),
+        owns_state: Some("ConnectionState"),
     };
 }
 
 /// The cleanup after a disconnect: the connection's value goes.
-fn delete_state(
+fn delete_state<'a>(
     declaration: &'static KvStoreDeclaration,
-    socket: String,
-    connection_id: String,
-) -> BoxFuture<Result<(), Error>> {
+    connection: &'a dyn Connection,
+) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
     Box::pin(async move {
         // The value's type does not matter for deleting it.
         let store = KvStore::<serde_json::Value>::declared(declaration);
-        store.delete(&keys::state(&socket, &connection_id)).await
+        store.delete(&key(connection)).await
     })
 }
 
@@ -124,7 +135,7 @@ impl<T: Serialize + DeserializeOwned> ConnectionState<T> {
         connection: &C,
         value: &T,
     ) -> Result<(), Error> {
-        self.store.set(&key(connection), value).await
+        self.store.set_as(&key(connection), &Stored { value }).await
     }
 
     /// The value attached to `connection`, or `None` if there is none.
@@ -142,7 +153,8 @@ impl<T: Serialize + DeserializeOwned> ConnectionState<T> {
     /// # fn main() {}
     /// ```
     pub async fn get<C: Connection + ?Sized>(&self, connection: &C) -> Result<Option<T>, Error> {
-        self.store.get(&key(connection)).await
+        let stored = self.store.get_as::<Stored<T>>(&key(connection)).await?;
+        Ok(stored.map(|stored| stored.value))
     }
 
     /// Removes the value attached to `connection`; removing none is not an

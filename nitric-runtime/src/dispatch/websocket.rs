@@ -4,6 +4,7 @@ use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::{KvStoreDeclaration, WebsocketAdapter, WebsocketFunction};
 use crate::service::ServiceHandle;
+use crate::websocket::guard::GuardFailed;
 use crate::websocket::payload::MessageNotRead;
 use crate::websocket::{
     ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject, Websocket,
@@ -111,10 +112,22 @@ impl EventStream for WebsocketStream {
                     true
                 }
             };
-            // After the handler, which may still read what is deleted; before
+            // After a disconnect's handler, which may still read what is
+            // deleted, and after a refused connect, whose handler may have
+            // written before refusing (no disconnect follows one); before
             // answering, as a cloud instance may be frozen once it answers.
-            if matches!(handler.adapter, WebsocketAdapter::Disconnect(_)) {
-                crate::connection::clean_up(cleanups, &socket, &connection_id).await;
+            let cleans_up = match handler.adapter {
+                WebsocketAdapter::Disconnect(_) => true,
+                WebsocketAdapter::Connect(_) => failed,
+                WebsocketAdapter::Message(_) => false,
+            };
+            if cleans_up {
+                let connection = crate::connection::Departed {
+                    socket: &socket,
+                    connection_id: &connection_id,
+                };
+                // Failures and timeouts are logged there.
+                let _ = crate::connection::clean_up(cleanups, &connection, handler.timeout).await;
             }
             response(handler, failed)
         })
@@ -184,6 +197,8 @@ fn log_failure(
         tracing::info!(handler = %source, socket, connection_id, reason = reject.reason(), "connection refused");
     } else if let Some(not_read) = error.downcast_ref::<MessageNotRead>() {
         tracing::warn!(handler = %source, socket, connection_id, error = %not_read, "the message does not fit the handler's payload parameter; the handler did not run");
+    } else if let Some(guard) = error.downcast_ref::<GuardFailed>() {
+        tracing::warn!(handler = %source, socket, connection_id, error = %guard, "the connect guard failed; the handler did not run and the connection is refused");
     } else if matches!(handler.adapter, WebsocketAdapter::Connect(_)) {
         tracing::warn!(handler = %source, socket, connection_id, error = %error, "connect handler failed; the connection is refused");
     } else {

@@ -1,10 +1,12 @@
 //! Resource declarations, built by the resource macros in const context.
 
 use super::Source;
+use crate::connection::Connection;
 use crate::error::Error;
-use crate::handler::BoxFuture;
 use nitric_protocol::resources::v1::Action;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 /// A resource this service declares.
 #[derive(Debug)]
@@ -104,19 +106,29 @@ pub struct Declaration<P: 'static> {
     pub source: Source,
     /// What the runtime deletes when a connection goes, for clients that
     /// keep data per connection (see [`KvClientNeeds`]).
+    #[doc(hidden)]
     pub cleanup: Option<ConnectionCleanup>,
+    /// The client's name when it owns the store's `state:` keys
+    /// (`ConnectionState`): two such statics on one store would share them.
+    #[doc(hidden)]
+    pub owns_state: Option<&'static str>,
 }
 
 /// Deletes what a client keeps for one connection, given the client's
-/// declaration, the socket's name and the connection's id; the runtime runs
-/// it after the socket's disconnect handler.
+/// declaration and the connection; the runtime runs it after the socket's
+/// disconnect handler. Generated-code plumbing.
+#[doc(hidden)]
 pub type ConnectionCleanup =
-    fn(&'static KvStoreDeclaration, String, String) -> BoxFuture<Result<(), Error>>;
+    for<'a> fn(
+        &'static KvStoreDeclaration,
+        &'a dyn Connection,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 
 /// What a key/value client needs from its `#[kv_store]` declaration: the
 /// permissions its calls use, checked when the declaration is compiled, and
 /// the cleanup to run when a connection goes. Each
-/// [`KvClient`](crate::kv::KvClient) states it.
+/// [`KvClient`](crate::kv::KvClient) states it. Generated-code plumbing.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct KvClientNeeds {
     /// Permissions the client cannot work without.
@@ -125,6 +137,8 @@ pub struct KvClientNeeds {
     pub missing: &'static str,
     /// What to delete when a connection goes, if anything.
     pub cleanup: Option<ConnectionCleanup>,
+    /// The client's name, if it owns the store's `state:` keys.
+    pub owns_state: Option<&'static str>,
 }
 
 impl KvClientNeeds {
@@ -134,6 +148,7 @@ impl KvClientNeeds {
         permissions: &[],
         missing: "",
         cleanup: None,
+        owns_state: None,
     };
 }
 
@@ -151,6 +166,7 @@ impl<P> Declaration<P> {
             permissions,
             source,
             cleanup: None,
+            owns_state: None,
         }
     }
 }
@@ -159,7 +175,9 @@ impl Declaration<KvPermission> {
     /// The declaration of a static whose client needs `needs`; `#[kv_store]`
     /// passes the static's type's [`KvClient::NEEDS`](crate::kv::KvClient).
     /// A permission the client needs and `allow = [...]` lacks fails the
-    /// build: this runs when the static is compiled.
+    /// build: this runs when the static is compiled. Generated-code
+    /// plumbing.
+    #[doc(hidden)]
     pub const fn with_client(mut self, needs: KvClientNeeds) -> Self {
         let mut index = 0;
         while index < needs.permissions.len() {
@@ -169,6 +187,7 @@ impl Declaration<KvPermission> {
             index += 1;
         }
         self.cleanup = needs.cleanup;
+        self.owns_state = needs.owns_state;
         self
     }
 }

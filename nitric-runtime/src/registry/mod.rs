@@ -16,13 +16,14 @@ use crate::handler::{BoxFuture, HandlerResult};
 use crate::websocket::{DisconnectContext, WebsocketEvent};
 use nitric_protocol::names::socket_key;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 inventory::collect!(WebsocketFunction);
 inventory::collect!(SubscribeFunction);
 inventory::collect!(ResourceDeclaration);
 
 /// Everything this binary registered, checked and ready to declare.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Registry {
     pub(crate) websocket_functions: Vec<&'static WebsocketFunction>,
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
@@ -35,7 +36,16 @@ pub(crate) struct Registry {
 impl Registry {
     /// Collects every registration linked into this binary, in a stable
     /// order (by source location) so declarations are reproducible.
+    ///
+    /// The registrations are fixed for the process, so they are gathered
+    /// once (with the runtime's cleanup-only handlers, which must be
+    /// `'static`); each call only checks a copy of the list.
     pub(crate) fn collect() -> Result<Self, InvalidService> {
+        collected().clone().checked()
+    }
+
+    /// What [`collect`](Self::collect) gathers, before the checks.
+    fn gather() -> Self {
         let mut registry = Self {
             websocket_functions: inventory::iter::<WebsocketFunction>().collect(),
             subscribe_functions: inventory::iter::<SubscribeFunction>().collect(),
@@ -50,15 +60,15 @@ impl Registry {
             .sort_by_key(|subscription| subscription.source);
         registry.resources.sort_by_key(|resource| resource.source());
         registry.add_cleanup_handlers();
-        registry.checked()
+        registry
     }
 
     /// Finds the declarations that need a cleanup after each disconnect,
     /// and gives every socket without a disconnect handler one that only
     /// cleans up: the membrane sends a socket's disconnects to one stream,
-    /// so the runtime opens it when the app does not. Built once per
-    /// service started; the few bytes are leaked to be `'static`, as the
-    /// event streams need.
+    /// so the runtime opens it when the app does not. The few bytes are
+    /// leaked to be `'static`, as the event streams need; the process
+    /// gathers its registry once, so this runs once.
     fn add_cleanup_handlers(&mut self) {
         let cleanups: Vec<&'static KvStoreDeclaration> = self
             .resources
@@ -108,6 +118,18 @@ impl Registry {
     }
 }
 
+/// Every registration of this process, gathered on first use.
+fn collected() -> &'static Registry {
+    static COLLECTED: OnceLock<Registry> = OnceLock::new();
+    COLLECTED.get_or_init(Registry::gather)
+}
+
+/// The key/value declarations whose clients keep data per connection, as
+/// the registry lists them: what a connection found gone is cleaned of.
+pub(crate) fn connection_cleanups() -> &'static [&'static KvStoreDeclaration] {
+    collected().cleanups
+}
+
 /// The disconnect handler of a socket whose app has none: the runtime's
 /// cleanup after it is all there is to do.
 fn cleanup_only_handler(socket: &'static str) -> &'static WebsocketFunction {
@@ -137,11 +159,10 @@ mod tests {
     fn on_disconnect(_: DisconnectContext) -> BoxFuture<HandlerResult> {
         Box::pin(async { Ok(()) })
     }
-    fn cleanup(
+    fn cleanup<'a>(
         _: &'static KvStoreDeclaration,
-        _: String,
-        _: String,
-    ) -> BoxFuture<Result<(), Error>> {
+        _: &'a dyn crate::connection::Connection,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'a>> {
         Box::pin(async { Ok(()) })
     }
 

@@ -1,6 +1,6 @@
 //! The checks a registry must pass before the service connects anywhere.
 
-use super::{Registry, Source, WebsocketFunction};
+use super::{Registry, ResourceDeclaration, Source, WebsocketFunction};
 use crate::websocket::WebsocketEvent;
 use nitric_protocol::names::socket_key;
 use std::collections::BTreeMap;
@@ -33,7 +33,32 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
             &mut problems,
         );
     }
+    state_problems(&registry.resources, &mut problems);
     problems
+}
+
+/// Two statics owning a store's `state:` keys (two `ConnectionState`s)
+/// would read and overwrite each other's value for every connection.
+fn state_problems(resources: &[&ResourceDeclaration], problems: &mut Vec<String>) {
+    let mut by_store: BTreeMap<&str, (&str, Vec<Source>)> = BTreeMap::new();
+    for resource in resources {
+        if let ResourceDeclaration::KvStore(store) = resource {
+            if let Some(client) = store.owns_state {
+                by_store
+                    .entry(store.name)
+                    .or_insert((client, Vec::new()))
+                    .1
+                    .push(store.source);
+            }
+        }
+    }
+    for (store, (client, sources)) in by_store {
+        duplicates(
+            &sources,
+            &format!("key/value store \"{store}\" has two `{client}` statics, which would share each connection's value (the same key)"),
+            problems,
+        );
+    }
 }
 
 fn websocket_problems(handlers: &[&WebsocketFunction], problems: &mut Vec<String>) {
@@ -88,7 +113,7 @@ fn duplicates(sources: &[Source], problem: &str, problems: &mut Vec<String>) {
 mod tests {
     use super::*;
     use crate::handler::{BoxFuture, HandlerResult};
-    use crate::registry::{SubscribeFunction, WebsocketAdapter};
+    use crate::registry::{KvStoreDeclaration, SubscribeFunction, WebsocketAdapter};
     use crate::topic::TopicMessage;
     use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 
@@ -188,6 +213,33 @@ mod tests {
         assert_eq!(
             problems_of(vec![], vec![subscriber("greet", 7), subscriber("wave", 4)]),
             vec!["topic \"welcome\" has two subscribers, `wave` (src/main.rs:4) and `greet` (src/main.rs:7); keep one"]
+        );
+    }
+
+    #[test]
+    fn two_connection_states_on_one_store_are_refused() {
+        let state = |store: &'static str, item: &'static str, line: u32| {
+            let mut declaration = KvStoreDeclaration::new(store, &[], source(item, line));
+            declaration.owns_state = Some("ConnectionState");
+            let declaration: &'static KvStoreDeclaration = Box::leak(Box::new(declaration));
+            &*Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
+        };
+        let problems = problems(&Registry {
+            websocket_functions: complete("public"),
+            resources: vec![
+                state("users", "USER", 12),
+                state("users", "PROFILE", 5),
+                state("other", "OTHER", 20),
+                // A plain store of the same name owns no state keys.
+                &*Box::leak(Box::new(ResourceDeclaration::KvStore(Box::leak(Box::new(
+                    KvStoreDeclaration::new("users", &[], source("PLAIN", 30)),
+                ))))),
+            ],
+            ..Registry::default()
+        });
+        assert_eq!(
+            problems,
+            vec!["key/value store \"users\" has two `ConnectionState` statics, which would share each connection's value (the same key), `PROFILE` (src/main.rs:5) and `USER` (src/main.rs:12); keep one"]
         );
     }
 

@@ -5,6 +5,7 @@ use super::{ConnectContext, Reject};
 use crate::error::BoxError;
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
+use std::fmt;
 use std::future::{ready, Future};
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
@@ -14,7 +15,8 @@ use std::pin::Pin;
 ///
 /// When `from_connect` fails, the handler does not run and the connection is
 /// refused; a [`Reject`] is logged at info like a handler's own `Reject`,
-/// any other error as a failure. The client sees the refused handshake's
+/// any other error at warn as a failed guard (the log says the handler did
+/// not run). The client sees the refused handshake's
 /// HTTP status: 403 from this project's local membranes, 401 on AWS, 500
 /// under the Nitric CLI (see the README's "Connect guards").
 ///
@@ -69,6 +71,30 @@ pub trait FromConnect: Sized {
     type Rejection: Into<BoxError>;
 
     /// Builds the guard's value, or refuses the connection.
+    ///
+    /// ```
+    /// use nitric_runtime::websocket::{ConnectContext, FromConnect, Reject};
+    ///
+    /// /// The `?lang=` a client asked for, English otherwise.
+    /// struct Lang(String);
+    ///
+    /// impl FromConnect for Lang {
+    ///     type Rejection = Reject;
+    ///
+    ///     async fn from_connect(ctx: &ConnectContext) -> Result<Self, Reject> {
+    ///         match ctx.query().get("lang").unwrap_or("en") {
+    ///             lang @ ("en" | "fr") => Ok(Lang(lang.to_owned())),
+    ///             other => Err(Reject::new(format!("no language {other:?}"))),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// #[nitric_runtime::websocket("public", on = "connect")]
+    /// async fn connect(_ctx: ConnectContext, Lang(lang): Lang) {
+    ///     println!("speaking {lang}");
+    /// }
+    /// # fn main() {}
+    /// ```
     fn from_connect(
         ctx: &ConnectContext,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
@@ -84,7 +110,37 @@ pub trait FromConnect: Sized {
     where
         Self: 'a,
     {
-        Box::pin(Self::from_connect(ctx).map(|guard| guard.map_err(Into::into)))
+        Box::pin(Self::from_connect(ctx).map(|guard| guard.map_err(GuardFailed::boxed)))
+    }
+}
+
+/// A connect guard failed with an error that is not a [`Reject`], so the
+/// handler did not run; generated adapters return it, and the dispatcher
+/// logs it. A `Reject` passes as it is, logged as a refusal.
+#[derive(Debug)]
+pub(crate) struct GuardFailed(BoxError);
+
+impl GuardFailed {
+    /// Wraps a [`FromConnect::Rejection`] unless it is a [`Reject`].
+    pub(crate) fn boxed(rejection: impl Into<BoxError>) -> BoxError {
+        let error = rejection.into();
+        if error.is::<Reject>() {
+            error
+        } else {
+            Box::new(Self(error))
+        }
+    }
+}
+
+impl fmt::Display for GuardFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for GuardFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
     }
 }
 
@@ -171,6 +227,16 @@ mod tests {
             .map(|(name, value)| (*name, vec![(*value).to_owned()]))
             .collect::<QueryParams>()
             .read_as()
+    }
+
+    #[test]
+    fn a_guard_failure_is_marked_but_a_reject_is_not() {
+        use super::{GuardFailed, Reject};
+        let failed = GuardFailed::boxed("the token store is down");
+        assert_eq!(failed.to_string(), "the token store is down");
+        assert!(failed.downcast_ref::<GuardFailed>().is_some());
+        let rejected = GuardFailed::boxed(Reject::new("unknown token"));
+        assert!(rejected.downcast_ref::<Reject>().is_some());
     }
 
     #[test]

@@ -5,7 +5,7 @@ pub(crate) mod broadcast;
 mod client;
 mod context;
 mod event;
-mod guard;
+pub(crate) mod guard;
 pub(crate) mod payload;
 
 pub use broadcast::{Broadcast, BroadcastReport, DEFAULT_BROADCAST_CONCURRENCY};
