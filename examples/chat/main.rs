@@ -4,7 +4,7 @@
 //! service (and a restarted one) knows who is in them.
 //!
 //! Run it with `cargo run --example chat`, then connect websocket clients to
-//! ws://127.0.0.1:4001 (for example `websocat ws://127.0.0.1:4001/?name=ada`).
+//! ws://127.0.0.1:4001 (for example `websocat ws://127.0.0.1:4001/?room=kitchen`).
 
 use nitric_runtime::connection::Rooms;
 use nitric_runtime::websocket::{ConnectContext, MessageContext};

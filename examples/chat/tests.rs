@@ -63,9 +63,9 @@ async fn the_store_holds_exactly_the_connected_members() -> Result<(), TestError
         .await?;
 
     // Each membership is two keys: room to connection, connection to room.
-    assert_eq!(store.keys("room/public/lobby/").await?.len(), 1);
-    assert_eq!(store.keys("room/public/kitchen/").await?.len(), 1);
-    assert_eq!(store.keys("joined/public/").await?.len(), 2);
+    assert_eq!(store.keys("room:public:lobby:").await?.len(), 1);
+    assert_eq!(store.keys("room:public:kitchen:").await?.len(), 1);
+    assert_eq!(store.keys("joined:public:").await?.len(), 2);
 
     ada.close().await?;
     bob.close().await?;

@@ -221,9 +221,9 @@ pub fn websocket(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `static NAME: Client;` with no initializer, where the static's type picks
 /// the client (any implementation of `nitric_runtime::kv::KvClient`):
 /// `KvStore<T>`, where `T` is any `Serialize + DeserializeOwned` type that
-/// serializes to a JSON object; `Rooms`; or `ConnectionState<T>`. The
-/// runtime deletes a connection's data from the last two when it
-/// disconnects.
+/// serializes to a JSON object; `Rooms`; or `ConnectionState<T>` (any
+/// serde `T`). The runtime deletes a connection's data from the last two
+/// when it disconnects or its connect is refused.
 ///
 /// # What it expands to
 ///

@@ -96,7 +96,7 @@ async fn stored_connections(address: &str) -> Vec<String> {
         store: Some(Store {
             name: "connections".into(),
         }),
-        prefix: "room/public/lobby/".into(),
+        prefix: "room:public:lobby:".into(),
     };
     let mut keys = client.scan_keys(request).await.unwrap().into_inner();
     let mut found = Vec::new();

@@ -3,9 +3,20 @@
 //! connection is in, and a typed [`ConnectionState`] set when it connects.
 //!
 //! Both are `#[kv_store]` statics; the runtime deletes a connection's data
-//! from them when it disconnects, after the socket's disconnect handler
-//! (which can still read it). A socket whose app has no disconnect handler
-//! gets one from the runtime that only does that.
+//! from them (a cleanup) when it disconnects, after the socket's disconnect
+//! handler (which can still read it) however that handler ended; when its
+//! connect handler or guard refused it, before answering, as no disconnect
+//! follows; and when a send to one of its rooms finds it gone. A cleanup
+//! may take the handler's `timeout`, or 10 seconds without one; one that
+//! fails or runs out of time is logged at warn.
+//!
+//! With such a static, the runtime gives each socket that has no
+//! disconnect handler one that only cleans up, so a forgotten disconnect
+//! handler is not reported then.
+//!
+//! A message handler still running when its connection's disconnect
+//! cleanup has run can write again: the state and memberships it writes
+//! then stay until a send to a room finds the connection gone.
 //!
 //! ```
 //! use nitric_runtime::connection::{ConnectionState, Rooms};

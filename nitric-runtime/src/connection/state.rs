@@ -16,7 +16,10 @@ use std::pin::Pin;
 /// Set it in the connect handler (say, the user a check of the query
 /// found), read it in the connection's message and disconnect handlers.
 /// The runtime deletes it when the connection disconnects, after the
-/// socket's disconnect handler. Declare it with
+/// socket's disconnect handler, and when its connect is refused. A message
+/// handler still running after that cleanup can set it again; it then stays
+/// until a room send finds the connection gone (see the
+/// [module docs](crate::connection)). Declare it with
 /// `#[kv_store("name", allow = [get, set, delete])]`; all three are needed,
 /// and a missing one fails the build. `T` is any serde type (a struct, a
 /// `String`, a number...): it is stored as `{"value": ...}`. One

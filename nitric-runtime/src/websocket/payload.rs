@@ -326,10 +326,11 @@ impl PayloadError {
     ///     id: u32,
     /// }
     ///
-    /// let error = Json::<Vec<Item>>::from_bytes(br#"[{"id": 1}, {"id": "two"}]"#).unwrap_err();
+    /// let first_id = |bytes: &[u8]| Json::<Vec<Item>>::from_bytes(bytes).map(|Json(items)| items[0].id);
+    /// assert_eq!(first_id(br#"[{"id": 1}]"#).unwrap(), 1);
+    /// let error = first_id(br#"[{"id": 1}, {"id": "two"}]"#).unwrap_err();
     /// assert_eq!(error.field(), Some("[1].id"));
-    /// let error = Json::<Vec<Item>>::from_bytes(b"not json").unwrap_err();
-    /// assert_eq!(error.field(), None);
+    /// assert_eq!(first_id(b"not json").unwrap_err().field(), None);
     /// ```
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref()
