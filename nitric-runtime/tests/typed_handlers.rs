@@ -139,6 +139,37 @@ async fn text_message(ctx: MessageContext, text: String) -> Result<(), Error> {
         .await
 }
 
+// The "vault" socket: a guard that fails with an error, not a `Reject`.
+
+/// Opened by `?key=open`; any other key is an error, as a guard's failing
+/// lookup would be.
+struct Vault;
+
+impl FromConnect for Vault {
+    type Rejection = String;
+
+    async fn from_connect(ctx: &ConnectContext) -> Result<Self, String> {
+        match ctx.query().get("key") {
+            Some("open") => Ok(Vault),
+            other => Err(format!("the key store cannot check {other:?}")),
+        }
+    }
+}
+
+/// How many times the vault's connect handler ran.
+static VAULT_OPENED: Mutex<u32> = Mutex::new(0);
+
+#[websocket("vault", on = "connect")]
+async fn vault_connect(_ctx: ConnectContext, _vault: Vault) {
+    *VAULT_OPENED.lock().unwrap() += 1;
+}
+
+#[websocket("vault", on = "disconnect")]
+async fn vault_disconnect() {}
+
+#[websocket("vault", on = "message")]
+async fn vault_message() {}
+
 /// What the runtime logs while a test runs on this thread; `#[tokio::test]`
 /// runs the app's tasks on the test's one thread.
 #[derive(Clone, Default)]
@@ -332,5 +363,40 @@ async fn a_query_guard_refuses_a_missing_or_malformed_parameter() -> Result<(), 
         refusals[1]
     );
     assert!(refusals[2].contains("no such seat"), "{}", refusals[2]);
+    app.stop().await
+}
+
+#[tokio::test]
+async fn a_guard_that_fails_is_logged_as_the_guard_not_the_handler() -> Result<(), TestError> {
+    let logs = Logs::default();
+    let _capture = logs.capture("warn");
+    let app = TestApp::start().await?;
+    let refused = app
+        .connect_refused_with_query("vault", &[("key", "bent")])
+        .await?;
+    assert_eq!(refused, 403);
+    assert_eq!(*VAULT_OPENED.lock().unwrap(), 0);
+    let client = app.connect_with_query("vault", &[("key", "open")]).await?;
+    assert_eq!(*VAULT_OPENED.lock().unwrap(), 1);
+    client.close().await?;
+
+    let logs = logs.text();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("vault_connect"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert!(lines[0].contains("WARN"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("the connect guard failed; the handler did not run"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("the key store cannot check Some(\"bent\")"),
+        "{}",
+        lines[0]
+    );
+    assert!(!logs.contains("connect handler failed"), "{logs}");
     app.stop().await
 }

@@ -29,7 +29,8 @@ pub(crate) struct Registry {
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
     /// The key/value declarations whose clients keep data per connection
-    /// (rooms, connection state): cleaned up after every disconnect.
+    /// (rooms, connection state): cleaned up after every disconnect and
+    /// refused connect.
     pub(crate) cleanups: &'static [&'static KvStoreDeclaration],
 }
 
