@@ -3,6 +3,7 @@
 use crate::error::Error;
 use crate::json;
 use crate::registry::{KvPermission, KvStoreDeclaration};
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use futures_util::stream::{Stream, StreamExt};
 use nitric_protocol::kvstore::v1::{
@@ -13,7 +14,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
 use std::marker::PhantomData;
-use tonic::transport::Channel;
 
 /// A key/value store whose values are `T`, serialized as JSON objects.
 ///

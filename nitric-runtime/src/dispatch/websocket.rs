@@ -3,6 +3,7 @@
 use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::{WebsocketAdapter, WebsocketFunction};
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use crate::websocket::{
     ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject, Websocket,
@@ -14,7 +15,6 @@ use nitric_protocol::websockets::v1::{
     WebsocketEventRequest, WebsocketEventResponse,
 };
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 /// The stream of one `#[websocket]` handler.
 #[derive(Clone, Copy)]

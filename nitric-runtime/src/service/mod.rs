@@ -9,6 +9,7 @@ mod handle;
 mod session;
 mod signal;
 
+pub(crate) use channel::Channel;
 pub use handle::{spawn, ServiceHandle};
 
 use crate::error::Error;
