@@ -77,7 +77,8 @@ pub(super) async fn run(
     // Boxed here and below: what only runs for a moment (an event on its
     // way, a write) would otherwise make every idle connection's task as
     // big as its largest step.
-    Box::pin(report_disconnect(socket, connection_id)).await;
+    Box::pin(report_disconnect(socket.clone(), connection_id)).await;
+    socket.connections.note_finished();
 }
 
 /// Sends the disconnect event of a connection the application had accepted.

@@ -99,6 +99,11 @@ impl Connections {
     /// Forgets the connection.
     pub(super) fn remove(&self, socket: &str, id: &str) {
         lock(&self.live).remove(&ConnectionKey::new(socket, id));
+    }
+
+    /// Notes that a removed connection's disconnect event was handled, so
+    /// everything it held is freed.
+    pub(super) fn note_finished(&self) {
         self.churn.note();
     }
 
