@@ -14,6 +14,7 @@
 //! one. A failed connect answers `UNAVAILABLE`, as tonic's channel does.
 
 mod body;
+mod unary;
 
 use crate::error::Error;
 use body::{pump, ResponseBody};
