@@ -3,13 +3,13 @@
 
 use crate::error::Error;
 use crate::registry::{Registry, ResourceDeclaration};
+use crate::service::Channel;
 use nitric_protocol::resources::v1::{
     resource_declare_request::Config, resources_client::ResourcesClient, Action,
     KeyValueStoreResource, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
     ResourceType, TopicResource,
 };
 use std::collections::BTreeSet;
-use tonic::transport::Channel;
 
 /// Every declaration this registry needs, in the order they are sent: each
 /// resource followed by the policy granting this service its actions.

@@ -5,6 +5,7 @@ use crate::json;
 #[doc(hidden)]
 pub use crate::registry::{ConnectionCleanup, KvClientNeeds};
 use crate::registry::{KvPermission, KvStoreDeclaration};
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use futures_util::stream::{Stream, StreamExt};
 use nitric_protocol::kvstore::v1::{
@@ -15,7 +16,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
 use std::marker::PhantomData;
-use tonic::transport::Channel;
 
 /// A key/value store whose values are `T`, serialized as JSON objects.
 ///

@@ -3,6 +3,7 @@
 use crate::error::Error;
 use crate::json;
 use crate::registry::{TopicDeclaration, TopicPermission};
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use nitric_protocol::topics::v1::{
     topic_message, topics_client::TopicsClient, MessageRequest, TopicPublishRequest,
@@ -12,7 +13,6 @@ use serde::Serialize;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
-use tonic::transport::Channel;
 
 /// A topic whose messages are `T`, serialized as JSON objects.
 ///

@@ -74,7 +74,11 @@ pub(super) async fn run(
     socket.connections.remove(&socket.name, &connection_id);
     drop(slot);
     tracing::info!(socket = %socket.name, connection_id, "websocket client disconnected");
-    report_disconnect(socket, connection_id).await;
+    // Boxed here and below: what only runs for a moment (an event on its
+    // way, a write) would otherwise make every idle connection's task as
+    // big as its largest step.
+    Box::pin(report_disconnect(socket.clone(), connection_id)).await;
+    socket.connections.note_finished();
 }
 
 /// Sends the disconnect event of a connection the application had accepted.
@@ -147,24 +151,30 @@ async fn write_frames(
             next
         } else {
             let idle_ends = Instant::from_std(outbox.last_activity()) + limits.idle_timeout;
+            // One timer for the three clocks (each costs every idle
+            // connection its room): whichever is due first.
+            let mut wake_at = lifetime_ends.min(idle_ends);
+            if close_by.is_none() {
+                wake_at = wake_at.min(next_ping);
+            }
             tokio::select! {
                 biased;
                 () = reader_done.cancelled() => return WriterEnd::Finished,
                 () = socket.shutdown.cancelled() => {
                     outbox.close(going_away("the membrane is shutting down"), true);
                 }
-                () = sleep_until(lifetime_ends) => {
-                    tracing::info!(socket = %socket.name, connection_id, lifetime = ?limits.max_connection_lifetime, "connection reached its maximum lifetime; closing it (1001)");
-                    outbox.close(going_away("the connection reached its maximum lifetime"), true);
-                }
-                () = sleep_until(idle_ends) => {
+                () = sleep_until(wake_at) => {
+                    let now = Instant::now();
+                    if now >= lifetime_ends {
+                        tracing::info!(socket = %socket.name, connection_id, lifetime = ?limits.max_connection_lifetime, "connection reached its maximum lifetime; closing it (1001)");
+                        outbox.close(going_away("the connection reached its maximum lifetime"), true);
                     // A message may have gone either way meanwhile.
-                    if Instant::from_std(outbox.last_activity()) + limits.idle_timeout <= Instant::now() {
+                    } else if Instant::from_std(outbox.last_activity()) + limits.idle_timeout <= now {
                         tracing::info!(socket = %socket.name, connection_id, idle = ?limits.idle_timeout, "connection idle too long; closing it (1001)");
                         outbox.close(going_away("the connection was idle too long"), true);
                     }
+                    // A ping that is due goes out at the top of the loop.
                 }
-                () = sleep_until(next_ping), if close_by.is_none() => {}
                 () = outbox.changed() => {}
             }
             continue;
@@ -175,7 +185,7 @@ async fn write_frames(
         };
         let data = matches!(message, Message::Text(_) | Message::Binary(_));
         let deadline = Instant::now() + limits.write_timeout;
-        match write(
+        match Box::pin(write(
             &mut sink,
             message,
             deadline,
@@ -183,7 +193,7 @@ async fn write_frames(
             outbox,
             socket,
             reader_done,
-        )
+        ))
         .await
         {
             Written::Done => {
@@ -287,11 +297,11 @@ async fn read_frames(
             }
             Some(Ok(Message::Text(text))) => {
                 outbox.touch();
-                deliver(socket, connection_id, text.as_bytes().to_vec()).await;
+                Box::pin(deliver(socket, connection_id, text.as_bytes().to_vec())).await;
             }
             Some(Ok(Message::Binary(bytes))) => {
                 outbox.touch();
-                deliver(socket, connection_id, bytes.to_vec()).await;
+                Box::pin(deliver(socket, connection_id, bytes.to_vec())).await;
             }
             // Pings are answered by the websocket layer itself; pongs and
             // pings show the client is there.

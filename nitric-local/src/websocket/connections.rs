@@ -10,10 +10,13 @@ use nitric_protocol::names::socket_key;
 
 use super::outbox::{Outbox, Refused};
 use crate::lock;
+use crate::memory::Churn;
 
 /// The live connections of every socket.
 pub(crate) struct Connections {
     live: Mutex<HashMap<ConnectionKey, Arc<Outbox>>>,
+    /// Connections opened and closed, to give memory back after a burst.
+    churn: Arc<Churn>,
     /// Set by [`close_all`](Self::close_all): a connection accepted after
     /// it is closed as soon as it is inserted.
     closing_all: AtomicBool,
@@ -65,6 +68,7 @@ impl Connections {
     pub(super) fn new(max_message_size: usize, max_queued_bytes: usize) -> Self {
         Self {
             live: Mutex::new(HashMap::new()),
+            churn: Arc::default(),
             closing_all: AtomicBool::new(false),
             max_message_size,
             max_queued_bytes,
@@ -77,6 +81,8 @@ impl Connections {
             outbox.close(shutting_down(), false);
         }
         live.insert(ConnectionKey::new(socket, id), outbox);
+        drop(live);
+        self.churn.note();
     }
 
     /// Closes every connection with 1001 (going away), after what is queued
@@ -93,6 +99,12 @@ impl Connections {
     /// Forgets the connection.
     pub(super) fn remove(&self, socket: &str, id: &str) {
         lock(&self.live).remove(&ConnectionKey::new(socket, id));
+    }
+
+    /// Notes that a removed connection's disconnect event was handled, so
+    /// everything it held is freed.
+    pub(super) fn note_finished(&self) {
+        self.churn.note();
     }
 
     /// Queues `data` for the client: a text frame if it is UTF-8, else

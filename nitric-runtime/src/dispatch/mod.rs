@@ -12,6 +12,7 @@ pub(crate) use websocket::WebsocketStream;
 
 use crate::error::{BoxError, Error};
 use crate::handler::BoxFuture;
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -22,7 +23,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tonic::transport::Channel;
 
 /// One kind of event stream of the membrane contract.
 pub(crate) trait EventStream: Copy + Send + Sync + 'static {

@@ -3,6 +3,7 @@
 use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::SubscribeFunction;
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use crate::topic::TopicMessage;
 use nitric_protocol::topics::v1::{
@@ -10,7 +11,6 @@ use nitric_protocol::topics::v1::{
     MessageRequest, MessageResponse, RegistrationRequest, ServerMessage,
 };
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 /// The stream of one `#[subscribe]` function.
 #[derive(Clone, Copy)]

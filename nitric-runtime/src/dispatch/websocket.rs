@@ -3,6 +3,7 @@
 use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handler::BoxFuture;
 use crate::registry::{KvStoreDeclaration, WebsocketAdapter, WebsocketFunction};
+use crate::service::Channel;
 use crate::service::ServiceHandle;
 use crate::websocket::guard::GuardFailed;
 use crate::websocket::payload::MessageNotRead;
@@ -16,7 +17,6 @@ use nitric_protocol::websockets::v1::{
     WebsocketEventRequest, WebsocketEventResponse,
 };
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 /// The stream of one `#[websocket]` handler, with the declarations whose
 /// per-connection data is deleted after each disconnect it handles.

@@ -9,6 +9,7 @@
 //! see each other's state.
 
 use crate::error::Error;
+use crate::service::Channel;
 use nitric_protocol::names::socket_key;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -16,7 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
 
 tokio::task_local! {
     static CURRENT: ServiceHandle;

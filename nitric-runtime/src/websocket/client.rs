@@ -5,11 +5,14 @@ use crate::error::Error;
 use crate::service::ServiceHandle;
 use nitric_protocol::websockets::v1::{
     websocket_client::WebsocketClient, WebsocketCloseConnectionRequest, WebsocketDetailsRequest,
-    WebsocketSendRequest,
+    WebsocketSendRequest, WebsocketSendResponse,
 };
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
+
+/// The gRPC path of `Websocket.SendMessage`.
+const SEND_MESSAGE: &str = "/nitric.proto.websockets.v1.Websocket/SendMessage";
 
 /// A client for one socket.
 ///
@@ -152,8 +155,10 @@ impl Websocket {
             connection_id: connection_id.to_owned(),
             data,
         };
-        WebsocketClient::new(service.channel())
-            .send_message(request)
+        // Once per event in most apps: straight onto the connection.
+        service
+            .channel()
+            .unary::<WebsocketSendResponse>(SEND_MESSAGE, &request)
             .await
             .map_err(|status| {
                 Error::from_connection_status(send_operation(&self.name, connection_id), status)
