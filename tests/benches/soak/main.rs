@@ -48,6 +48,8 @@ const STALL: Duration = Duration::from_secs(60);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// Let memory settle before reading it.
 const SETTLE: Duration = Duration::from_secs(1);
+/// How much longer to wait before the last reading of the app's memory.
+const QUIET: Duration = Duration::from_secs(5);
 /// The longest the app may take to close every connection.
 const CLOSE_LIMIT: Duration = Duration::from_secs(120);
 
@@ -113,6 +115,7 @@ struct Memory {
     after_messages: f64,
     peak: f64,
     after: f64,
+    after_quiet: f64,
 }
 
 async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
@@ -249,6 +252,10 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     let app_descriptors_left = procfs::open_fds(pid).saturating_sub(descriptors);
     tokio::time::sleep(SETTLE).await;
     memory.after = procfs::rss_mib(pid);
+    // The disconnects' handlers may still be running a second after the
+    // close; a later reading shows what the app keeps once it is quiet.
+    tokio::time::sleep(QUIET).await;
+    memory.after_quiet = procfs::rss_mib(pid);
     memory.peak = peak.stop().max(memory.connected).max(memory.after_messages);
     let app_alive = std::fs::metadata(format!("/proc/{pid}")).is_ok();
     // Stop the app as Ctrl-C does, and read what it logged.
@@ -344,6 +351,10 @@ async fn soak(sizes: &Sizes, open_files_limit: u64) -> bool {
     row(
         "app RSS after every connection closed",
         format!("{:.1} MiB", memory.after),
+    );
+    row(
+        "app RSS 5 s later",
+        format!("{:.1} MiB", memory.after_quiet),
     );
     row(
         "connections closed cleanly (close handshake done)",
