@@ -5,13 +5,13 @@ use super::{Connection, Departed};
 use crate::error::Error;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
 use crate::registry::{KvPermission, KvStoreDeclaration};
-use crate::websocket::broadcast::{ForgetConnection, LocalBoxFuture};
+use crate::websocket::broadcast::ForgetConnection;
 use crate::websocket::{BroadcastReport, Websocket, DEFAULT_BROADCAST_CONCURRENCY};
+use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
+use std::future::IntoFuture;
 
 /// Rooms of a socket's connections, kept in a declared key/value store so
 /// every instance of the service shares them.
@@ -91,7 +91,7 @@ impl KvClient for Rooms {
 fn leave_all_rooms<'a>(
     declaration: &'static KvStoreDeclaration,
     connection: &'a dyn Connection,
-) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+) -> BoxFuture<'a, Result<(), Error>> {
     Box::pin(async move { Rooms::declared(declaration).leave_all(connection).await })
 }
 
@@ -454,7 +454,7 @@ impl<'a> RoomBroadcast<'a> {
 
 impl<'a> IntoFuture for RoomBroadcast<'a> {
     type Output = Result<BroadcastReport, Error>;
-    type IntoFuture = LocalBoxFuture<'a, Self::Output>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
@@ -486,7 +486,7 @@ impl ForgetConnection for GoneMember<'_> {
         self.rooms.store.require(KvPermission::Delete)
     }
 
-    fn forget<'a>(&'a self, connection_id: &'a str) -> LocalBoxFuture<'a, Result<(), Error>> {
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let gone = Departed {
                 socket: self.socket.name(),

@@ -4,11 +4,10 @@ use super::{keys, Connection};
 use crate::error::Error;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
 use crate::registry::{KvPermission, KvStoreDeclaration};
+use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
 /// A `T` attached to each connection, kept in a declared key/value store so
 /// every instance of the service reads the same one.
@@ -87,7 +86,7 @@ impl<T> KvClient for ConnectionState<T> {
 fn delete_state<'a>(
     declaration: &'static KvStoreDeclaration,
     connection: &'a dyn Connection,
-) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+) -> BoxFuture<'a, Result<(), Error>> {
     Box::pin(async move {
         // The value's type does not matter for deleting it.
         let store = KvStore::<serde_json::Value>::declared(declaration);

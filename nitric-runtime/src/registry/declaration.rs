@@ -3,10 +3,9 @@
 use super::Source;
 use crate::connection::Connection;
 use crate::error::Error;
+use futures_util::future::BoxFuture;
 use nitric_protocol::resources::v1::Action;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
 /// A resource this service declares.
 #[derive(Debug)]
@@ -119,10 +118,7 @@ pub struct Declaration<P: 'static> {
 /// disconnect handler. Generated-code plumbing.
 #[doc(hidden)]
 pub type ConnectionCleanup =
-    for<'a> fn(
-        &'static KvStoreDeclaration,
-        &'a dyn Connection,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+    for<'a> fn(&'static KvStoreDeclaration, &'a dyn Connection) -> BoxFuture<'a, Result<(), Error>>;
 
 /// What a key/value client needs from its `#[kv_store]` declaration: the
 /// permissions its calls use, checked when the declaration is compiled, and

@@ -4,15 +4,12 @@ use super::Websocket;
 use crate::error::Error;
 use crate::kv::KvStore;
 use crate::registry::KvPermission;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
-
-/// A boxed future borrowing for `'a`.
-pub(crate) type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use std::future::IntoFuture;
 
 /// How many sends a broadcast keeps in flight unless told otherwise.
 pub const DEFAULT_BROADCAST_CONCURRENCY: usize = 32;
@@ -145,7 +142,7 @@ impl<'a> Broadcast<'a> {
 
 impl<'a> IntoFuture for Broadcast<'a> {
     type Output = Result<BroadcastReport, Error>;
-    type IntoFuture = LocalBoxFuture<'a, Self::Output>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
@@ -198,7 +195,7 @@ impl BroadcastReport {
 /// Where a broadcast forgets connections that are gone.
 pub(crate) trait ForgetConnection {
     fn check_allowed(&self) -> Result<(), Error>;
-    fn forget<'a>(&'a self, connection_id: &'a str) -> LocalBoxFuture<'a, Result<(), Error>>;
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
 }
 
 impl<T: Serialize + DeserializeOwned + Sync> ForgetConnection for KvStore<T> {
@@ -206,7 +203,7 @@ impl<T: Serialize + DeserializeOwned + Sync> ForgetConnection for KvStore<T> {
         self.require(KvPermission::Delete)
     }
 
-    fn forget<'a>(&'a self, connection_id: &'a str) -> LocalBoxFuture<'a, Result<(), Error>> {
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(self.delete(connection_id))
     }
 }

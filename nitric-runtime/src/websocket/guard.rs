@@ -3,12 +3,12 @@
 
 use super::{ConnectContext, Reject};
 use crate::error::BoxError;
+use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::future::{ready, Future};
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 
 /// A connect handler's second parameter: a reusable check that builds a
 /// value from the connection request, or refuses the connection.
@@ -104,9 +104,7 @@ pub trait FromConnect: Sized {
     /// nor the opaque future, so a type without this trait gets one error,
     /// on the parameter, rather than one more for the `.await`.
     #[doc(hidden)]
-    fn __guard_for_handler<'a>(
-        ctx: &'a ConnectContext,
-    ) -> Pin<Box<dyn Future<Output = Result<Self, BoxError>> + Send + 'a>>
+    fn __guard_for_handler<'a>(ctx: &'a ConnectContext) -> BoxFuture<'a, Result<Self, BoxError>>
     where
         Self: 'a,
     {
