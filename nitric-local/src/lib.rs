@@ -128,6 +128,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod in_process;
 mod lifecycle;
 mod memory;
 mod pairing;
@@ -142,6 +143,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 #[doc(hidden)]
 pub use config::TopicDelivery;
 pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
+pub use in_process::InProcessConnector;
 pub use lifecycle::{start, LocalMembrane, StartError};
 pub use topics::TopicLimits;
 

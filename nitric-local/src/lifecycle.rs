@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
+use crate::in_process::{self, InProcessConnector};
 use crate::policies::Policies;
 use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
@@ -66,6 +67,7 @@ pub enum StartError {
 /// directory are free again.
 pub struct LocalMembrane {
     grpc_addr: SocketAddr,
+    in_process: InProcessConnector,
     gateways: Arc<Gateways>,
     declarations: Arc<Declarations>,
     topics: Arc<TopicBroker>,
@@ -136,7 +138,8 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         tasks: tasks.clone(),
     };
 
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let (in_process, incoming) =
+        in_process::incoming(TcpIncoming::from(listener).with_nodelay(Some(true)));
     let grpc = tokio::spawn(
         services::grpc_server(&state)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
@@ -144,6 +147,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
     tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started");
     Ok(LocalMembrane {
         grpc_addr,
+        in_process,
         gateways,
         declarations: state.declarations,
         topics,
@@ -187,6 +191,20 @@ impl LocalMembrane {
     /// `SERVICE_ADDRESS`.
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// Opens gRPC connections to this membrane without the network: what
+    /// an application embedding it uses instead of [`grpc_addr`](Self::grpc_addr).
+    ///
+    /// ```no_run
+    /// # async fn example(membrane: nitric_local::LocalMembrane) -> std::io::Result<()> {
+    /// let pipe = membrane.in_process().connect()?;
+    /// # drop(pipe);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn in_process(&self) -> InProcessConnector {
+        self.in_process.clone()
     }
 
     /// The URL clients connect to for `socket` (case-insensitive), such as

@@ -44,6 +44,54 @@ async fn stored_values_survive_a_restart_on_the_same_data_dir() {
 }
 
 #[tokio::test]
+async fn an_in_process_connection_reaches_the_same_services_until_shutdown() {
+    let TestMembrane {
+        membrane,
+        data: _data,
+    } = TestMembrane::start().await;
+    let connector = membrane.in_process();
+    let dial = connector.clone();
+    // The authority is only a header here: nothing is resolved or dialled.
+    let in_process = tonic::transport::Endpoint::from_static("http://in-process")
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let pipe = dial.connect().map(hyper_util::rt::TokioIo::new);
+            std::future::ready(pipe)
+        }))
+        .await
+        .expect("an in-process connection opens");
+    crate::common::allow(
+        &in_process,
+        ResourceType::KeyValueStore,
+        "profiles",
+        &READ_WRITE_DELETE,
+    )
+    .await;
+    set(
+        &mut KvStoreClient::new(in_process),
+        "profiles",
+        "ann",
+        profile("Ann"),
+    )
+    .await;
+    // What went in through memory is what TCP clients see.
+    let mut over_tcp = KvStoreClient::new(crate::common::connect(membrane.grpc_addr()).await);
+    assert_eq!(
+        get(&mut over_tcp, "profiles", "ann").await.unwrap(),
+        profile("Ann")
+    );
+    drop(over_tcp);
+
+    within("shutdown", membrane.shutdown()).await;
+    let refused = connector.connect().expect_err("the membrane has stopped");
+    assert_eq!(
+        refused.kind(),
+        std::io::ErrorKind::NotConnected,
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("stopped"), "{refused}");
+}
+
+#[tokio::test]
 async fn a_data_dir_in_use_is_refused_with_its_path() {
     let test = TestMembrane::start().await;
     let error = nitric_local::start(config_for(test.data.path()))

@@ -1,6 +1,7 @@
 //! The membrane a service talks to: one at an address, or the local membrane
 //! started in this process when `SERVICE_ADDRESS` is unset.
 
+use super::channel::Dial;
 use crate::error::Error;
 use crate::settings::MembraneLocation;
 
@@ -40,6 +41,16 @@ impl RunningMembrane {
                 })
             }
         }
+    }
+
+    /// How to reach the membrane: in memory when it runs in this process,
+    /// so no event crosses the kernel's network stack.
+    pub(crate) fn dial(&self) -> Dial {
+        #[cfg(feature = "local")]
+        if let Some(embedded) = &self.embedded {
+            return Dial::InProcess(embedded.in_process());
+        }
+        Dial::Tcp
     }
 
     /// Whether this service started the membrane in its own process.

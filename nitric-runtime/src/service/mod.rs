@@ -191,7 +191,7 @@ impl Started {
     pub(crate) async fn start(settings: Settings) -> Result<Self, Error> {
         let registry = Registry::collect().map_err(Error::InvalidService)?;
         let membrane = RunningMembrane::start(&settings.membrane).await?;
-        let channel = match channel::connect_lazy(&membrane.address) {
+        let channel = match channel::connect_lazy(&membrane.address, membrane.dial()) {
             Ok(channel) => channel,
             Err(error) => {
                 membrane.stop().await;

@@ -45,14 +45,26 @@ struct Shared {
     /// `host:port`, as given.
     address: Box<str>,
     authority: Authority,
+    dial: Dial,
     /// The open connection's request handle, with the connection's number.
     current: Mutex<Option<(u64, h2::client::SendRequest<Bytes>)>>,
     /// Held while connecting, so concurrent first calls share one connect.
     connecting: tokio::sync::Mutex<u64>,
 }
 
-/// A channel to the membrane at `address`; nothing is sent until first use.
-pub(crate) fn connect_lazy(address: &str) -> Result<Channel, Error> {
+/// How a connection to the membrane is made.
+pub(crate) enum Dial {
+    /// Over TCP, to the address.
+    Tcp,
+    /// Through the memory of this process, to the embedded membrane (whose
+    /// TCP address still names it in errors and `:authority`).
+    #[cfg(feature = "local")]
+    InProcess(nitric_local::InProcessConnector),
+}
+
+/// A channel to the membrane at `address`, reached as `dial` says; nothing
+/// is sent until first use.
+pub(crate) fn connect_lazy(address: &str, dial: Dial) -> Result<Channel, Error> {
     let authority: Authority = address.parse().map_err(|error| {
         Error::Startup(format!(
             "SERVICE_ADDRESS {address:?} is not a host:port address: {error}"
@@ -62,6 +74,7 @@ pub(crate) fn connect_lazy(address: &str) -> Result<Channel, Error> {
         shared: Arc::new(Shared {
             address: address.into(),
             authority,
+            dial,
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(0),
         }),
@@ -103,11 +116,36 @@ impl Channel {
         let unavailable = |error: &dyn std::fmt::Display| {
             Status::unavailable(format!("cannot reach the membrane at {address}: {error}"))
         };
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address))
-            .await
-            .map_err(|_| unavailable(&format_args!("no connection within {CONNECT_TIMEOUT:?}")))?
-            .map_err(|error| unavailable(&error))?;
-        tcp.set_nodelay(true).map_err(|error| unavailable(&error))?;
+        match &self.shared.dial {
+            Dial::Tcp => {
+                let tcp =
+                    tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address))
+                        .await
+                        .map_err(|_| {
+                            unavailable(&format_args!("no connection within {CONNECT_TIMEOUT:?}"))
+                        })?
+                        .map_err(|error| unavailable(&error))?;
+                tcp.set_nodelay(true).map_err(|error| unavailable(&error))?;
+                self.handshake(tcp, number).await
+            }
+            #[cfg(feature = "local")]
+            Dial::InProcess(connector) => {
+                let pipe = connector.connect().map_err(|error| unavailable(&error))?;
+                self.handshake(pipe, number).await
+            }
+        }
+        .map_err(|error| unavailable(&error))
+    }
+
+    /// Starts HTTP/2 on `io` and spawns the task driving it.
+    async fn handshake<T>(
+        &self,
+        io: T,
+        number: u64,
+    ) -> Result<h2::client::SendRequest<Bytes>, h2::Error>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (sender, connection) = h2::client::Builder::new()
             // Answers, sends and broadcasts all share this connection:
             // windows wide enough that flow control never holds a burst
@@ -117,9 +155,8 @@ impl Channel {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .enable_push(false)
-            .handshake(tcp)
-            .await
-            .map_err(|error| unavailable(&error))?;
+            .handshake(io)
+            .await?;
         let shared = self.shared.clone();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
