@@ -8,7 +8,9 @@
 //! - `Websocket` and `WebsocketHandler`: a real websocket gateway for each
 //!   socket the application handles;
 //! - `KvStore`: key/value stores kept in a database file on disk, so data
-//!   survives restarts;
+//!   survives restarts. When the disk fails, a call fails with UNAVAILABLE
+//!   naming the key and the I/O error, and the database is reopened so
+//!   that calls succeed again once the disk works;
 //! - `Topics` and `Subscriber`: messages published to a topic are delivered
 //!   to every stream subscribed to it, at least once, retried with a
 //!   jittered exponential backoff when a subscriber fails, and dropped after
@@ -116,7 +118,8 @@
 //! - `topics/`: the topic broker, its subscriber streams and deliveries;
 //! - `pairing`: requests sent down an application stream, paired with
 //!   their answers by id (for websocket handlers and topic subscribers);
-//! - `store`: the on-disk key/value database;
+//! - `store/`: the on-disk key/value database, its writer thread, and its
+//!   recovery from I/O errors;
 //! - `policies`: what the declared policies allow, checked by each service;
 //! - `services/`: one module per gRPC service, each translating between
 //!   protobuf messages and the parts above;

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use std::sync::Arc;
 
 use crate::policies::{Permission, Policies};
-use crate::store::{Store, StoreError};
+use crate::store::{Cause, Store, StoreError};
 
 pub(super) struct KvStoreService {
     store: Store,
@@ -50,20 +50,17 @@ fn require_ref(value_ref: Option<ValueRef>, request: &str) -> Result<ValueRef, S
     Ok(value_ref)
 }
 
-/// The status for a failed store operation; `what` says what was attempted.
-fn store_failed(what: String, error: StoreError) -> Status {
-    let message = format!("cannot {what}: {error}");
-    match error {
-        StoreError::Closed => Status::unavailable(message),
-        StoreError::Database { .. } | StoreError::Task(_) => Status::internal(message),
+/// The status for a failed store operation, whose message names the
+/// operation and the cause. UNAVAILABLE when a later try may succeed: the
+/// membrane is shutting down (another may be started), or the disk failed
+/// (the store reopens the database after an I/O error); INTERNAL otherwise.
+fn store_failed(error: StoreError) -> Status {
+    let message = error.to_string();
+    match error.cause() {
+        Cause::Closed | Cause::Unusable { .. } => Status::unavailable(message),
+        Cause::Database { error, .. } if error.is_io() => Status::unavailable(message),
+        Cause::Database { .. } | Cause::WriterStopped | Cause::Task(_) => Status::internal(message),
     }
-}
-
-fn on_key(action: &str, value_ref: &ValueRef) -> String {
-    format!(
-        "{action} key \"{}\" of store \"{}\"",
-        value_ref.key, value_ref.store
-    )
 }
 
 #[tonic::async_trait]
@@ -79,7 +76,7 @@ impl KvStore for KvStoreService {
             .store
             .get(&value_ref.store, &value_ref.key)
             .await
-            .map_err(|error| store_failed(on_key("read", &value_ref), error))?
+            .map_err(store_failed)?
             .ok_or_else(|| {
                 Status::not_found(format!(
                     "key \"{}\" not found in store \"{}\"",
@@ -117,7 +114,7 @@ impl KvStore for KvStoreService {
         self.store
             .set(&value_ref.store, &value_ref.key, content.encode_to_vec())
             .await
-            .map_err(|error| store_failed(on_key("write", &value_ref), error))?;
+            .map_err(store_failed)?;
         Ok(Response::new(KvStoreSetValueResponse {}))
     }
 
@@ -131,7 +128,7 @@ impl KvStore for KvStoreService {
         self.store
             .delete(&value_ref.store, &value_ref.key)
             .await
-            .map_err(|error| store_failed(on_key("delete", &value_ref), error))?;
+            .map_err(store_failed)?;
         Ok(Response::new(KvStoreDeleteKeyResponse {}))
     }
 
@@ -157,17 +154,77 @@ impl KvStore for KvStoreService {
             .store
             .keys_with_prefix(&store, &request.prefix)
             .await
-            .map_err(|error| {
-                store_failed(
-                    format!("scan store \"{store}\" for prefix \"{}\"", request.prefix),
-                    error,
-                )
-            })?;
+            .map_err(store_failed)?;
         let responses = keys
             .into_iter()
             .map(|key| Ok(KvStoreScanKeysResponse { key }));
         Ok(Response::new(Box::pin(futures_util::stream::iter(
             responses,
         ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use tonic::Code;
+
+    use super::*;
+    use crate::store::failing_disk::FailingDisk;
+
+    fn value_ref() -> Option<ValueRef> {
+        Some(ValueRef {
+            store: "s".to_owned(),
+            key: "k".to_owned(),
+        })
+    }
+
+    async fn set(service: &KvStoreService) -> Result<(), Status> {
+        let request = KvStoreSetValueRequest {
+            r#ref: value_ref(),
+            content: Some(Struct::default()),
+        };
+        service.set_value(Request::new(request)).await.map(drop)
+    }
+
+    async fn get(service: &KvStoreService) -> Result<(), Status> {
+        let request = KvStoreGetValueRequest { r#ref: value_ref() };
+        service.get_value(Request::new(request)).await.map(drop)
+    }
+
+    #[tokio::test]
+    async fn a_failing_disk_answers_unavailable_naming_the_key_and_the_cause() {
+        let disk = FailingDisk::new();
+        let store = Store::open_on_backend(disk.clone(), Path::new("failing-disk"), Duration::ZERO)
+            .unwrap();
+        let service = KvStoreService::new(store, Arc::new(Policies::new(false)));
+        set(&service).await.unwrap();
+
+        disk.fail(true);
+        for (status, operation) in [
+            (set(&service).await.unwrap_err(), "write"),
+            (get(&service).await.unwrap_err(), "read"),
+        ] {
+            assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+            let message = status.message();
+            assert!(
+                message.starts_with(&format!(
+                    "cannot {operation} key \"k\" of store \"s\": key/value database failing-disk"
+                )),
+                "{message}"
+            );
+            assert!(
+                message.ends_with("I/O error: injected write failure"),
+                "{message}"
+            );
+        }
+
+        // The store reopens the database once the disk works: a retry
+        // succeeds.
+        disk.fail(false);
+        set(&service).await.unwrap();
+        get(&service).await.unwrap();
     }
 }

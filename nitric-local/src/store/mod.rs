@@ -3,19 +3,32 @@
 //!
 //! Values are opaque bytes here; the gRPC service decides their encoding.
 //! redb is a blocking API: reads run on tokio's blocking pool, and changes
-//! go to one writer thread, which commits every change waiting for it in a
-//! single transaction (group commit). redb has one writer at a time and
-//! each commit syncs the file, so a transaction per change would queue a
-//! blocking thread per waiting change (up to tokio's 512, each holding a
-//! stack) and pay one sync each: 10,000 disconnects deleting keys at once
-//! did exactly that.
+//! go to one writer thread ([`writer`]), which commits every change
+//! waiting for it in a single transaction (group commit).
+//!
+//! When the disk fails, the operation that meets the I/O error fails with
+//! it, and the database is opened again so that later ones can succeed
+//! ([`database`]). A change committed with others that failed is tried
+//! again alone, so each caller learns its own change's outcome. After a
+//! failed sync, a change its caller was told failed may still be on disk.
 
+mod database;
+#[cfg(test)]
+mod disk_failure_tests;
+#[cfg(test)]
+pub(crate) mod failing_disk;
+mod writer;
+
+use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, PoisonError, RwLock};
-
-use tokio::sync::oneshot;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use redb::{Database, TableDefinition};
+use tokio::sync::oneshot;
+
+use database::{DatabaseHandle, Opener, REOPEN_INTERVAL};
+use writer::{Change, PendingChange};
 
 /// All values, ordered by store name, then key (byte-wise), which makes a
 /// prefix scan one contiguous range.
@@ -27,35 +40,10 @@ pub(crate) const FILE_NAME: &str = "kv.redb";
 /// A handle on the open database; clones share it.
 #[derive(Clone)]
 pub(crate) struct Store {
-    /// `None` once [`Store::close`] ran. Operations hold the read lock for
-    /// their whole transaction, so closing (the write lock) waits for them.
-    db: Arc<RwLock<Option<Database>>>,
-    path: Arc<PathBuf>,
+    database: Arc<DatabaseHandle>,
     /// To the writer thread, which ends once every clone is dropped.
     changes: mpsc::Sender<PendingChange>,
 }
-
-/// One change to a value.
-enum Change {
-    Set {
-        store: String,
-        key: String,
-        value: Vec<u8>,
-    },
-    Delete {
-        store: String,
-        key: String,
-    },
-}
-
-/// A change waiting for the writer, and where its outcome goes.
-struct PendingChange {
-    change: Change,
-    done: oneshot::Sender<Result<(), StoreError>>,
-}
-
-/// The most changes one transaction commits, so one commit stays short.
-const MOST_CHANGES_PER_COMMIT: usize = 1024;
 
 /// Any redb failure, boxed: redb's error type is large, and failures are
 /// rare enough that the allocation costs nothing.
@@ -69,6 +57,13 @@ impl<E: Into<redb::Error>> From<E> for DatabaseError {
     }
 }
 
+impl DatabaseError {
+    /// Whether the disk failed (now, or earlier: redb's `PreviousIo`).
+    pub(crate) fn is_io(&self) -> bool {
+        matches!(*self.0, redb::Error::Io(_) | redb::Error::PreviousIo)
+    }
+}
+
 /// Why the database file could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
@@ -78,13 +73,64 @@ pub(crate) enum OpenError {
     Database(DatabaseError),
 }
 
-/// Why a store operation failed.
+/// Why a store operation failed, naming the operation.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum StoreError {
+#[error("cannot {operation}: {cause}")]
+pub(crate) struct StoreError {
+    operation: Operation,
+    cause: Cause,
+}
+
+impl StoreError {
+    fn new(operation: Operation, cause: Cause) -> Self {
+        Self { operation, cause }
+    }
+
+    pub(crate) fn cause(&self) -> &Cause {
+        &self.cause
+    }
+}
+
+/// A store operation, as its error names it.
+#[derive(Debug)]
+enum Operation {
+    Read { store: String, key: String },
+    Write { store: String, key: String },
+    Delete { store: String, key: String },
+    Scan { store: String, prefix: String },
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { store, key } => write!(f, "read key \"{key}\" of store \"{store}\""),
+            Self::Write { store, key } => write!(f, "write key \"{key}\" of store \"{store}\""),
+            Self::Delete { store, key } => {
+                write!(f, "delete key \"{key}\" of store \"{store}\"")
+            }
+            Self::Scan { store, prefix } => {
+                write!(f, "scan store \"{store}\" for prefix \"{prefix}\"")
+            }
+        }
+    }
+}
+
+/// What made a store operation fail.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Cause {
     #[error("the key/value database is closed because the membrane is shutting down")]
     Closed,
     #[error("key/value database {path}: {error}")]
     Database { path: PathBuf, error: DatabaseError },
+    /// The disk failed earlier, and reopening the database failed since.
+    #[error("key/value database {path} failed with an I/O error and cannot be reopened: {error}")]
+    Unusable {
+        path: PathBuf,
+        error: Arc<OpenError>,
+    },
+    /// The writer thread panicked; no change can be made any more.
+    #[error("the key/value writer thread stopped (its panic is in the log)")]
+    WriterStopped,
     #[error("key/value database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -92,33 +138,44 @@ pub(crate) enum StoreError {
 impl Store {
     /// Opens (or creates) the database file at `path`. Blocking.
     pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
-        let db = Database::create(path).map_err(|error| match error {
-            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::InUse,
-            other => OpenError::Database(other.into()),
-        })?;
-        // Create the table up front so readers never meet a missing table.
-        let create_table = || -> Result<(), DatabaseError> {
-            let txn = db.begin_write()?;
-            txn.open_table(VALUES)?;
-            txn.commit()?;
-            Ok(())
-        };
-        create_table().map_err(OpenError::Database)?;
-        let db = Arc::new(RwLock::new(Some(db)));
-        let path = Arc::new(path.to_owned());
-        let (changes, pending) = mpsc::channel();
-        let writer = (db.clone(), path.clone());
-        std::thread::Builder::new()
-            .name("nitric-local-kv-writer".to_owned())
-            .spawn(move || write_changes(&writer.0, &writer.1, pending))
+        let file = path.to_owned();
+        let open: Opener = Box::new(move || Database::create(&file));
+        Self::open_with(path.to_owned(), open, REOPEN_INTERVAL)
+    }
+
+    /// Opens (or creates) a database on `backend`, to test how the store
+    /// meets a failing disk; `name` stands for the file in messages.
+    /// Blocking.
+    #[cfg(test)]
+    pub(crate) fn open_on_backend(
+        backend: impl redb::StorageBackend + Clone,
+        name: &Path,
+        reopen_interval: Duration,
+    ) -> Result<Self, OpenError> {
+        let open: Opener =
+            Box::new(move || Database::builder().create_with_backend(backend.clone()));
+        Self::open_with(name.to_owned(), open, reopen_interval)
+    }
+
+    fn open_with(
+        path: PathBuf,
+        open: Opener,
+        reopen_interval: Duration,
+    ) -> Result<Self, OpenError> {
+        let database = Arc::new(DatabaseHandle::open(path, open, reopen_interval)?);
+        let changes = writer::spawn(database.clone())
             .map_err(|error| OpenError::Database(redb::StorageError::Io(error).into()))?;
-        Ok(Self { db, path, changes })
+        Ok(Self { database, changes })
     }
 
     /// The value of `key` in `store`, if any.
     pub(crate) async fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let operation = Operation::Read {
+            store: store.to_owned(),
+            key: key.to_owned(),
+        };
         let (store, key) = (store.to_owned(), key.to_owned());
-        self.run(move |db| {
+        self.run(operation, move |db| {
             let txn = db.begin_read()?;
             let table = txn.open_table(VALUES)?;
             let value = table.get((store.as_str(), key.as_str()))?;
@@ -153,13 +210,17 @@ impl Store {
 
     /// Hands `change` to the writer and waits until it is committed.
     async fn change(&self, change: Change) -> Result<(), StoreError> {
+        // Kept in case the writer is gone and cannot name the change.
+        let operation = change.operation();
         let (done, outcome) = oneshot::channel();
-        self.changes
-            .send(PendingChange { change, done })
-            .map_err(|_| StoreError::Closed)?;
-        // The writer answers every change it takes; a dropped answer means
-        // its thread is gone.
-        outcome.await.unwrap_or(Err(StoreError::Closed))
+        // While a `Store` exists the writer only ends by panicking: a
+        // refused change or a dropped answer means it did.
+        if self.changes.send(PendingChange { change, done }).is_err() {
+            return Err(StoreError::new(operation, Cause::WriterStopped));
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(StoreError::new(operation, Cause::WriterStopped)))
     }
 
     /// The keys of `store` that start with `prefix`, in sorted order.
@@ -168,8 +229,12 @@ impl Store {
         store: &str,
         prefix: &str,
     ) -> Result<Vec<String>, StoreError> {
+        let operation = Operation::Scan {
+            store: store.to_owned(),
+            prefix: prefix.to_owned(),
+        };
         let (store, prefix) = (store.to_owned(), prefix.to_owned());
-        self.run(move |db| {
+        self.run(operation, move |db| {
             let txn = db.begin_read()?;
             let table = txn.open_table(VALUES)?;
             let mut keys = Vec::new();
@@ -189,100 +254,25 @@ impl Store {
     /// Waits for running operations, then closes the database so the file
     /// can be opened again (by this process or another).
     pub(crate) async fn close(&self) {
-        let db = self.db.clone();
-        let closed = tokio::task::spawn_blocking(move || {
-            db.write().unwrap_or_else(PoisonError::into_inner).take();
-        })
-        .await;
-        if let Err(error) = closed {
-            tracing::warn!(path = %self.path.display(), %error, "closing the key/value database failed");
+        let database = self.database.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || database.close()).await {
+            tracing::warn!(path = %self.database.path().display(), %error, "closing the key/value database failed");
         }
     }
 
-    async fn run<T, F>(&self, operation: F) -> Result<T, StoreError>
+    /// Runs the read `work` on the blocking pool.
+    async fn run<T, F>(&self, operation: Operation, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Database) -> Result<T, DatabaseError> + Send + 'static,
     {
-        let db = self.db.clone();
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let guard = db.read().unwrap_or_else(PoisonError::into_inner);
-            let db = guard.as_ref().ok_or(StoreError::Closed)?;
-            operation(db).map_err(|error| StoreError::Database {
-                path: path.as_ref().clone(),
-                error,
-            })
-        })
-        .await?
+        let database = self.database.clone();
+        let outcome = tokio::task::spawn_blocking(move || database.with_database(work)).await;
+        outcome
+            .map_err(Cause::Task)
+            .and_then(|done| done)
+            .map_err(|cause| StoreError::new(operation, cause))
     }
-}
-
-/// The writer thread: takes every change waiting, commits them in one
-/// transaction and answers each; returns once every [`Store`] is dropped.
-fn write_changes(
-    db: &RwLock<Option<Database>>,
-    path: &Path,
-    pending: mpsc::Receiver<PendingChange>,
-) {
-    while let Ok(first) = pending.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MOST_CHANGES_PER_COMMIT {
-            match pending.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        let guard = db.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(db) = guard.as_ref() else {
-            for change in batch {
-                let _ = change.done.send(Err(StoreError::Closed));
-            }
-            continue;
-        };
-        let failed = |error| StoreError::Database {
-            path: path.to_owned(),
-            error,
-        };
-        match commit(db, batch.iter().map(|pending| &pending.change)) {
-            Ok(()) => {
-                for change in batch {
-                    let _ = change.done.send(Ok(()));
-                }
-            }
-            // One change may be at fault: each gets its own transaction and
-            // its own outcome.
-            Err(_) => {
-                for change in batch {
-                    let outcome = commit(db, [&change.change]).map_err(failed);
-                    let _ = change.done.send(outcome);
-                }
-            }
-        }
-    }
-}
-
-/// Applies `changes` in order in one write transaction.
-fn commit<'a>(
-    db: &Database,
-    changes: impl IntoIterator<Item = &'a Change>,
-) -> Result<(), DatabaseError> {
-    let txn = db.begin_write()?;
-    {
-        let mut table = txn.open_table(VALUES)?;
-        for change in changes {
-            match change {
-                Change::Set { store, key, value } => {
-                    table.insert((store.as_str(), key.as_str()), value.as_slice())?;
-                }
-                Change::Delete { store, key } => {
-                    table.remove((store.as_str(), key.as_str()))?;
-                }
-            }
-        }
-    }
-    txn.commit()?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -319,11 +309,10 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert!(matches!(Store::open(&path), Err(OpenError::InUse)));
         store.close().await;
-        assert!(matches!(store.get("a", "b").await, Err(StoreError::Closed)));
-        assert!(matches!(
-            store.set("a", "b", b"{}".to_vec()).await,
-            Err(StoreError::Closed)
-        ));
+        let closed = store.get("a", "b").await.unwrap_err();
+        assert!(matches!(closed.cause(), Cause::Closed), "{closed}");
+        let closed = store.set("a", "b", b"{}".to_vec()).await.unwrap_err();
+        assert!(matches!(closed.cause(), Cause::Closed), "{closed}");
         Store::open(&path).unwrap();
     }
 

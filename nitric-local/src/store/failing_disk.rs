@@ -1,0 +1,245 @@
+//! A disk that fails on demand, to test how the store meets I/O errors in a
+//! real redb database: redb's in-memory backend behind switches, flipped
+//! at run time, that make its writes and syncs fail or wait.
+//!
+//! Clones share one disk, so a database opened again on a clone finds what
+//! the earlier one wrote, as it would on a file.
+
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use redb::backends::InMemoryBackend;
+use redb::{Database, StorageBackend};
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FailingDisk(Arc<Disk>);
+
+#[derive(Debug, Default)]
+struct Disk {
+    memory: InMemoryBackend,
+    faults: Mutex<Faults>,
+    /// Signalled when a sync starts waiting or syncs are let through.
+    syncs: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    /// Every write fails.
+    failing_writes: bool,
+    /// How many of the next syncs fail.
+    failing_syncs: usize,
+    /// Writes whose data holds these bytes fail, as under a bad block that
+    /// only the page holding one value lands on.
+    bad_bytes: Option<Vec<u8>>,
+    /// Syncs wait while this is set.
+    holding_syncs: bool,
+    /// How many syncs are waiting.
+    syncs_waiting: usize,
+    /// How many writes and syncs failed so far.
+    failures: usize,
+}
+
+impl FailingDisk {
+    /// An empty disk that works.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Opens (or creates) a redb database on this disk.
+    pub(crate) fn open(&self) -> Result<Database, redb::DatabaseError> {
+        Database::builder().create_with_backend(self.clone())
+    }
+
+    /// From now on every write and sync fails (`true`): the disk is gone;
+    /// or none does.
+    pub(crate) fn fail(&self, failing: bool) {
+        let mut faults = self.faults();
+        faults.failing_writes = failing;
+        faults.failing_syncs = if failing { usize::MAX } else { 0 };
+    }
+
+    /// The next `count` syncs fail (and no more).
+    pub(crate) fn fail_syncs(&self, count: usize) {
+        self.faults().failing_syncs = count;
+    }
+
+    /// From now on every write whose data holds `bytes` fails; `None`
+    /// stops that.
+    pub(crate) fn fail_writes_holding(&self, bytes: Option<&[u8]>) {
+        self.faults().bad_bytes = bytes.map(<[u8]>::to_vec);
+    }
+
+    /// How many writes and syncs failed so far.
+    pub(crate) fn failures(&self) -> usize {
+        self.faults().failures
+    }
+
+    /// From now on syncs wait until [`FailingDisk::release_syncs`].
+    pub(crate) fn hold_syncs(&self) {
+        self.faults().holding_syncs = true;
+    }
+
+    /// Blocks until a sync is waiting, held by [`FailingDisk::hold_syncs`].
+    pub(crate) fn wait_for_a_held_sync(&self) {
+        let faults = self.faults();
+        drop(
+            self.0
+                .syncs
+                .wait_while(faults, |faults| faults.syncs_waiting == 0)
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+
+    /// Lets the waiting syncs, and every later one, through.
+    pub(crate) fn release_syncs(&self) {
+        self.faults().holding_syncs = false;
+        self.0.syncs.notify_all();
+    }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.0.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Counts a failure and makes its error.
+fn injected(faults: &mut Faults, what: &str) -> io::Error {
+    faults.failures += 1;
+    io::Error::other(format!("injected {what} failure"))
+}
+
+impl StorageBackend for FailingDisk {
+    fn len(&self) -> Result<u64, io::Error> {
+        self.0.memory.len()
+    }
+
+    fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, io::Error> {
+        self.0.memory.read(offset, len)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), io::Error> {
+        self.0.memory.set_len(len)
+    }
+
+    fn sync_data(&self, eventual: bool) -> Result<(), io::Error> {
+        let mut faults = self.faults();
+        faults.syncs_waiting += 1;
+        self.0.syncs.notify_all();
+        faults = self
+            .0
+            .syncs
+            .wait_while(faults, |faults| faults.holding_syncs)
+            .unwrap_or_else(PoisonError::into_inner);
+        faults.syncs_waiting -= 1;
+        if faults.failing_syncs > 0 {
+            faults.failing_syncs -= 1;
+            return Err(injected(&mut faults, "sync"));
+        }
+        drop(faults);
+        self.0.memory.sync_data(eventual)
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        let mut faults = self.faults();
+        let bad_block = faults
+            .bad_bytes
+            .as_deref()
+            .is_some_and(|bad| data.windows(bad.len()).any(|window| window == bad));
+        if faults.failing_writes || bad_block {
+            return Err(injected(&mut faults, "write"));
+        }
+        drop(faults);
+        self.0.memory.write(offset, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What redb does after an I/O error, which the store's recovery
+    //! ([`super::super::database`]) relies on: if a redb upgrade changes
+    //! it, these tests say so.
+
+    use redb::TableDefinition;
+
+    use super::super::DatabaseError;
+    use super::*;
+
+    const TABLE: TableDefinition<&str, u64> = TableDefinition::new("t");
+
+    fn write(db: &Database, value: u64) -> Result<(), DatabaseError> {
+        let txn = db.begin_write()?;
+        txn.open_table(TABLE)?.insert("n", value)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn read(db: &Database) -> Result<Option<u64>, DatabaseError> {
+        let txn = db.begin_read()?;
+        let value = txn.open_table(TABLE)?.get("n")?.map(|guard| guard.value());
+        Ok(value)
+    }
+
+    #[test]
+    fn after_an_io_error_redb_refuses_every_write_until_the_database_is_reopened() {
+        let disk = FailingDisk::new();
+        let db = disk.open().unwrap();
+        write(&db, 1).unwrap();
+
+        disk.fail(true);
+        let failed = write(&db, 2).unwrap_err();
+        assert!(matches!(*failed.0, redb::Error::Io(_)), "{failed:?}");
+
+        // The disk works again, but this database stays spoiled.
+        disk.fail(false);
+        let refused = write(&db, 3).unwrap_err();
+        assert!(matches!(*refused.0, redb::Error::PreviousIo), "{refused:?}");
+        assert_eq!(
+            refused.to_string(),
+            "Previous I/O error occurred. Please close and re-open the database."
+        );
+
+        // Opened again, the database repairs itself to its last commit.
+        drop(db);
+        let db = disk.open().unwrap();
+        assert_eq!(read(&db).unwrap(), Some(1));
+        write(&db, 4).unwrap();
+        assert_eq!(read(&db).unwrap(), Some(4));
+    }
+
+    #[test]
+    fn a_failed_sync_spoils_the_database_too_and_leaves_its_commit_undecided() {
+        let disk = FailingDisk::new();
+        let db = disk.open().unwrap();
+        write(&db, 1).unwrap();
+        disk.fail_syncs(1);
+        let failed = write(&db, 2).unwrap_err();
+        assert!(matches!(*failed.0, redb::Error::Io(_)), "{failed:?}");
+        assert_eq!(disk.failures(), 1);
+        let refused = write(&db, 3).unwrap_err();
+        assert!(matches!(*refused.0, redb::Error::PreviousIo), "{refused:?}");
+
+        // The commit's pages were written before the sync failed, so the
+        // reopened database holds the change its caller was told failed.
+        // On a real disk, whether they reached it is unknown.
+        drop(db);
+        let db = disk.open().unwrap();
+        assert_eq!(read(&db).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn while_the_disk_fails_the_database_cannot_be_reopened() {
+        let disk = FailingDisk::new();
+        let db = disk.open().unwrap();
+        write(&db, 1).unwrap();
+        disk.fail(true);
+        write(&db, 2).unwrap_err();
+        drop(db);
+        let reopened = disk.open().unwrap_err();
+        assert!(
+            matches!(
+                reopened,
+                redb::DatabaseError::Storage(redb::StorageError::Io(_))
+            ),
+            "{reopened:?}"
+        );
+    }
+}
