@@ -1,6 +1,7 @@
 //! Side-by-side figures for issue 8, in one run: echo through the whole stack
 //! against a bare echo server, runtime CPU per event against the official
-//! Node and Python SDKs, broadcast fan-out, start-up, and memory with idle
+//! Node and Python SDKs (beside the least CPU any process spends on the
+//! same I/O), broadcast fan-out, start-up, and memory with idle
 //! connections. Prints a markdown table at the end.
 //!
 //! Run with `cargo bench -p nitric-tests --bench compare` (a few minutes;
@@ -18,6 +19,7 @@ mod ceiling;
 mod clients;
 mod cpu;
 mod echo;
+mod floor;
 mod idle;
 mod procfs;
 mod report;
@@ -32,6 +34,10 @@ use std::time::Instant;
 fn main() {
     if std::env::var_os(ceiling::ROLE).is_some() {
         ceiling::serve();
+        return;
+    }
+    if std::env::var_os(floor::ROLE).is_some() {
+        floor::serve();
         return;
     }
     // The idle-connection figures need a descriptor per connection in this

@@ -21,6 +21,11 @@ pub fn cpu_time(pid: u32) -> Duration {
     Duration::from_nanos(total * 1_000_000_000 / clock_ticks_per_second())
 }
 
+/// The unit [`cpu_time`] counts in: one clock tick.
+pub fn clock_tick() -> Duration {
+    Duration::from_nanos(1_000_000_000 / clock_ticks_per_second())
+}
+
 fn clock_ticks_per_second() -> u64 {
     // SAFETY: sysconf reads a configuration value and has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
