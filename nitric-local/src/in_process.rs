@@ -1,147 +1,91 @@
-//! gRPC connections from inside the membrane's own process.
+//! gRPC calls from inside the membrane's own process.
 //!
 //! An application that embeds the membrane would otherwise reach it over
-//! loopback TCP, and every event would cross the kernel's TCP stack twice
-//! each way: a system call per write and a wake-up per read on both sides.
-//! An [`InProcessConnector`] hands out the membrane's end of an in-memory
-//! pipe instead, served by the same gRPC server with the same settings as
-//! its TCP connections: the bytes on the pipe are the same HTTP/2 (h2c)
-//! gRPC, only the kernel is gone.
+//! loopback TCP: every event and every send would be framed as HTTP/2,
+//! cross the kernel twice each way (a system call per write, a wake-up per
+//! read on both sides) and be parsed again. An [`InProcessChannel`] hands
+//! each gRPC request, as tonic's clients make it, to the same services the
+//! TCP server routes to, and their responses straight back: the messages,
+//! metadata and statuses are the same gRPC, without HTTP/2 and the kernel
+//! in between.
 
-use std::io;
-use std::pin::Pin;
+use std::convert::Infallible;
+use std::future::Future;
 use std::task::{Context, Poll};
 
-use futures_util::Stream;
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
-use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::UnboundedReceiverStream;
-use tokio_stream::StreamExt;
-use tonic::transport::server::{Connected, TcpIncoming};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::service::Routes;
+use tonic::Status;
 
-/// How many bytes one direction of a pipe holds before its writer waits:
-/// a burst of answers or broadcast sends goes through in a few wake-ups.
-const PIPE_CAPACITY: usize = 256 * 1024;
-
-/// Opens in-process gRPC connections to a running membrane; cheap to clone.
-/// Get one from [`LocalMembrane::in_process`](crate::LocalMembrane::in_process).
+/// A gRPC channel to a membrane running in this process; cheap to clone.
+/// tonic's generated clients take it as they take a
+/// [`tonic::transport::Channel`]. Get one from
+/// [`LocalMembrane::in_process`](crate::LocalMembrane::in_process).
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use nitric_protocol::kvstore::v1::kv_store_client::KvStoreClient;
+///
 /// let membrane = nitric_local::start(nitric_local::Config::default()).await?;
-/// let connector = membrane.in_process();
-/// // Speak h2c gRPC on it, exactly as on a TCP connection to `grpc_addr()`.
-/// let pipe: tokio::io::DuplexStream = connector.connect()?;
-/// # drop(pipe);
+/// let mut kv = KvStoreClient::new(membrane.in_process());
+/// # drop(kv);
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
-pub struct InProcessConnector {
-    accept: mpsc::UnboundedSender<DuplexStream>,
+#[derive(Clone)]
+pub struct InProcessChannel {
+    routes: Routes,
+    stopped: CancellationToken,
 }
 
-impl InProcessConnector {
-    /// A new connection: the caller's end of a pipe whose other end the
-    /// membrane's gRPC server now serves. Fails with
-    /// [`io::ErrorKind::NotConnected`] once the membrane has stopped.
-    pub fn connect(&self) -> io::Result<DuplexStream> {
-        let (ours, theirs) = tokio::io::duplex(PIPE_CAPACITY);
-        self.accept.send(theirs).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the local membrane has stopped",
-            )
-        })?;
-        Ok(ours)
+impl InProcessChannel {
+    pub(crate) fn new(routes: Routes, stopped: CancellationToken) -> Self {
+        Self { routes, stopped }
     }
-}
 
-/// The connections the gRPC server takes: accepted from its TCP listener,
-/// or opened through its [`InProcessConnector`].
-pub(crate) fn incoming(
-    tcp: TcpIncoming,
-) -> (
-    InProcessConnector,
-    impl Stream<Item = io::Result<GrpcConnection>>,
-) {
-    let (accept, accepted) = mpsc::unbounded_channel();
-    let in_process =
-        UnboundedReceiverStream::new(accepted).map(|pipe| Ok(GrpcConnection::InProcess(pipe)));
-    let connections = tcp
-        .map(|accepted| accepted.map(GrpcConnection::Tcp))
-        .merge(in_process);
-    (InProcessConnector { accept }, connections)
-}
-
-/// One connection the gRPC server serves.
-pub(crate) enum GrpcConnection {
-    Tcp(TcpStream),
-    InProcess(DuplexStream),
-}
-
-impl Connected for GrpcConnection {
-    // No service reads where a request came from.
-    type ConnectInfo = ();
-
-    fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
-impl AsyncRead for GrpcConnection {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            GrpcConnection::Tcp(tcp) => Pin::new(tcp).poll_read(context, buf),
-            GrpcConnection::InProcess(pipe) => Pin::new(pipe).poll_read(context, buf),
+    /// Calls the service the request's path names, as the TCP server would.
+    /// Once the membrane has stopped, every call answers `UNAVAILABLE`, as
+    /// a refused connection does over TCP.
+    pub fn call(
+        &self,
+        request: http::Request<Body>,
+    ) -> impl Future<Output = http::Response<Body>> + Send + 'static {
+        let stopped = self.stopped.is_cancelled();
+        let mut routes = self.routes.clone();
+        async move {
+            if stopped {
+                return Status::unavailable("the local membrane has stopped").into_http();
+            }
+            match tower_service::Service::call(&mut routes, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
         }
     }
 }
 
-impl AsyncWrite for GrpcConnection {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            GrpcConnection::Tcp(tcp) => Pin::new(tcp).poll_write(context, buf),
-            GrpcConnection::InProcess(pipe) => Pin::new(pipe).poll_write(context, buf),
-        }
+impl tower_service::Service<http::Request<Body>> for InProcessChannel {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The routes are always ready.
+        Poll::Ready(Ok(()))
     }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            GrpcConnection::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(context, bufs),
-            GrpcConnection::InProcess(pipe) => Pin::new(pipe).poll_write_vectored(context, bufs),
-        }
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        InProcessChannel::call(self, request).map(Ok).boxed()
     }
+}
 
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            GrpcConnection::Tcp(tcp) => tcp.is_write_vectored(),
-            GrpcConnection::InProcess(pipe) => pipe.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            GrpcConnection::Tcp(tcp) => Pin::new(tcp).poll_flush(context),
-            GrpcConnection::InProcess(pipe) => Pin::new(pipe).poll_flush(context),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            GrpcConnection::Tcp(tcp) => Pin::new(tcp).poll_shutdown(context),
-            GrpcConnection::InProcess(pipe) => Pin::new(pipe).poll_shutdown(context),
-        }
+impl std::fmt::Debug for InProcessChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcessChannel")
+            .field("stopped", &self.stopped.is_cancelled())
+            .finish_non_exhaustive()
     }
 }

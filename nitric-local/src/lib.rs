@@ -146,7 +146,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 #[doc(hidden)]
 pub use config::TopicDelivery;
 pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
-pub use in_process::InProcessConnector;
+pub use in_process::InProcessChannel;
 pub use lifecycle::{start, LocalMembrane, StartError};
 pub use topics::TopicLimits;
 

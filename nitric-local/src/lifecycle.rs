@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
-use crate::in_process::{self, InProcessConnector};
+use crate::in_process::InProcessChannel;
 use crate::policies::Policies;
 use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
@@ -67,7 +67,7 @@ pub enum StartError {
 /// directory are free again.
 pub struct LocalMembrane {
     grpc_addr: SocketAddr,
-    in_process: InProcessConnector,
+    in_process: InProcessChannel,
     gateways: Arc<Gateways>,
     declarations: Arc<Declarations>,
     topics: Arc<TopicBroker>,
@@ -138,10 +138,11 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         tasks: tasks.clone(),
     };
 
-    let (in_process, incoming) =
-        in_process::incoming(TcpIncoming::from(listener).with_nodelay(Some(true)));
+    let routes = services::grpc_routes(&state);
+    let in_process = InProcessChannel::new(routes.clone(), shutdown.clone());
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let grpc = tokio::spawn(
-        services::grpc_server(&state)
+        services::grpc_server(routes)
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
     );
     tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started");
@@ -193,17 +194,19 @@ impl LocalMembrane {
         self.grpc_addr
     }
 
-    /// Opens gRPC connections to this membrane without the network: what
-    /// an application embedding it uses instead of [`grpc_addr`](Self::grpc_addr).
+    /// A gRPC channel to this membrane that stays inside the process: what
+    /// an application embedding it uses instead of connecting to
+    /// [`grpc_addr`](Self::grpc_addr).
     ///
     /// ```no_run
-    /// # async fn example(membrane: nitric_local::LocalMembrane) -> std::io::Result<()> {
-    /// let pipe = membrane.in_process().connect()?;
-    /// # drop(pipe);
-    /// # Ok(())
+    /// # async fn example(membrane: nitric_local::LocalMembrane) {
+    /// use nitric_protocol::resources::v1::resources_client::ResourcesClient;
+    ///
+    /// let resources = ResourcesClient::new(membrane.in_process());
+    /// # drop(resources);
     /// # }
     /// ```
-    pub fn in_process(&self) -> InProcessConnector {
+    pub fn in_process(&self) -> InProcessChannel {
         self.in_process.clone()
     }
 

@@ -4,7 +4,7 @@
 //! parts that do the work, each in its own module ([`crate::websocket`],
 //! [`crate::store`], [`crate::topics`]; declarations are kept in
 //! [`resources`]). A further service is one more module here and one more
-//! `add_service` line in [`grpc_server`]. The two streaming services,
+//! `add_service` line in [`grpc_routes`]. The two streaming services,
 //! `HandleEvents` and `Subscribe`, share how an application stream is
 //! served ([`app_stream`]).
 
@@ -26,6 +26,7 @@ use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandlerS
 use nitric_protocol::websockets::v1::websocket_server::WebsocketServer;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::Routes;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
@@ -54,8 +55,36 @@ const CONNECTION_WINDOW: u32 = 32 << 20;
 /// HTTP/2 flow-control window of one stream.
 const STREAM_WINDOW: u32 = 4 << 20;
 
-/// A gRPC server with every service, ready to serve.
-pub(crate) fn grpc_server(state: &MembraneState) -> Router {
+/// Every service, routed by path: what the TCP server serves, and what
+/// in-process calls reach directly ([`crate::in_process`]).
+pub(crate) fn grpc_routes(state: &MembraneState) -> Routes {
+    Routes::new(ResourcesServer::new(resources::ResourcesService::new(
+        state.declarations.clone(),
+        state.policies.clone(),
+    )))
+    .add_service(WebsocketServer::new(websocket::WebsocketService::new(
+        state.gateways.clone(),
+        state.policies.clone(),
+    )))
+    .add_service(WebsocketHandlerServer::new(
+        websocket_handler::WebsocketHandlerService::new(state.clone()),
+    ))
+    .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
+        state.store.clone(),
+        state.policies.clone(),
+    )))
+    .add_service(TopicsServer::new(topics::TopicsService::new(
+        state.topics.clone(),
+        state.policies.clone(),
+    )))
+    .add_service(SubscriberServer::new(subscriber::SubscriberService::new(
+        state.clone(),
+    )))
+    .prepare()
+}
+
+/// A gRPC server serving `routes` over HTTP/2.
+pub(crate) fn grpc_server(routes: Routes) -> Router {
     Server::builder()
         // An application answers a burst of events (10,000 clients closing
         // at once) with as many small DATA frames on one connection; h2
@@ -64,26 +93,5 @@ pub(crate) fn grpc_server(state: &MembraneState) -> Router {
         // ENHANCE_YOUR_CALM, so the window is wide.
         .initial_connection_window_size(CONNECTION_WINDOW)
         .initial_stream_window_size(STREAM_WINDOW)
-        .add_service(ResourcesServer::new(resources::ResourcesService::new(
-            state.declarations.clone(),
-            state.policies.clone(),
-        )))
-        .add_service(WebsocketServer::new(websocket::WebsocketService::new(
-            state.gateways.clone(),
-            state.policies.clone(),
-        )))
-        .add_service(WebsocketHandlerServer::new(
-            websocket_handler::WebsocketHandlerService::new(state.clone()),
-        ))
-        .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
-            state.store.clone(),
-            state.policies.clone(),
-        )))
-        .add_service(TopicsServer::new(topics::TopicsService::new(
-            state.topics.clone(),
-            state.policies.clone(),
-        )))
-        .add_service(SubscriberServer::new(subscriber::SubscriberService::new(
-            state.clone(),
-        )))
+        .add_routes(routes)
 }

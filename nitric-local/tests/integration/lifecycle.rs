@@ -2,6 +2,7 @@
 
 use nitric_local::StartError;
 use nitric_protocol::kvstore::v1::kv_store_client::KvStoreClient;
+use nitric_protocol::kvstore::v1::{KvStoreGetValueRequest, KvStoreSetValueRequest, ValueRef};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -44,37 +45,29 @@ async fn stored_values_survive_a_restart_on_the_same_data_dir() {
 }
 
 #[tokio::test]
-async fn an_in_process_connection_reaches_the_same_services_until_shutdown() {
+async fn in_process_calls_reach_the_same_services_until_shutdown() {
     let TestMembrane {
         membrane,
         data: _data,
     } = TestMembrane::start().await;
-    let connector = membrane.in_process();
-    let dial = connector.clone();
-    // The authority is only a header here: nothing is resolved or dialled.
-    let in_process = tonic::transport::Endpoint::from_static("http://in-process")
-        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let pipe = dial.connect().map(hyper_util::rt::TokioIo::new);
-            std::future::ready(pipe)
-        }))
-        .await
-        .expect("an in-process connection opens");
-    crate::common::allow(
-        &in_process,
-        ResourceType::KeyValueStore,
-        "profiles",
-        &READ_WRITE_DELETE,
+    let mut over_tcp = profiles(membrane.grpc_addr()).await;
+    let mut in_process = KvStoreClient::new(membrane.in_process());
+    let ann = || {
+        Some(ValueRef {
+            store: "profiles".into(),
+            key: "ann".into(),
+        })
+    };
+    within(
+        "an in-process set",
+        in_process.set_value(KvStoreSetValueRequest {
+            r#ref: ann(),
+            content: Some(profile("Ann")),
+        }),
     )
-    .await;
-    set(
-        &mut KvStoreClient::new(in_process),
-        "profiles",
-        "ann",
-        profile("Ann"),
-    )
-    .await;
+    .await
+    .expect("the in-process set succeeds");
     // What went in through memory is what TCP clients see.
-    let mut over_tcp = KvStoreClient::new(crate::common::connect(membrane.grpc_addr()).await);
     assert_eq!(
         get(&mut over_tcp, "profiles", "ann").await.unwrap(),
         profile("Ann")
@@ -82,13 +75,14 @@ async fn an_in_process_connection_reaches_the_same_services_until_shutdown() {
     drop(over_tcp);
 
     within("shutdown", membrane.shutdown()).await;
-    let refused = connector.connect().expect_err("the membrane has stopped");
-    assert_eq!(
-        refused.kind(),
-        std::io::ErrorKind::NotConnected,
-        "{refused}"
-    );
-    assert!(refused.to_string().contains("stopped"), "{refused}");
+    let refused = within(
+        "an in-process get",
+        in_process.get_value(KvStoreGetValueRequest { r#ref: ann() }),
+    )
+    .await
+    .expect_err("the membrane has stopped");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains("stopped"), "{refused:?}");
 }
 
 #[tokio::test]

@@ -11,15 +11,34 @@ use tonic::Status;
 /// A response's body as tonic reads it: the stream's data, then its
 /// trailers (where gRPC puts the call's status).
 pub(crate) struct ResponseBody {
-    stream: h2::RecvStream,
-    data_done: bool,
+    from: From,
+}
+
+enum From {
+    /// An HTTP/2 stream, and whether its data has ended.
+    H2 {
+        stream: h2::RecvStream,
+        data_done: bool,
+    },
+    /// The body the embedded membrane's service answered with.
+    #[cfg(feature = "local")]
+    InProcess(tonic::body::Body),
 }
 
 impl ResponseBody {
     pub(super) fn new(stream: h2::RecvStream) -> Self {
         Self {
-            stream,
-            data_done: false,
+            from: From::H2 {
+                stream,
+                data_done: false,
+            },
+        }
+    }
+
+    #[cfg(feature = "local")]
+    pub(super) fn in_process(body: tonic::body::Body) -> Self {
+        Self {
+            from: From::InProcess(body),
         }
     }
 }
@@ -32,21 +51,26 @@ impl Body for ResponseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        if !self.data_done {
-            match self.stream.poll_data(cx) {
+        let (stream, data_done) = match &mut self.from {
+            From::H2 { stream, data_done } => (stream, data_done),
+            #[cfg(feature = "local")]
+            From::InProcess(body) => return Pin::new(body).poll_frame(cx),
+        };
+        if !*data_done {
+            match stream.poll_data(cx) {
                 Poll::Ready(Some(Ok(data))) => {
                     // Read, so the membrane may send as much again.
-                    let _ = self.stream.flow_control().release_capacity(data.len());
+                    let _ = stream.flow_control().release_capacity(data.len());
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
                 Poll::Ready(Some(Err(error))) => {
                     return Poll::Ready(Some(Err(status_from_h2(error))))
                 }
-                Poll::Ready(None) => self.data_done = true,
+                Poll::Ready(None) => *data_done = true,
                 Poll::Pending => return Poll::Pending,
             }
         }
-        match self.stream.poll_trailers(cx) {
+        match stream.poll_trailers(cx) {
             Poll::Ready(Ok(Some(trailers))) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
             Poll::Ready(Ok(None)) => Poll::Ready(None),
             Poll::Ready(Err(error)) => Poll::Ready(Some(Err(status_from_h2(error)))),
@@ -55,11 +79,19 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.stream.is_end_stream()
+        match &self.from {
+            From::H2 { stream, .. } => stream.is_end_stream(),
+            #[cfg(feature = "local")]
+            From::InProcess(body) => body.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
+        match &self.from {
+            From::H2 { .. } => SizeHint::default(),
+            #[cfg(feature = "local")]
+            From::InProcess(body) => body.size_hint(),
+        }
     }
 }
 

@@ -45,6 +45,8 @@ struct Shared {
     /// `host:port`, as given.
     address: Box<str>,
     authority: Authority,
+    // Without the local membrane there is only one way, TCP.
+    #[cfg_attr(not(feature = "local"), allow(dead_code))]
     dial: Dial,
     /// The open connection's request handle, with the connection's number.
     current: Mutex<Option<(u64, h2::client::SendRequest<Bytes>)>>,
@@ -52,14 +54,14 @@ struct Shared {
     connecting: tokio::sync::Mutex<u64>,
 }
 
-/// How a connection to the membrane is made.
+/// How calls reach the membrane.
 pub(crate) enum Dial {
-    /// Over TCP, to the address.
+    /// Over HTTP/2 on a TCP connection to the address.
     Tcp,
-    /// Through the memory of this process, to the embedded membrane (whose
-    /// TCP address still names it in errors and `:authority`).
+    /// Handed to the services of the membrane embedded in this process,
+    /// without HTTP/2 or the kernel in between.
     #[cfg(feature = "local")]
-    InProcess(nitric_local::InProcessConnector),
+    InProcess(nitric_local::InProcessChannel),
 }
 
 /// A channel to the membrane at `address`, reached as `dial` says; nothing
@@ -110,42 +112,18 @@ impl Channel {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens connection `number`, whose task forgets it once it closes.
+    /// Opens connection `number` over TCP, whose task forgets it once it
+    /// closes.
     async fn connect(&self, number: u64) -> Result<h2::client::SendRequest<Bytes>, Status> {
         let address = &*self.shared.address;
         let unavailable = |error: &dyn std::fmt::Display| {
             Status::unavailable(format!("cannot reach the membrane at {address}: {error}"))
         };
-        match &self.shared.dial {
-            Dial::Tcp => {
-                let tcp =
-                    tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address))
-                        .await
-                        .map_err(|_| {
-                            unavailable(&format_args!("no connection within {CONNECT_TIMEOUT:?}"))
-                        })?
-                        .map_err(|error| unavailable(&error))?;
-                tcp.set_nodelay(true).map_err(|error| unavailable(&error))?;
-                self.handshake(tcp, number).await
-            }
-            #[cfg(feature = "local")]
-            Dial::InProcess(connector) => {
-                let pipe = connector.connect().map_err(|error| unavailable(&error))?;
-                self.handshake(pipe, number).await
-            }
-        }
-        .map_err(|error| unavailable(&error))
-    }
-
-    /// Starts HTTP/2 on `io` and spawns the task driving it.
-    async fn handshake<T>(
-        &self,
-        io: T,
-        number: u64,
-    ) -> Result<h2::client::SendRequest<Bytes>, h2::Error>
-    where
-        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address))
+            .await
+            .map_err(|_| unavailable(&format_args!("no connection within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|error| unavailable(&error))?;
+        tcp.set_nodelay(true).map_err(|error| unavailable(&error))?;
         let (sender, connection) = h2::client::Builder::new()
             // Answers, sends and broadcasts all share this connection:
             // windows wide enough that flow control never holds a burst
@@ -155,8 +133,9 @@ impl Channel {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .enable_push(false)
-            .handshake(io)
-            .await?;
+            .handshake(tcp)
+            .await
+            .map_err(|error| unavailable(&error))?;
         let shared = self.shared.clone();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -178,6 +157,10 @@ impl Channel {
         self,
         request: http::Request<tonic::body::Body>,
     ) -> Result<http::Response<ResponseBody>, Status> {
+        #[cfg(feature = "local")]
+        if let Dial::InProcess(membrane) = &self.shared.dial {
+            return Ok(membrane.call(request).await.map(ResponseBody::in_process));
+        }
         let sender = self.sender().await?;
         let mut sender = sender.ready().await.map_err(body::status_from_h2)?;
         let (mut parts, mut request_body) = request.into_parts();

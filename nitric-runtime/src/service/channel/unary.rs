@@ -3,12 +3,16 @@
 //! and response wrappers, encoder and decoder streams), which cost as much
 //! CPU as the HTTP/2 work itself. The bytes on the wire are the same.
 
-use super::body::status_from_h2;
+use super::body::{status_from_h2, ResponseBody};
 use super::Channel;
+#[cfg(feature = "local")]
+use super::Dial;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, TE};
 use http::{HeaderValue, Method};
+use http_body::Body;
 use std::future::poll_fn;
+use std::pin::Pin;
 use tonic::{Code, Status};
 
 /// gRPC's prefix of each message: a compression flag and a 4-byte length.
@@ -22,51 +26,71 @@ impl Channel {
         path: &'static str,
         request: &impl prost::Message,
     ) -> Result<Answer, Status> {
-        let sender = self.sender().await?;
-        let mut sender = sender.ready().await.map_err(status_from_h2)?;
         let head = http::Request::builder()
             .method(Method::POST)
-            .uri(self.uri_for(&http::Uri::from_static(path))?)
             .version(http::Version::HTTP_2)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/grpc"))
-            .header(TE, HeaderValue::from_static("trailers"))
+            .header(TE, HeaderValue::from_static("trailers"));
+        #[cfg(feature = "local")]
+        if let Dial::InProcess(membrane) = &self.shared.dial {
+            let request = head
+                .uri(path)
+                .body(tonic::body::Body::new(http_body_util::Full::new(framed(
+                    request,
+                ))))
+                .map_err(cannot_make)?;
+            return answer_of(membrane.call(request).await.map(ResponseBody::in_process)).await;
+        }
+        let sender = self.sender().await?;
+        let mut sender = sender.ready().await.map_err(status_from_h2)?;
+        let head = head
+            .uri(self.uri_for(&http::Uri::from_static(path))?)
             .body(())
-            .map_err(|error| Status::internal(format!("cannot make the request: {error}")))?;
+            .map_err(cannot_make)?;
         let (response, mut stream) = sender.send_request(head, false).map_err(status_from_h2)?;
         stream
             .send_data(framed(request), true)
             .map_err(status_from_h2)?;
-
         let response = response.await.map_err(status_from_h2)?;
-        // A failure may come as headers alone ("trailers-only").
-        if let Some(status) = Status::from_header_map(response.headers()) {
-            if status.code() != Code::Ok {
-                return Err(status);
-            }
-        }
-        if response.status() != http::StatusCode::OK {
-            return Err(Status::unknown(format!(
-                "the membrane answered HTTP status {}",
-                response.status()
-            )));
-        }
-        let mut body = response.into_body();
-        let mut answer = BytesMut::new();
-        while let Some(data) = poll_fn(|cx| body.poll_data(cx)).await {
-            let data = data.map_err(status_from_h2)?;
-            let _ = body.flow_control().release_capacity(data.len());
-            answer.extend_from_slice(&data);
-        }
-        let trailers = poll_fn(|cx| body.poll_trailers(cx))
-            .await
-            .map_err(status_from_h2)?;
-        match trailers.as_ref().and_then(Status::from_header_map) {
-            Some(status) if status.code() == Code::Ok => {}
-            Some(status) => return Err(status),
-            None => return Err(Status::internal("the membrane's answer has no grpc-status")),
-        }
-        unframed(answer.freeze())
+        answer_of(response.map(ResponseBody::new)).await
     }
+}
+
+fn cannot_make(error: http::Error) -> Status {
+    Status::internal(format!("cannot make the request: {error}"))
+}
+
+/// The one message of a unary call's `response`, or the call's failure.
+async fn answer_of<Answer: prost::Message + Default>(
+    response: http::Response<ResponseBody>,
+) -> Result<Answer, Status> {
+    // A failure may come as headers alone ("trailers-only").
+    if let Some(status) = Status::from_header_map(response.headers()) {
+        if status.code() != Code::Ok {
+            return Err(status);
+        }
+    }
+    if response.status() != http::StatusCode::OK {
+        return Err(Status::unknown(format!(
+            "the membrane answered HTTP status {}",
+            response.status()
+        )));
+    }
+    let mut body = response.into_body();
+    let mut answer = BytesMut::new();
+    let mut trailers = None;
+    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        match frame?.into_data() {
+            Ok(data) => answer.extend_from_slice(&data),
+            Err(frame) => trailers = frame.into_trailers().ok(),
+        }
+    }
+    match trailers.as_ref().and_then(Status::from_header_map) {
+        Some(status) if status.code() == Code::Ok => {}
+        Some(status) => return Err(status),
+        None => return Err(Status::internal("the membrane's answer has no grpc-status")),
+    }
+    unframed(answer.freeze())
 }
 
 /// `message` with gRPC's prefix (uncompressed).
