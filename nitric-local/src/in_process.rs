@@ -8,14 +8,24 @@
 //! TCP server routes to, and their responses straight back: the messages,
 //! metadata and statuses are the same gRPC, without HTTP/2 and the kernel
 //! in between.
+//!
+//! What the TCP server does around a call is done here too, so a call
+//! behaves the same either way: a `grpc-timeout` is kept, a panic in the
+//! membrane fails the call alone (hyper runs each stream on a task of its
+//! own), and shutdown waits for calls in flight.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use tokio_util::sync::CancellationToken;
+use http_body::{Frame, SizeHint};
+use tokio_util::task::TaskTracker;
 use tonic::body::Body;
 use tonic::service::Routes;
 use tonic::Status;
@@ -37,31 +47,85 @@ use tonic::Status;
 /// ```
 #[derive(Clone)]
 pub struct InProcessChannel {
-    routes: Routes,
-    stopped: CancellationToken,
+    routes: StoppableRoutes,
+    /// The membrane's tasks: shutdown waits for these calls with them.
+    calls: TaskTracker,
+}
+
+/// The membrane's services until it stops. Taken out then, so a channel
+/// still held afterwards keeps none of the membrane's state alive (its
+/// gateways, its database and the database's writer thread).
+#[derive(Clone)]
+pub(crate) struct StoppableRoutes(Arc<RwLock<Option<Routes>>>);
+
+impl StoppableRoutes {
+    pub(crate) fn new(routes: Routes) -> Self {
+        Self(Arc::new(RwLock::new(Some(routes))))
+    }
+
+    /// From now on, calls answer `UNAVAILABLE`.
+    pub(crate) fn stop(&self) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    fn get(&self) -> Option<Routes> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl InProcessChannel {
-    pub(crate) fn new(routes: Routes, stopped: CancellationToken) -> Self {
-        Self { routes, stopped }
+    pub(crate) fn new(routes: StoppableRoutes, calls: TaskTracker) -> Self {
+        Self { routes, calls }
     }
 
     /// Calls the service the request's path names, as the TCP server would.
-    /// Once the membrane has stopped, every call answers `UNAVAILABLE`, as
-    /// a refused connection does over TCP.
+    /// Once the membrane is stopping, every call answers `UNAVAILABLE`, as a
+    /// refused connection does over TCP.
+    ///
+    /// ```no_run
+    /// # async fn example(membrane: nitric_local::LocalMembrane) {
+    /// let request = http::Request::post("/nitric.proto.resources.v1.Resources/Declare")
+    ///     .header("content-type", "application/grpc")
+    ///     .body(tonic::body::Body::empty())
+    ///     .unwrap();
+    /// let response = membrane.in_process().call(request).await;
+    /// // An empty body is no message: the service says so in the status.
+    /// assert_eq!(response.status(), http::StatusCode::OK);
+    /// # }
+    /// ```
     pub fn call(
         &self,
         request: http::Request<Body>,
     ) -> impl Future<Output = http::Response<Body>> + Send + 'static {
-        let stopped = self.stopped.is_cancelled();
-        let mut routes = self.routes.clone();
+        // Taken now, so a call made before shutdown began is waited for.
+        let in_flight = self.calls.token();
+        let routes = self.routes.clone();
         async move {
-            if stopped {
+            let Some(mut routes) = routes.get() else {
                 return Status::unavailable("the local membrane has stopped").into_http();
-            }
-            match tower_service::Service::call(&mut routes, request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
+            };
+            let timeout = grpc_timeout(request.headers());
+            let answered =
+                AssertUnwindSafe(tower_service::Service::call(&mut routes, request)).catch_unwind();
+            let answered = match timeout {
+                Some(timeout) => match tokio::time::timeout(timeout, answered).await {
+                    Ok(answered) => answered,
+                    // What tonic's server answers when the time is up.
+                    Err(_) => return Status::cancelled("Timeout expired").into_http(),
+                },
+                None => answered.await,
+            };
+            drop(in_flight);
+            match answered {
+                Ok(Ok(response)) => response.map(|body| Body::new(PanicSafe(Some(body)))),
+                Ok(Err(never)) => match never {},
+                Err(panic) => panicked(&*panic).into_http(),
             }
         }
     }
@@ -85,7 +149,237 @@ impl tower_service::Service<http::Request<Body>> for InProcessChannel {
 impl std::fmt::Debug for InProcessChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InProcessChannel")
-            .field("stopped", &self.stopped.is_cancelled())
+            .field("stopped", &self.routes.get().is_none())
             .finish_non_exhaustive()
+    }
+}
+
+/// A response body whose producer may panic (a streaming service's code
+/// runs as the caller polls it): the panic ends the body with an error
+/// instead of unwinding into the caller.
+struct PanicSafe(Option<Body>);
+
+impl http_body::Body for PanicSafe {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<bytes::Bytes>, Status>>> {
+        let Some(body) = self.0.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(body).poll_frame(cx))) {
+            Ok(frame) => frame,
+            Err(panic) => {
+                self.0 = None;
+                Poll::Ready(Some(Err(panicked(&*panic))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0.as_ref().map(Body::size_hint).unwrap_or_default()
+    }
+}
+
+/// The status of a call the membrane panicked in, which it logs.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> Status {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    tracing::error!(
+        panic = message,
+        "the local membrane panicked answering a call"
+    );
+    Status::internal(format!("the local membrane failed: {message}"))
+}
+
+/// The deadline a client gave the call in `grpc-timeout` (a number of at
+/// most 8 digits and a unit), or none when it gave none or an unreadable
+/// one, as tonic's server reads it.
+fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (amount, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if amount.is_empty() || amount.len() > 8 || !amount.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = amount.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 60 * 60),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nitric_protocol::kvstore::v1::kv_store_client::KvStoreClient;
+    use nitric_protocol::kvstore::v1::kv_store_server::{KvStore, KvStoreServer};
+    use nitric_protocol::kvstore::v1::{
+        KvStoreDeleteKeyRequest, KvStoreDeleteKeyResponse, KvStoreGetValueRequest,
+        KvStoreGetValueResponse, KvStoreScanKeysRequest, KvStoreScanKeysResponse,
+        KvStoreSetValueRequest, KvStoreSetValueResponse,
+    };
+    use tokio_stream::StreamExt;
+    use tonic::{Code, Request, Response};
+
+    /// A store whose reads panic, whose writes take 1 s, whose scans
+    /// panic once streaming and whose deletes succeed.
+    struct Faulty;
+
+    #[tonic::async_trait]
+    impl KvStore for Faulty {
+        async fn get_value(
+            &self,
+            _: Request<KvStoreGetValueRequest>,
+        ) -> Result<Response<KvStoreGetValueResponse>, Status> {
+            panic!("boom in get");
+        }
+
+        async fn set_value(
+            &self,
+            _: Request<KvStoreSetValueRequest>,
+        ) -> Result<Response<KvStoreSetValueResponse>, Status> {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(Response::new(KvStoreSetValueResponse {}))
+        }
+
+        async fn delete_key(
+            &self,
+            _: Request<KvStoreDeleteKeyRequest>,
+        ) -> Result<Response<KvStoreDeleteKeyResponse>, Status> {
+            Ok(Response::new(KvStoreDeleteKeyResponse {}))
+        }
+
+        type ScanKeysStream = Pin<
+            Box<dyn futures_util::Stream<Item = Result<KvStoreScanKeysResponse, Status>> + Send>,
+        >;
+
+        async fn scan_keys(
+            &self,
+            _: Request<KvStoreScanKeysRequest>,
+        ) -> Result<Response<Self::ScanKeysStream>, Status> {
+            let stream = tokio_stream::once(()).map(|()| -> Result<_, Status> {
+                panic!("boom in scan");
+            });
+            Ok(Response::new(Box::pin(stream)))
+        }
+    }
+
+    fn channel() -> (InProcessChannel, StoppableRoutes, TaskTracker) {
+        let routes = StoppableRoutes::new(Routes::new(KvStoreServer::new(Faulty)));
+        let calls = TaskTracker::new();
+        (
+            InProcessChannel::new(routes.clone(), calls.clone()),
+            routes,
+            calls,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_panic_answering_fails_that_call_alone() {
+        let (channel, _, _) = channel();
+        let mut kv = KvStoreClient::new(channel);
+        let failed = kv
+            .get_value(KvStoreGetValueRequest::default())
+            .await
+            .expect_err("the service panicked");
+        assert_eq!(failed.code(), Code::Internal, "{failed:?}");
+        assert!(failed.message().contains("boom in get"), "{failed:?}");
+        // The channel still works.
+        kv.delete_key(KvStoreDeleteKeyRequest::default())
+            .await
+            .expect("a later call succeeds");
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_streaming_ends_the_stream_with_an_error() {
+        let (channel, _, _) = channel();
+        let mut keys = KvStoreClient::new(channel)
+            .scan_keys(KvStoreScanKeysRequest::default())
+            .await
+            .expect("the stream opens")
+            .into_inner();
+        let failed = keys
+            .next()
+            .await
+            .expect("an item")
+            .expect_err("the stream panicked");
+        assert_eq!(failed.code(), Code::Internal, "{failed:?}");
+        assert!(failed.message().contains("boom in scan"), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_grpc_timeout_is_kept() {
+        let (channel, _, _) = channel();
+        let mut request = Request::new(KvStoreSetValueRequest::default());
+        request.set_timeout(Duration::from_millis(50));
+        let failed = KvStoreClient::new(channel)
+            .set_value(request)
+            .await
+            // The service would have answered Ok after 1 s.
+            .expect_err("the deadline passed");
+        assert_eq!(failed.code(), Code::Cancelled, "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn once_stopped_calls_are_unavailable() {
+        let (channel, routes, _) = channel();
+        routes.stop();
+        let failed = KvStoreClient::new(channel)
+            .delete_key(KvStoreDeleteKeyRequest::default())
+            .await
+            .expect_err("the membrane stopped");
+        assert_eq!(failed.code(), Code::Unavailable, "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_for_calls_in_flight() {
+        let (channel, _, calls) = channel();
+        let call = tokio::spawn(async move {
+            KvStoreClient::new(channel)
+                .set_value(KvStoreSetValueRequest::default())
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        calls.close();
+        let waited = tokio::time::timeout(Duration::from_millis(300), calls.wait()).await;
+        assert!(waited.is_err(), "shutdown did not wait for the call");
+        tokio::time::timeout(Duration::from_secs(10), calls.wait())
+            .await
+            .expect("shutdown waits until the call is answered");
+        call.await.unwrap().expect("the call was answered");
+    }
+
+    #[test]
+    fn grpc_timeouts_read_as_tonic_reads_them() {
+        let read = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("grpc-timeout", value.parse().unwrap());
+            grpc_timeout(&headers)
+        };
+        assert_eq!(read("3H"), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(read("2M"), Some(Duration::from_secs(120)));
+        assert_eq!(read("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(read("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(read("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(read("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for unreadable in ["", "S", "123456789S", "5s", "-5S", "5 S", "5"] {
+            assert_eq!(read(unreadable), None, "{unreadable:?}");
+        }
+        assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
     }
 }

@@ -123,6 +123,8 @@
 //! - `policies`: what the declared policies allow, checked by each service;
 //! - `services/`: one module per gRPC service, each translating between
 //!   protobuf messages and the parts above;
+//! - `in_process`: the same services called from inside the process
+//!   ([`InProcessChannel`]), for an application embedding the membrane;
 //! - `config`: what [`Config`] holds.
 //!
 //! Socket names are compared, and websocket events named, as

@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
-use crate::in_process::InProcessChannel;
+use crate::in_process::{InProcessChannel, StoppableRoutes};
 use crate::policies::Policies;
 use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
@@ -68,6 +68,8 @@ pub enum StartError {
 pub struct LocalMembrane {
     grpc_addr: SocketAddr,
     in_process: InProcessChannel,
+    /// What in-process calls reach, until shutdown.
+    routes: StoppableRoutes,
     gateways: Arc<Gateways>,
     declarations: Arc<Declarations>,
     topics: Arc<TopicBroker>,
@@ -139,7 +141,8 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
     };
 
     let routes = services::grpc_routes(&state);
-    let in_process = InProcessChannel::new(routes.clone(), shutdown.clone());
+    let in_process_routes = StoppableRoutes::new(routes.clone());
+    let in_process = InProcessChannel::new(in_process_routes.clone(), tasks.clone());
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let grpc = tokio::spawn(
         services::grpc_server(routes)
@@ -149,6 +152,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
     Ok(LocalMembrane {
         grpc_addr,
         in_process,
+        routes: in_process_routes,
         gateways,
         declarations: state.declarations,
         topics,
@@ -266,13 +270,14 @@ impl LocalMembrane {
         tracing::info!("local membrane shutting down");
         self.close_connections().await;
         self.shutdown.cancel();
+        self.routes.stop();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
             .await
             .is_err()
         {
             tracing::warn!(
-                "websocket connections or topic deliveries still busy after {SHUTDOWN_GRACE:?}; leaving them behind"
+                "websocket connections, topic deliveries or in-process calls still busy after {SHUTDOWN_GRACE:?}; leaving them behind"
             );
         }
         self.topics.report_undelivered();
@@ -294,6 +299,7 @@ impl LocalMembrane {
 impl Drop for LocalMembrane {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        self.routes.stop();
     }
 }
 

@@ -161,7 +161,9 @@ fn serve_tokio(listener: TcpListener) -> std::io::Result<()> {
                     break;
                 }
                 stream.write_all(&[b'q'; FRAME]).await?;
-                read_frame(&mut stream, &mut buffer).await?;
+                if !read_frame(&mut stream, &mut buffer).await? {
+                    break;
+                }
                 stream.write_all(&[b'a'; FRAME]).await?;
             }
             Ok(())
@@ -209,7 +211,9 @@ fn serve_blocking(listener: TcpListener) -> std::io::Result<()> {
             break;
         }
         stream.write_all(&[b'q'; FRAME])?;
-        read_frame(&mut stream)?;
+        if !read_frame(&mut stream)? {
+            break;
+        }
         stream.write_all(&[b'a'; FRAME])?;
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! Bodies on the channel's HTTP/2 streams: the response body tonic reads,
-//! and the task feeding a streaming request body to h2.
+//! Bodies of the channel's calls: the response body tonic reads (from an
+//! HTTP/2 stream, or from the embedded membrane's service), and the task
+//! feeding a streaming request body to h2.
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -11,10 +12,10 @@ use tonic::Status;
 /// A response's body as tonic reads it: the stream's data, then its
 /// trailers (where gRPC puts the call's status).
 pub(crate) struct ResponseBody {
-    from: From,
+    source: Source,
 }
 
-enum From {
+enum Source {
     /// An HTTP/2 stream, and whether its data has ended.
     H2 {
         stream: h2::RecvStream,
@@ -28,7 +29,7 @@ enum From {
 impl ResponseBody {
     pub(super) fn new(stream: h2::RecvStream) -> Self {
         Self {
-            from: From::H2 {
+            source: Source::H2 {
                 stream,
                 data_done: false,
             },
@@ -38,7 +39,7 @@ impl ResponseBody {
     #[cfg(feature = "local")]
     pub(super) fn in_process(body: tonic::body::Body) -> Self {
         Self {
-            from: From::InProcess(body),
+            source: Source::InProcess(body),
         }
     }
 }
@@ -51,10 +52,10 @@ impl Body for ResponseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        let (stream, data_done) = match &mut self.from {
-            From::H2 { stream, data_done } => (stream, data_done),
+        let (stream, data_done) = match &mut self.source {
+            Source::H2 { stream, data_done } => (stream, data_done),
             #[cfg(feature = "local")]
-            From::InProcess(body) => return Pin::new(body).poll_frame(cx),
+            Source::InProcess(body) => return Pin::new(body).poll_frame(cx),
         };
         if !*data_done {
             match stream.poll_data(cx) {
@@ -79,18 +80,18 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.from {
-            From::H2 { stream, .. } => stream.is_end_stream(),
+        match &self.source {
+            Source::H2 { stream, .. } => stream.is_end_stream(),
             #[cfg(feature = "local")]
-            From::InProcess(body) => body.is_end_stream(),
+            Source::InProcess(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.from {
-            From::H2 { .. } => SizeHint::default(),
+        match &self.source {
+            Source::H2 { .. } => SizeHint::default(),
             #[cfg(feature = "local")]
-            From::InProcess(body) => body.size_hint(),
+            Source::InProcess(body) => body.size_hint(),
         }
     }
 }

@@ -1,7 +1,8 @@
-//! A unary gRPC call written straight onto h2: for the call made once per
-//! event (`SendMessage`), without tonic's generic client path (its request
-//! and response wrappers, encoder and decoder streams), which cost as much
-//! CPU as the HTTP/2 work itself. The bytes on the wire are the same.
+//! A unary gRPC call written straight onto h2 (or handed straight to the
+//! embedded membrane): for the call made once per event (`SendMessage`),
+//! without tonic's generic client path (its request and response wrappers,
+//! encoder and decoder streams), which cost as much CPU as the HTTP/2 work
+//! itself. The bytes on the wire are the same.
 
 use super::body::{status_from_h2, ResponseBody};
 use super::Channel;
