@@ -14,7 +14,7 @@ use http::{HeaderValue, Method};
 use http_body::Body;
 use std::future::poll_fn;
 use std::pin::Pin;
-use tonic::{Code, Status};
+use tonic::Status;
 
 /// gRPC's prefix of each message: a compression flag and a 4-byte length.
 const PREFIX: usize = 5;
@@ -66,10 +66,8 @@ async fn answer_of<Answer: prost::Message + Default>(
     response: http::Response<ResponseBody>,
 ) -> Result<Answer, Status> {
     // A failure may come as headers alone ("trailers-only").
-    if let Some(status) = Status::from_header_map(response.headers()) {
-        if status.code() != Code::Ok {
-            return Err(status);
-        }
+    if let Some(Err(status)) = outcome(response.headers()) {
+        return Err(status);
     }
     if response.status() != http::StatusCode::OK {
         return Err(Status::unknown(format!(
@@ -86,12 +84,24 @@ async fn answer_of<Answer: prost::Message + Default>(
             Err(frame) => trailers = frame.into_trailers().ok(),
         }
     }
-    match trailers.as_ref().and_then(Status::from_header_map) {
-        Some(status) if status.code() == Code::Ok => {}
-        Some(status) => return Err(status),
-        None => return Err(Status::internal("the membrane's answer has no grpc-status")),
+    match trailers.as_ref().and_then(outcome) {
+        Some(Ok(())) => unframed(answer.freeze()),
+        Some(Err(status)) => Err(status),
+        None => Err(Status::internal("the membrane's answer has no grpc-status")),
     }
-    unframed(answer.freeze())
+}
+
+/// The call's outcome as `headers` give it, or `None` if they carry no
+/// `grpc-status`. Success, on every event's send, is read without building
+/// a `Status` (which parses every gRPC header and allocates).
+fn outcome(headers: &http::HeaderMap) -> Option<Result<(), Status>> {
+    let code = headers.get("grpc-status")?;
+    if code == "0" {
+        return Some(Ok(()));
+    }
+    Some(Err(Status::from_header_map(headers).unwrap_or_else(|| {
+        Status::unknown(format!("the membrane answered grpc-status {code:?}"))
+    })))
 }
 
 /// `message` with gRPC's prefix (uncompressed).
@@ -128,6 +138,7 @@ fn unframed<Answer: prost::Message + Default>(mut answer: Bytes) -> Result<Answe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Code;
 
     #[test]
     fn a_message_survives_framing() {
@@ -138,6 +149,31 @@ mod tests {
         let framed = framed(&message);
         assert_eq!(&framed[..PREFIX], &[0, 0, 0, 0, 4]);
         assert_eq!(unframed::<prost_types::Duration>(framed).unwrap(), message);
+    }
+
+    #[test]
+    fn outcomes_read_from_grpc_status() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, HeaderValue::from_static(value));
+            }
+            headers
+        };
+        assert!(outcome(&headers(&[])).is_none());
+        assert!(matches!(
+            outcome(&headers(&[("grpc-status", "0")])),
+            Some(Ok(()))
+        ));
+        let gone = outcome(&headers(&[
+            ("grpc-status", "5"),
+            ("grpc-message", "connection%20gone"),
+        ]));
+        let Some(Err(status)) = gone else {
+            panic!("{gone:?}")
+        };
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), "connection gone");
     }
 
     #[test]
