@@ -5,13 +5,21 @@
 //! database"), even once the disk works again; only reads that its cache
 //! answers still succeed. A new [`Database`] on the file repairs it to its
 //! last complete commit and works (the tests of `failing_disk` pin this
-//! down). So the operation that meets an I/O error closes the database and
-//! opens it again at once, and the operations after it use the new one.
-//! If that fails too (the disk still failing), every operation fails at
-//! once with why, and the first one after [`REOPEN_INTERVAL`] tries again:
-//! a failing disk costs one attempt, with its repair, per interval, not
-//! one per operation. redb locks the file, so the spoiled database is
-//! closed before the new one opens: while reopening fails, reads fail too.
+//! down). That repair is dear: the spoiled database could not save redb's
+//! allocator state when it closed, so the new one rebuilds it by walking
+//! every tree in the file, more than once, and every operation waits.
+//!
+//! So the operation that meets an I/O error closes the database and opens
+//! it again at once, and the operations after it use the new one (of
+//! several operations meeting one error, only the first reopens). But if
+//! the last reopen was less than [`REOPEN_INTERVAL`] ago, or failed, the
+//! database stays closed instead: every operation fails at once with why,
+//! and the first one after the interval tries again. A disk that keeps
+//! failing costs one reopen, with its repair, per interval, not one per
+//! operation, whether it refuses the open itself or accepts it and fails
+//! the next write (full, or a bad block under one value). redb locks the
+//! file, so the spoiled database is closed before the new one opens: while
+//! it is closed, reads fail too.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
@@ -19,10 +27,11 @@ use std::time::{Duration, Instant};
 
 use redb::Database;
 
-use super::{Cause, DatabaseError, OpenError, VALUES};
+use super::{Cause, DatabaseError, OpenError, Unusable, VALUES};
 
-/// How long operations fail at once after reopening the database failed,
-/// before one tries again.
+/// The least time from one reopen after an I/O error to the next: an I/O
+/// error sooner than this after a reopen, or a reopen that fails, leaves
+/// the database closed until this much time after that reopen.
 pub(super) const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Opens (or creates) the database: [`Database::create`] on the file in
@@ -44,12 +53,19 @@ pub(super) struct DatabaseHandle {
 enum State {
     /// `generation` counts the opens, so that of several operations
     /// meeting one I/O error only the first reopens the database.
-    Open { db: Database, generation: u64 },
-    /// Reopening after an I/O error failed `at`, with `error`.
+    /// `reopened` is when it was opened again after an I/O error (`None`
+    /// after the first open, so the first error reopens at once).
+    Open {
+        db: Database,
+        generation: u64,
+        reopened: Option<Instant>,
+    },
+    /// Closed after an I/O error, because of `why`, until the reopen
+    /// interval has passed `since` the last try to reopen it.
     Failed {
         generation: u64,
-        at: Instant,
-        error: Arc<OpenError>,
+        since: Instant,
+        why: Arc<Unusable>,
     },
     /// [`DatabaseHandle::close`] ran.
     Closed,
@@ -64,7 +80,11 @@ impl DatabaseHandle {
     ) -> Result<Self, OpenError> {
         let db = open_with_table(&open)?;
         Ok(Self {
-            state: RwLock::new(State::Open { db, generation: 0 }),
+            state: RwLock::new(State::Open {
+                db,
+                generation: 0,
+                reopened: None,
+            }),
             path,
             open,
             reopen_interval,
@@ -81,13 +101,13 @@ impl DatabaseHandle {
         loop {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
             match &*state {
-                State::Open { db, generation } => {
+                State::Open { db, generation, .. } => {
                     let generation = *generation;
                     let outcome = operation(db);
                     drop(state);
                     return outcome.map_err(|error| {
                         if error.is_io() {
-                            self.reopen_after_error(generation);
+                            self.after_io_error(generation, &error);
                         }
                         Cause::Database {
                             path: self.path.clone(),
@@ -95,11 +115,11 @@ impl DatabaseHandle {
                         }
                     });
                 }
-                State::Failed { at, error, .. } => {
-                    if !may_reopen || at.elapsed() < self.reopen_interval {
+                State::Failed { since, why, .. } => {
+                    if !may_reopen || since.elapsed() < self.reopen_interval {
                         return Err(Cause::Unusable {
                             path: self.path.clone(),
-                            error: error.clone(),
+                            why: why.clone(),
                         });
                     }
                 }
@@ -122,20 +142,53 @@ impl DatabaseHandle {
         *self.write_state() = State::Closed;
     }
 
-    /// Reopens the database opened as `generation`, which an I/O error
-    /// spoiled, unless another operation already did.
-    fn reopen_after_error(&self, generation: u64) {
+    /// Handles `error`, an I/O error met on the database opened as
+    /// `generation`, unless another operation already did: reopens the
+    /// database, or closes it until the next reopen is due.
+    fn after_io_error(&self, generation: u64, error: &DatabaseError) {
         let mut state = self.write_state();
-        if matches!(*state, State::Open { generation: open, .. } if open == generation) {
-            self.reopen(&mut state, generation);
+        let State::Open {
+            generation: open,
+            reopened,
+            ..
+        } = *state
+        else {
+            return;
+        };
+        if open != generation {
+            return;
+        }
+        match reopened {
+            Some(reopened) if reopened.elapsed() < self.reopen_interval => {
+                tracing::error!(
+                    path = %self.path.display(),
+                    %error,
+                    interval = ?self.reopen_interval,
+                    "the key/value database failed with an I/O error again soon after it was \
+                     reopened; every key/value operation fails until the interval has passed \
+                     since that reopen, then the next one reopens it"
+                );
+                *state = State::Failed {
+                    generation,
+                    since: reopened,
+                    why: Arc::new(Unusable::FailedAgain {
+                        error: error.clone(),
+                        interval: self.reopen_interval,
+                    }),
+                };
+            }
+            _ => self.reopen(&mut state, generation),
         }
     }
 
     /// Tries reopening again, unless another operation already did.
     fn retry_reopen(&self) {
         let mut state = self.write_state();
-        if let State::Failed { generation, at, .. } = *state {
-            if at.elapsed() >= self.reopen_interval {
+        if let State::Failed {
+            generation, since, ..
+        } = *state
+        {
+            if since.elapsed() >= self.reopen_interval {
                 self.reopen(&mut state, generation);
             }
         }
@@ -144,12 +197,17 @@ impl DatabaseHandle {
     fn reopen(&self, state: &mut RwLockWriteGuard<'_, State>, generation: u64) {
         // redb locks the file until the spoiled database is closed.
         **state = State::Closed;
-        **state = match open_with_table(&self.open) {
+        let opened = open_with_table(&self.open);
+        // Measured once the repair is done, so that a long repair does not
+        // eat into the interval the database then gets to work.
+        let now = Instant::now();
+        **state = match opened {
             Ok(db) => {
                 tracing::warn!(path = %self.path.display(), "reopened the key/value database after an I/O error");
                 State::Open {
                     db,
                     generation: generation + 1,
+                    reopened: Some(now),
                 }
             }
             Err(error) => {
@@ -161,8 +219,8 @@ impl DatabaseHandle {
                 );
                 State::Failed {
                     generation,
-                    at: Instant::now(),
-                    error: Arc::new(error),
+                    since: now,
+                    why: Arc::new(Unusable::ReopenFailed(error)),
                 }
             }
         };

@@ -3,13 +3,16 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::FutureExt;
 
+use super::database::Opener;
 use super::failing_disk::FailingDisk;
-use super::{Cause, Store, StoreError};
+use super::{Cause, Store, StoreError, Unusable};
 
 /// Stands for the database file in messages.
 const DISK: &str = "failing-disk";
@@ -19,6 +22,24 @@ const DISK: &str = "failing-disk";
 fn open(disk: &FailingDisk) -> Store {
     Store::open_on_backend(disk.clone(), Path::new(DISK), Duration::ZERO).unwrap()
 }
+
+/// A store on `disk`, and how many times it opened the database (the
+/// first open included).
+fn open_counting(disk: &FailingDisk, reopen_interval: Duration) -> (Store, Arc<AtomicUsize>) {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let (disk, counted) = (disk.clone(), opens.clone());
+    let open: Opener = Box::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        disk.open()
+    });
+    let store = Store::open_with(DISK.into(), open, reopen_interval).unwrap();
+    (store, opens)
+}
+
+/// The value that lands on a bad block, for
+/// [`FailingDisk::fail_writes_holding`]: a write of a page holding it
+/// fails, every other write succeeds, and the database reopens fine.
+const BAD: &[u8] = b"the bytes on a bad block";
 
 /// Awaits `operation`, which must not hang even when the disk fails.
 async fn answered<T>(operation: impl Future<Output = T>) -> T {
@@ -78,9 +99,6 @@ async fn a_failed_commit_fails_every_change_waiting_and_applies_none() {
 
 #[tokio::test]
 async fn a_change_the_disk_refuses_fails_alone_and_the_rest_of_its_group_commits() {
-    /// The value that lands on a bad block: a write of a page holding it
-    /// fails, every other write succeeds.
-    const BAD: &[u8] = b"the bytes on a bad block";
     let disk = FailingDisk::new();
     let store = open(&disk);
     store.set("s", "bad", b"old".to_vec()).await.unwrap();
@@ -170,4 +188,185 @@ async fn while_reopening_fails_operations_fail_at_once_until_the_next_try_is_due
             "{error}"
         );
     }
+}
+
+/// Asserts that `outcome` failed on the disk, with the injected write
+/// failure, and not at once on a closed database.
+fn assert_write_failed<T: std::fmt::Debug>(outcome: Result<T, StoreError>, key: &str) {
+    let message = outcome.unwrap_err().to_string();
+    assert_eq!(
+        message,
+        format!(
+            "cannot write key \"{key}\" of store \"s\": \
+             key/value database {DISK}: I/O error: injected write failure"
+        )
+    );
+}
+
+/// Asserts that `outcome` failed at once, without trying the disk: the
+/// database failed again soon after it was reopened, with the injected
+/// write failure.
+fn assert_closed_after_failing_again<T: std::fmt::Debug>(outcome: Result<T, StoreError>) {
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(error.cause(), Cause::Unusable { why, .. } if matches!(**why, Unusable::FailedAgain { .. })),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "key/value database {DISK} failed with an I/O error again"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("I/O error: injected write failure"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_disk_that_opens_but_keeps_failing_writes_costs_one_reopen_per_interval() {
+    let disk = FailingDisk::new();
+    let (store, opens) = open_counting(&disk, Duration::from_secs(3600));
+    store.set("s", "key:001", b"old".to_vec()).await.unwrap();
+    disk.fail_writes_holding(Some(BAD));
+
+    // The first failure reopens the database (repairing the whole file),
+    // and only that: the change was alone, so it is not tried again.
+    assert_write_failed(answered(store.set("s", "bad", BAD.to_vec())).await, "bad");
+    assert_eq!(
+        (opens.load(Ordering::SeqCst), disk.failures()),
+        (2, 1),
+        "(opens, disk failures) after the first failing change"
+    );
+
+    // The reopened database fails again at once: reopening it again
+    // would only repeat the repair, so it stays closed for the interval.
+    assert_write_failed(answered(store.set("s", "bad", BAD.to_vec())).await, "bad");
+    assert_eq!(
+        (opens.load(Ordering::SeqCst), disk.failures()),
+        (2, 2),
+        "(opens, disk failures) after the second failing change"
+    );
+
+    // Every operation now fails at once, naming the failure, and none
+    // touches the disk.
+    for _ in 0..8 {
+        assert_closed_after_failing_again(answered(store.set("s", "bad", BAD.to_vec())).await);
+    }
+    assert_closed_after_failing_again(answered(store.set("s", "good", b"1".to_vec())).await);
+    assert_closed_after_failing_again(answered(store.delete("s", "key:001")).await);
+    assert_closed_after_failing_again(answered(store.get("s", "key:001")).await);
+    assert_eq!(
+        (opens.load(Ordering::SeqCst), disk.failures()),
+        (2, 2),
+        "(opens, disk failures) after the operations refused at once"
+    );
+}
+
+#[tokio::test]
+async fn once_the_interval_has_passed_the_next_operation_reopens_the_database() {
+    // Long enough that the few operations checked inside one interval run
+    // well within it, even on a loaded machine.
+    const INTERVAL: Duration = Duration::from_secs(1);
+    let disk = FailingDisk::new();
+    let (store, opens) = open_counting(&disk, INTERVAL);
+    store.set("s", "bad", b"old".to_vec()).await.unwrap();
+    disk.fail_writes_holding(Some(BAD));
+    for _ in 0..2 {
+        assert_write_failed(answered(store.set("s", "bad", BAD.to_vec())).await, "bad");
+    }
+    assert_closed_after_failing_again(answered(store.get("s", "bad")).await);
+    assert_eq!(opens.load(Ordering::SeqCst), 2);
+
+    // The disk still fails: the first operation after the interval
+    // reopens the database once, fails again, and it is closed again.
+    tokio::time::sleep(INTERVAL).await;
+    assert_write_failed(answered(store.set("s", "bad", BAD.to_vec())).await, "bad");
+    assert_eq!(opens.load(Ordering::SeqCst), 3);
+    assert_closed_after_failing_again(answered(store.get("s", "bad")).await);
+
+    // The disk works again, but the database stays closed until the
+    // interval has passed; then the next operation reopens it and
+    // succeeds.
+    disk.fail_writes_holding(None);
+    assert_closed_after_failing_again(answered(store.set("s", "good", b"1".to_vec())).await);
+    assert_eq!(opens.load(Ordering::SeqCst), 3);
+    tokio::time::sleep(INTERVAL).await;
+    answered(store.set("s", "bad", BAD.to_vec())).await.unwrap();
+    assert_eq!(opens.load(Ordering::SeqCst), 4);
+    assert_eq!(
+        answered(store.get("s", "bad")).await.unwrap(),
+        Some(BAD.to_vec())
+    );
+    assert_eq!(
+        answered(store.keys_with_prefix("s", "")).await.unwrap(),
+        ["bad"]
+    );
+}
+
+#[tokio::test]
+async fn readers_and_a_writer_meeting_one_io_error_reopen_the_database_once() {
+    const READERS: usize = 4;
+    let disk = FailingDisk::new();
+    {
+        let store = open(&disk);
+        for n in 0..2000 {
+            let key = format!("key:{n:04}");
+            store.set("s", &key, vec![7; 100]).await.unwrap();
+        }
+        store.close().await;
+    }
+    // A zero interval reopens after every I/O error, so only telling that
+    // the operations met the same error keeps the reopens to one.
+    let (store, opens) = open_counting(&disk, Duration::ZERO);
+
+    // A database just opened has none of the values cached: each
+    // operation reads the disk, and waits there until every one of them
+    // is inside the database; then all those reads fail.
+    disk.hold_reads();
+    let readers = (0..READERS).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move { store.get("s", &format!("key:{:04}", n * 500)).await })
+    });
+    let readers: Vec<_> = readers.collect();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { store.set("s", "key:1999", b"new".to_vec()).await })
+    };
+    let held = disk.clone();
+    answered(tokio::task::spawn_blocking(move || {
+        held.wait_for_held_reads(READERS + 1, Duration::from_secs(10));
+    }))
+    .await
+    .unwrap();
+    disk.fail_reads(READERS + 1);
+    disk.release_reads();
+
+    for reader in readers {
+        let outcome = answered(reader).await.unwrap();
+        let message = outcome.unwrap_err().to_string();
+        assert!(
+            message.contains("I/O error: injected read failure"),
+            "{message}"
+        );
+    }
+    let message = answered(writer).await.unwrap().unwrap_err().to_string();
+    assert!(
+        message.contains("I/O error: injected read failure"),
+        "{message}"
+    );
+    assert_eq!(disk.failures(), READERS + 1);
+    assert_eq!(opens.load(Ordering::SeqCst), 2, "opens, the first included");
+
+    // The reopened database works.
+    answered(store.set("s", "key:1999", b"new".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(
+        answered(store.get("s", "key:0500")).await.unwrap(),
+        Some(vec![7; 100])
+    );
+    assert_eq!(opens.load(Ordering::SeqCst), 2);
 }

@@ -1,12 +1,13 @@
 //! A disk that fails on demand, to test how the store meets I/O errors in a
 //! real redb database: redb's in-memory backend behind switches, flipped
-//! at run time, that make its writes and syncs fail or wait.
+//! at run time, that make its reads, writes and syncs fail or wait.
 //!
 //! Clones share one disk, so a database opened again on a clone finds what
 //! the earlier one wrote, as it would on a file.
 
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use redb::backends::InMemoryBackend;
 use redb::{Database, StorageBackend};
@@ -20,6 +21,8 @@ struct Disk {
     faults: Mutex<Faults>,
     /// Signalled when a sync starts waiting or syncs are let through.
     syncs: Condvar,
+    /// Signalled when a read starts waiting or reads are let through.
+    reads: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +38,13 @@ struct Faults {
     holding_syncs: bool,
     /// How many syncs are waiting.
     syncs_waiting: usize,
-    /// How many writes and syncs failed so far.
+    /// How many of the next reads fail.
+    failing_reads: usize,
+    /// Reads wait while this is set.
+    holding_reads: bool,
+    /// How many reads are waiting.
+    reads_waiting: usize,
+    /// How many reads, writes and syncs failed so far.
     failures: usize,
 }
 
@@ -69,7 +78,12 @@ impl FailingDisk {
         self.faults().bad_bytes = bytes.map(<[u8]>::to_vec);
     }
 
-    /// How many writes and syncs failed so far.
+    /// The next `count` reads fail (and no more).
+    pub(crate) fn fail_reads(&self, count: usize) {
+        self.faults().failing_reads = count;
+    }
+
+    /// How many reads, writes and syncs failed so far.
     pub(crate) fn failures(&self) -> usize {
         self.faults().failures
     }
@@ -96,6 +110,35 @@ impl FailingDisk {
         self.0.syncs.notify_all();
     }
 
+    /// From now on reads wait until [`FailingDisk::release_reads`].
+    pub(crate) fn hold_reads(&self) {
+        self.faults().holding_reads = true;
+    }
+
+    /// Blocks until `count` reads are waiting, held by
+    /// [`FailingDisk::hold_reads`]; panics after `timeout`, so that a test
+    /// expecting more reads than come fails rather than hangs.
+    pub(crate) fn wait_for_held_reads(&self, count: usize, timeout: Duration) {
+        let (faults, waited) = self
+            .0
+            .reads
+            .wait_timeout_while(self.faults(), timeout, |faults| {
+                faults.reads_waiting < count
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            !waited.timed_out(),
+            "{} reads waiting after {timeout:?}, not {count}",
+            faults.reads_waiting
+        );
+    }
+
+    /// Lets the waiting reads, and every later one, through.
+    pub(crate) fn release_reads(&self) {
+        self.faults().holding_reads = false;
+        self.0.reads.notify_all();
+    }
+
     fn faults(&self) -> MutexGuard<'_, Faults> {
         self.0.faults.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -113,6 +156,20 @@ impl StorageBackend for FailingDisk {
     }
 
     fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, io::Error> {
+        let mut faults = self.faults();
+        faults.reads_waiting += 1;
+        self.0.reads.notify_all();
+        faults = self
+            .0
+            .reads
+            .wait_while(faults, |faults| faults.holding_reads)
+            .unwrap_or_else(PoisonError::into_inner);
+        faults.reads_waiting -= 1;
+        if faults.failing_reads > 0 {
+            faults.failing_reads -= 1;
+            return Err(injected(&mut faults, "read"));
+        }
+        drop(faults);
         self.0.memory.read(offset, len)
     }
 

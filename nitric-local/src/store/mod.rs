@@ -8,9 +8,11 @@
 //!
 //! When the disk fails, the operation that meets the I/O error fails with
 //! it, and the database is opened again so that later ones can succeed
-//! ([`database`]). A change committed with others that failed is tried
-//! again alone, so each caller learns its own change's outcome. After a
-//! failed sync, a change its caller was told failed may still be on disk.
+//! ([`database`]), at most once per [`REOPEN_INTERVAL`]: meanwhile
+//! operations fail at once. A change committed with others that failed is
+//! tried again alone, so each caller learns its own change's outcome.
+//! After a failed sync, a change its caller was told failed may still be
+//! on disk.
 
 mod database;
 #[cfg(test)]
@@ -45,15 +47,18 @@ pub(crate) struct Store {
     changes: mpsc::Sender<PendingChange>,
 }
 
-/// Any redb failure, boxed: redb's error type is large, and failures are
-/// rare enough that the allocation costs nothing.
-#[derive(Debug, thiserror::Error)]
+/// Any redb failure, behind an `Arc`: redb's error type is large, and
+/// failures are rare enough that the allocation costs nothing. Shared
+/// rather than boxed because redb's error cannot be cloned, and a database
+/// that failed twice in a row keeps the error to name it to the operations
+/// it refuses ([`Unusable::FailedAgain`]).
+#[derive(Debug, Clone, thiserror::Error)]
 #[error(transparent)]
-pub(crate) struct DatabaseError(Box<redb::Error>);
+pub(crate) struct DatabaseError(Arc<redb::Error>);
 
 impl<E: Into<redb::Error>> From<E> for DatabaseError {
     fn from(error: E) -> Self {
-        Self(Box::new(error.into()))
+        Self(Arc::new(error.into()))
     }
 }
 
@@ -122,17 +127,32 @@ pub(crate) enum Cause {
     Closed,
     #[error("key/value database {path}: {error}")]
     Database { path: PathBuf, error: DatabaseError },
-    /// The disk failed earlier, and reopening the database failed since.
-    #[error("key/value database {path} failed with an I/O error and cannot be reopened: {error}")]
-    Unusable {
-        path: PathBuf,
-        error: Arc<OpenError>,
-    },
+    /// The disk failed earlier, and the database stays closed until the
+    /// next try to reopen it is due.
+    #[error("key/value database {path} {why}")]
+    Unusable { path: PathBuf, why: Arc<Unusable> },
     /// The writer thread panicked; no change can be made any more.
     #[error("the key/value writer thread stopped (its panic is in the log)")]
     WriterStopped,
     #[error("key/value database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// Why the database stays closed until the next try to reopen it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unusable {
+    #[error("failed with an I/O error and cannot be reopened: {0}")]
+    ReopenFailed(OpenError),
+    /// Reopening at once again would cost another repair of the file for
+    /// a disk that keeps failing.
+    #[error(
+        "failed with an I/O error again less than {interval:?} after it was reopened, \
+         and stays closed until {interval:?} after that reopen: {error}"
+    )]
+    FailedAgain {
+        error: DatabaseError,
+        interval: Duration,
+    },
 }
 
 impl Store {

@@ -82,6 +82,14 @@ fn write_changes(database: &DatabaseHandle, pending: &mpsc::Receiver<PendingChan
                     let _ = change.done.send(Ok(()));
                 }
             }
+            // A lone change already had a transaction of its own, so this
+            // outcome is its own. Trying it again would repeat that commit
+            // and, after an I/O error, spend a second reopen of the
+            // database (a repair of the whole file) on it.
+            Err(cause) if batch.len() == 1 => {
+                let PendingChange { change, done } = batch.remove(0);
+                let _ = done.send(Err(StoreError::new(change.operation(), cause)));
+            }
             // One change may be at fault, or the disk failed for a moment
             // (and the database was reopened): each change gets its own
             // transaction and its own outcome.
