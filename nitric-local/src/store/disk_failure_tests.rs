@@ -139,22 +139,34 @@ async fn a_disk_failing_once_fails_no_change() {
     let store = open(&disk);
     store.set("s", "gone", b"old".to_vec()).await.unwrap();
 
-    // The sync of whichever commit comes first fails; the store reopens
-    // the database and commits each change again, alone.
-    disk.fail_syncs(1);
-    let (set_a, set_b, delete) = answered(async {
+    // Keep the writer inside a commit while the next changes arrive, so
+    // they wait for it together and form one group; that group's sync
+    // fails, the store reopens the database and commits each change again,
+    // alone.
+    disk.hold_syncs();
+    let mut first = Box::pin(store.set("s", "first", b"0".to_vec()));
+    assert!((&mut first).now_or_never().is_none());
+    disk.wait_for_a_held_sync();
+    disk.fail_syncs_after(1, 1);
+    let mut group = Box::pin(async {
         tokio::join!(
             store.set("s", "a", b"1".to_vec()),
             store.set("s", "b", b"2".to_vec()),
             store.delete("s", "gone"),
         )
-    })
-    .await;
+    });
+    assert!((&mut group).now_or_never().is_none());
+    disk.release_syncs();
+    answered(first).await.unwrap();
+    let (set_a, set_b, delete) = answered(group).await;
     assert_eq!(disk.failures(), 1);
     set_a.unwrap();
     set_b.unwrap();
     delete.unwrap();
-    assert_eq!(store.keys_with_prefix("s", "").await.unwrap(), ["a", "b"]);
+    assert_eq!(
+        store.keys_with_prefix("s", "").await.unwrap(),
+        ["a", "b", "first"]
+    );
     assert_eq!(store.get("s", "b").await.unwrap(), Some(b"2".to_vec()));
 }
 

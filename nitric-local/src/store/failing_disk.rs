@@ -31,6 +31,8 @@ struct Faults {
     failing_writes: bool,
     /// How many of the next syncs fail.
     failing_syncs: usize,
+    /// How many syncs succeed before the failing ones.
+    passing_syncs: usize,
     /// Writes whose data holds these bytes fail, as under a bad block that
     /// only the page holding one value lands on.
     bad_bytes: Option<Vec<u8>>,
@@ -69,7 +71,16 @@ impl FailingDisk {
 
     /// The next `count` syncs fail (and no more).
     pub(crate) fn fail_syncs(&self, count: usize) {
-        self.faults().failing_syncs = count;
+        self.fail_syncs_after(0, count);
+    }
+
+    /// Lets `passing` syncs succeed, then fails the `count` after them: a
+    /// sync held already ([`hold_syncs`](Self::hold_syncs)) is among the
+    /// passing ones, and a commit queued behind it meets the failure.
+    pub(crate) fn fail_syncs_after(&self, passing: usize, count: usize) {
+        let mut faults = self.faults();
+        faults.passing_syncs = passing;
+        faults.failing_syncs = count;
     }
 
     /// From now on every write whose data holds `bytes` fails; `None`
@@ -187,7 +198,9 @@ impl StorageBackend for FailingDisk {
             .wait_while(faults, |faults| faults.holding_syncs)
             .unwrap_or_else(PoisonError::into_inner);
         faults.syncs_waiting -= 1;
-        if faults.failing_syncs > 0 {
+        if faults.passing_syncs > 0 {
+            faults.passing_syncs -= 1;
+        } else if faults.failing_syncs > 0 {
             faults.failing_syncs -= 1;
             return Err(injected(&mut faults, "sync"));
         }
