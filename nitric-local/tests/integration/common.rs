@@ -182,6 +182,43 @@ impl Events {
             .await
             .expect("the handler stream is still open")
     }
+
+    /// Waits until the handler's stream has ended, failing on any event.
+    pub async fn ended(&mut self) {
+        if let Some(event) = within("the handler stream's end", self.0.recv()).await {
+            panic!("expected the handler stream to end, got {event:?}");
+        }
+    }
+}
+
+/// What tonic's clients call through: a TCP [`Channel`], or a membrane's
+/// `InProcessChannel`.
+pub trait Transport:
+    tonic::client::GrpcService<
+        tonic::body::Body,
+        Error: Into<tonic::codegen::StdError>,
+        ResponseBody: http_body::Body<
+            Data = bytes::Bytes,
+            Error: Into<tonic::codegen::StdError> + Send,
+        > + Send
+                          + 'static,
+    > + Send
+    + 'static
+{
+}
+
+impl<T> Transport for T where
+    T: tonic::client::GrpcService<
+            tonic::body::Body,
+            Error: Into<tonic::codegen::StdError>,
+            ResponseBody: http_body::Body<
+                Data = bytes::Bytes,
+                Error: Into<tonic::codegen::StdError> + Send,
+            > + Send
+                              + 'static,
+        > + Send
+        + 'static
+{
 }
 
 /// One `HandleEvents` stream, seen from the application.
@@ -193,7 +230,7 @@ pub struct AppStream {
 impl AppStream {
     /// Opens a stream and registers it; the error is the membrane's refusal.
     pub async fn register(
-        channel: Channel,
+        channel: impl Transport,
         socket: &str,
         event: WebsocketEventType,
     ) -> Result<AppStream, Status> {
@@ -221,7 +258,7 @@ impl AppStream {
     }
 
     /// Opens a stream whose first message is `first`.
-    pub async fn open(channel: Channel, first: ClientMessage) -> Result<AppStream, Status> {
+    pub async fn open(channel: impl Transport, first: ClientMessage) -> Result<AppStream, Status> {
         let (to_membrane, outgoing) = mpsc::channel(16);
         to_membrane.send(first).await.unwrap();
         let from_membrane = within(

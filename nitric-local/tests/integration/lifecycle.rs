@@ -1,5 +1,6 @@
 //! Starting, stopping and restarting a membrane.
 
+use futures_util::SinkExt;
 use nitric_local::StartError;
 use nitric_protocol::kvstore::v1::kv_store_client::KvStoreClient;
 use nitric_protocol::kvstore::v1::{KvStoreGetValueRequest, KvStoreSetValueRequest, ValueRef};
@@ -160,9 +161,45 @@ async fn shutdown_closes_websockets_and_frees_the_ports() {
     std::net::TcpListener::bind(gateway_addr).expect("the gateway port is free");
 }
 
+#[tokio::test]
+async fn in_process_event_streams_serve_a_socket_until_shutdown() {
+    let TestMembrane {
+        membrane,
+        data: _data,
+    } = TestMembrane::start().await;
+    let mut events = register_all(membrane.in_process(), "chat").await;
+    let url = membrane.socket_url("chat").unwrap();
+    // The handshake waits for the connect event's answer, given in memory.
+    let mut client = open_client(&url).await.expect("the connection is accepted");
+    assert_eq!(events[0].next().await.socket_name, "chat");
+    client
+        .send(Message::text("over memory"))
+        .await
+        .expect("the message is sent");
+    let message = events[2].next().await;
+    assert_eq!(message.socket_name, "chat");
+    let first_frame = tokio::spawn(async move {
+        let frame = next_frame(&mut client).await;
+        finish_closing(client);
+        frame
+    });
+
+    within("shutdown", membrane.shutdown()).await;
+
+    match within("the close frame", first_frame).await.unwrap() {
+        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Away),
+        other => panic!("expected a going-away close frame, got {other:?}"),
+    }
+    // The disconnect reached the app before its streams ended.
+    assert_eq!(events[1].next().await.socket_name, "chat");
+    for handler in &mut events {
+        handler.ended().await;
+    }
+}
+
 /// Accepting handlers for every event of `socket`, kept alive by the result.
 async fn register_all(
-    channel: tonic::transport::Channel,
+    channel: impl crate::common::Transport + Clone,
     socket: &str,
 ) -> Vec<crate::common::Events> {
     use crate::common::{accept, AppStream};
