@@ -382,3 +382,59 @@ async fn readers_and_a_writer_meeting_one_io_error_reopen_the_database_once() {
     );
     assert_eq!(opens.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_lone_change_refused_for_another_operations_io_error_is_tried_again() {
+    let disk = FailingDisk::new();
+    {
+        let store = open(&disk);
+        for n in 0..2000 {
+            store
+                .set("s", &format!("key:{n:04}"), vec![7; 100])
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    }
+    let (store, opens) = open_counting(&disk, Duration::ZERO);
+
+    // The change's commit waits in its first write to the disk...
+    disk.hold_writes();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { store.set("s", "key:0000", b"new".to_vec()).await })
+    };
+    let held = disk.clone();
+    answered(tokio::task::spawn_blocking(move || {
+        held.wait_for_a_held_write()
+    }))
+    .await
+    .unwrap();
+    // ...while a read of a page nothing has cached yet fails, which makes
+    // redb refuse every later write on that database: the rest of the
+    // change's commit too.
+    disk.fail_reads(1);
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move { store.get("s", "key:1500").await })
+    };
+    answered(async {
+        while disk.failures() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    disk.release_writes();
+
+    let read = answered(reader).await.unwrap().unwrap_err().to_string();
+    assert!(read.contains("injected read failure"), "{read}");
+    // The change was refused for the reader's failure, not its own, and
+    // was tried again on the reopened database.
+    answered(writer).await.unwrap().unwrap();
+    assert_eq!(disk.failures(), 1);
+    assert_eq!(opens.load(Ordering::SeqCst), 2, "opens, the first included");
+    assert_eq!(
+        answered(store.get("s", "key:0000")).await.unwrap(),
+        Some(b"new".to_vec())
+    );
+}

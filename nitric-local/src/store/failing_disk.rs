@@ -19,11 +19,69 @@ pub(crate) struct FailingDisk(Arc<Disk>);
 struct Disk {
     memory: InMemoryBackend,
     faults: Mutex<Faults>,
-    /// Signalled when a sync starts waiting or syncs are let through.
-    syncs: Condvar,
-    /// Signalled when a read starts waiting or reads are let through.
-    reads: Condvar,
+    reads: Gate,
+    writes: Gate,
+    syncs: Gate,
 }
+
+/// Holds one kind of operation (reads, writes or syncs) at the disk on
+/// demand, so a test can act while a database operation is inside it.
+#[derive(Debug, Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    /// Signalled when an operation starts waiting or the gate opens.
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    holding: bool,
+    waiting: usize,
+}
+
+impl Gate {
+    /// Waits here while the gate holds.
+    fn pass(&self) {
+        let mut state = self.lock();
+        state.waiting += 1;
+        self.changed.notify_all();
+        let mut state = self
+            .changed
+            .wait_while(state, |state| state.holding)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.waiting -= 1;
+    }
+
+    fn hold(&self) {
+        self.lock().holding = true;
+    }
+
+    fn release(&self) {
+        self.lock().holding = false;
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `count` operations wait here; panics after `timeout`,
+    /// so that a test expecting more than come fails rather than hangs.
+    fn wait_for_held(&self, count: usize, timeout: Duration, what: &str) {
+        let (state, waited) = self
+            .changed
+            .wait_timeout_while(self.lock(), timeout, |state| state.waiting < count)
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            !waited.timed_out(),
+            "{} {what} waiting after {timeout:?}, not {count}",
+            state.waiting
+        );
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How long a test waits for an operation to reach a held gate.
+const REACH_THE_GATE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 struct Faults {
@@ -36,16 +94,8 @@ struct Faults {
     /// Writes whose data holds these bytes fail, as under a bad block that
     /// only the page holding one value lands on.
     bad_bytes: Option<Vec<u8>>,
-    /// Syncs wait while this is set.
-    holding_syncs: bool,
-    /// How many syncs are waiting.
-    syncs_waiting: usize,
     /// How many of the next reads fail.
     failing_reads: usize,
-    /// Reads wait while this is set.
-    holding_reads: bool,
-    /// How many reads are waiting.
-    reads_waiting: usize,
     /// How many reads, writes and syncs failed so far.
     failures: usize,
 }
@@ -101,53 +151,49 @@ impl FailingDisk {
 
     /// From now on syncs wait until [`FailingDisk::release_syncs`].
     pub(crate) fn hold_syncs(&self) {
-        self.faults().holding_syncs = true;
+        self.0.syncs.hold();
     }
 
     /// Blocks until a sync is waiting, held by [`FailingDisk::hold_syncs`].
     pub(crate) fn wait_for_a_held_sync(&self) {
-        let faults = self.faults();
-        drop(
-            self.0
-                .syncs
-                .wait_while(faults, |faults| faults.syncs_waiting == 0)
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        self.0.syncs.wait_for_held(1, REACH_THE_GATE, "syncs");
     }
 
     /// Lets the waiting syncs, and every later one, through.
     pub(crate) fn release_syncs(&self) {
-        self.faults().holding_syncs = false;
-        self.0.syncs.notify_all();
+        self.0.syncs.release();
+    }
+
+    /// From now on writes wait until [`FailingDisk::release_writes`].
+    pub(crate) fn hold_writes(&self) {
+        self.0.writes.hold();
+    }
+
+    /// Blocks until a write is waiting, held by [`FailingDisk::hold_writes`].
+    pub(crate) fn wait_for_a_held_write(&self) {
+        self.0.writes.wait_for_held(1, REACH_THE_GATE, "writes");
+    }
+
+    /// Lets the waiting writes, and every later one, through.
+    pub(crate) fn release_writes(&self) {
+        self.0.writes.release();
     }
 
     /// From now on reads wait until [`FailingDisk::release_reads`].
     pub(crate) fn hold_reads(&self) {
-        self.faults().holding_reads = true;
+        self.0.reads.hold();
     }
 
     /// Blocks until `count` reads are waiting, held by
     /// [`FailingDisk::hold_reads`]; panics after `timeout`, so that a test
     /// expecting more reads than come fails rather than hangs.
     pub(crate) fn wait_for_held_reads(&self, count: usize, timeout: Duration) {
-        let (faults, waited) = self
-            .0
-            .reads
-            .wait_timeout_while(self.faults(), timeout, |faults| {
-                faults.reads_waiting < count
-            })
-            .unwrap_or_else(PoisonError::into_inner);
-        assert!(
-            !waited.timed_out(),
-            "{} reads waiting after {timeout:?}, not {count}",
-            faults.reads_waiting
-        );
+        self.0.reads.wait_for_held(count, timeout, "reads");
     }
 
     /// Lets the waiting reads, and every later one, through.
     pub(crate) fn release_reads(&self) {
-        self.faults().holding_reads = false;
-        self.0.reads.notify_all();
+        self.0.reads.release();
     }
 
     fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -167,15 +213,8 @@ impl StorageBackend for FailingDisk {
     }
 
     fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, io::Error> {
+        self.0.reads.pass();
         let mut faults = self.faults();
-        faults.reads_waiting += 1;
-        self.0.reads.notify_all();
-        faults = self
-            .0
-            .reads
-            .wait_while(faults, |faults| faults.holding_reads)
-            .unwrap_or_else(PoisonError::into_inner);
-        faults.reads_waiting -= 1;
         if faults.failing_reads > 0 {
             faults.failing_reads -= 1;
             return Err(injected(&mut faults, "read"));
@@ -189,15 +228,8 @@ impl StorageBackend for FailingDisk {
     }
 
     fn sync_data(&self, eventual: bool) -> Result<(), io::Error> {
+        self.0.syncs.pass();
         let mut faults = self.faults();
-        faults.syncs_waiting += 1;
-        self.0.syncs.notify_all();
-        faults = self
-            .0
-            .syncs
-            .wait_while(faults, |faults| faults.holding_syncs)
-            .unwrap_or_else(PoisonError::into_inner);
-        faults.syncs_waiting -= 1;
         if faults.passing_syncs > 0 {
             faults.passing_syncs -= 1;
         } else if faults.failing_syncs > 0 {
@@ -209,6 +241,7 @@ impl StorageBackend for FailingDisk {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        self.0.writes.pass();
         let mut faults = self.faults();
         let bad_block = faults
             .bad_bytes

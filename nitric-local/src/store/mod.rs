@@ -67,6 +67,12 @@ impl DatabaseError {
     pub(crate) fn is_io(&self) -> bool {
         matches!(*self.0, redb::Error::Io(_) | redb::Error::PreviousIo)
     }
+
+    /// Whether the disk failed earlier, under another operation: redb
+    /// refuses every later write on a database that met an I/O error.
+    pub(crate) fn is_previous_io(&self) -> bool {
+        matches!(*self.0, redb::Error::PreviousIo)
+    }
 }
 
 /// Why the database file could not be opened.

@@ -83,10 +83,13 @@ fn write_changes(database: &DatabaseHandle, pending: &mpsc::Receiver<PendingChan
                 }
             }
             // A lone change already had a transaction of its own, so this
-            // outcome is its own. Trying it again would repeat that commit
-            // and, after an I/O error, spend a second reopen of the
+            // outcome is its own, unless the disk failed under another
+            // operation (a read) while it ran: redb then refuses its write
+            // with `PreviousIo`, and it deserves a try on the reopened
+            // database. Trying its own failure again would repeat that
+            // commit and, after an I/O error, spend a second reopen of the
             // database (a repair of the whole file) on it.
-            Err(cause) if batch.len() == 1 => {
+            Err(cause) if batch.len() == 1 && !failed_under_another(&cause) => {
                 let PendingChange { change, done } = batch.remove(0);
                 let _ = done.send(Err(StoreError::new(change.operation(), cause)));
             }
@@ -106,6 +109,11 @@ fn write_changes(database: &DatabaseHandle, pending: &mpsc::Receiver<PendingChan
             }
         }
     }
+}
+
+/// Whether `cause` is an I/O error another operation met first.
+fn failed_under_another(cause: &Cause) -> bool {
+    matches!(cause, Cause::Database { error, .. } if error.is_previous_io())
 }
 
 /// Applies `changes` in order in one write transaction.

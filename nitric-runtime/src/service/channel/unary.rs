@@ -95,13 +95,11 @@ async fn answer_of<Answer: prost::Message + Default>(
 /// `grpc-status`. Success, on every event's send, is read without building
 /// a `Status` (which parses every gRPC header and allocates).
 fn outcome(headers: &http::HeaderMap) -> Option<Result<(), Status>> {
-    let code = headers.get("grpc-status")?;
-    if code == "0" {
+    if headers.get("grpc-status")? == "0" {
         return Some(Ok(()));
     }
-    Some(Err(Status::from_header_map(headers).unwrap_or_else(|| {
-        Status::unknown(format!("the membrane answered grpc-status {code:?}"))
-    })))
+    // Some whenever `grpc-status` is present.
+    Status::from_header_map(headers).map(Err)
 }
 
 /// `message` with gRPC's prefix (uncompressed).
