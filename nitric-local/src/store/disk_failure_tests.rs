@@ -106,10 +106,10 @@ async fn a_change_the_disk_refuses_fails_alone_and_the_rest_of_its_group_commits
 
     // Keep the writer inside a commit while the next changes arrive, so
     // they wait for it together and it commits them as one group.
-    disk.hold_syncs();
+    disk.syncs().hold();
     let mut first = Box::pin(store.set("s", "first", b"1".to_vec()));
     assert!((&mut first).now_or_never().is_none());
-    disk.wait_for_a_held_sync();
+    disk.syncs().wait_for_held(1);
     let mut group = Box::pin(join_all([
         store.set("s", "before", b"2".to_vec()).boxed(),
         store.set("s", "bad", BAD.to_vec()).boxed(),
@@ -117,7 +117,7 @@ async fn a_change_the_disk_refuses_fails_alone_and_the_rest_of_its_group_commits
         store.delete("s", "first").boxed(),
     ]));
     assert!((&mut group).now_or_never().is_none());
-    disk.release_syncs();
+    disk.syncs().release();
     answered(first).await.unwrap();
     let mut outcomes = answered(group).await.into_iter();
     outcomes.next().unwrap().unwrap();
@@ -143,10 +143,10 @@ async fn a_disk_failing_once_fails_no_change() {
     // they wait for it together and form one group; that group's sync
     // fails, the store reopens the database and commits each change again,
     // alone.
-    disk.hold_syncs();
+    disk.syncs().hold();
     let mut first = Box::pin(store.set("s", "first", b"0".to_vec()));
     assert!((&mut first).now_or_never().is_none());
-    disk.wait_for_a_held_sync();
+    disk.syncs().wait_for_held(1);
     disk.fail_syncs_after(1, 1);
     let mut group = Box::pin(async {
         tokio::join!(
@@ -156,7 +156,7 @@ async fn a_disk_failing_once_fails_no_change() {
         )
     });
     assert!((&mut group).now_or_never().is_none());
-    disk.release_syncs();
+    disk.syncs().release();
     answered(first).await.unwrap();
     let (set_a, set_b, delete) = answered(group).await;
     assert_eq!(disk.failures(), 1);
@@ -337,7 +337,7 @@ async fn readers_and_a_writer_meeting_one_io_error_reopen_the_database_once() {
     // A database just opened has none of the values cached: each
     // operation reads the disk, and waits there until every one of them
     // is inside the database; then all those reads fail.
-    disk.hold_reads();
+    disk.reads().hold();
     let readers = (0..READERS).map(|n| {
         let store = store.clone();
         tokio::spawn(async move { store.get("s", &format!("key:{:04}", n * 500)).await })
@@ -349,12 +349,12 @@ async fn readers_and_a_writer_meeting_one_io_error_reopen_the_database_once() {
     };
     let held = disk.clone();
     answered(tokio::task::spawn_blocking(move || {
-        held.wait_for_held_reads(READERS + 1, Duration::from_secs(10));
+        held.reads().wait_for_held(READERS + 1);
     }))
     .await
     .unwrap();
     disk.fail_reads(READERS + 1);
-    disk.release_reads();
+    disk.reads().release();
 
     for reader in readers {
         let outcome = answered(reader).await.unwrap();
@@ -399,14 +399,14 @@ async fn a_lone_change_refused_for_another_operations_io_error_is_tried_again() 
     let (store, opens) = open_counting(&disk, Duration::ZERO);
 
     // The change's commit waits in its first write to the disk...
-    disk.hold_writes();
+    disk.writes().hold();
     let writer = {
         let store = store.clone();
         tokio::spawn(async move { store.set("s", "key:0000", b"new".to_vec()).await })
     };
     let held = disk.clone();
     answered(tokio::task::spawn_blocking(move || {
-        held.wait_for_a_held_write()
+        held.writes().wait_for_held(1)
     }))
     .await
     .unwrap();
@@ -424,7 +424,7 @@ async fn a_lone_change_refused_for_another_operations_io_error_is_tried_again() 
         }
     })
     .await;
-    disk.release_writes();
+    disk.writes().release();
 
     let read = answered(reader).await.unwrap().unwrap_err().to_string();
     assert!(read.contains("injected read failure"), "{read}");

@@ -27,7 +27,7 @@ struct Disk {
 /// Holds one kind of operation (reads, writes or syncs) at the disk on
 /// demand, so a test can act while a database operation is inside it.
 #[derive(Debug, Default)]
-struct Gate {
+pub(crate) struct Gate {
     state: Mutex<GateState>,
     /// Signalled when an operation starts waiting or the gate opens.
     changed: Condvar,
@@ -52,25 +52,28 @@ impl Gate {
         state.waiting -= 1;
     }
 
-    fn hold(&self) {
+    /// From now on operations wait here until [`Gate::release`].
+    pub(crate) fn hold(&self) {
         self.lock().holding = true;
     }
 
-    fn release(&self) {
+    /// Lets the waiting operations, and every later one, through.
+    pub(crate) fn release(&self) {
         self.lock().holding = false;
         self.changed.notify_all();
     }
 
-    /// Blocks until `count` operations wait here; panics after `timeout`,
-    /// so that a test expecting more than come fails rather than hangs.
-    fn wait_for_held(&self, count: usize, timeout: Duration, what: &str) {
+    /// Blocks until `count` operations wait here, held; panics after
+    /// [`REACH_THE_GATE`], so that a test expecting more than come fails
+    /// rather than hangs.
+    pub(crate) fn wait_for_held(&self, count: usize) {
         let (state, waited) = self
             .changed
-            .wait_timeout_while(self.lock(), timeout, |state| state.waiting < count)
+            .wait_timeout_while(self.lock(), REACH_THE_GATE, |state| state.waiting < count)
             .unwrap_or_else(PoisonError::into_inner);
         assert!(
             !waited.timed_out(),
-            "{} {what} waiting after {timeout:?}, not {count}",
+            "{} operations waiting after {REACH_THE_GATE:?}, not {count}",
             state.waiting
         );
     }
@@ -125,7 +128,7 @@ impl FailingDisk {
     }
 
     /// Lets `passing` syncs succeed, then fails the `count` after them: a
-    /// sync held already ([`hold_syncs`](Self::hold_syncs)) is among the
+    /// sync held already ([`syncs`](Self::syncs)) is among the
     /// passing ones, and a commit queued behind it meets the failure.
     pub(crate) fn fail_syncs_after(&self, passing: usize, count: usize) {
         let mut faults = self.faults();
@@ -149,51 +152,19 @@ impl FailingDisk {
         self.faults().failures
     }
 
-    /// From now on syncs wait until [`FailingDisk::release_syncs`].
-    pub(crate) fn hold_syncs(&self) {
-        self.0.syncs.hold();
+    /// Where reads can be held.
+    pub(crate) fn reads(&self) -> &Gate {
+        &self.0.reads
     }
 
-    /// Blocks until a sync is waiting, held by [`FailingDisk::hold_syncs`].
-    pub(crate) fn wait_for_a_held_sync(&self) {
-        self.0.syncs.wait_for_held(1, REACH_THE_GATE, "syncs");
+    /// Where writes can be held.
+    pub(crate) fn writes(&self) -> &Gate {
+        &self.0.writes
     }
 
-    /// Lets the waiting syncs, and every later one, through.
-    pub(crate) fn release_syncs(&self) {
-        self.0.syncs.release();
-    }
-
-    /// From now on writes wait until [`FailingDisk::release_writes`].
-    pub(crate) fn hold_writes(&self) {
-        self.0.writes.hold();
-    }
-
-    /// Blocks until a write is waiting, held by [`FailingDisk::hold_writes`].
-    pub(crate) fn wait_for_a_held_write(&self) {
-        self.0.writes.wait_for_held(1, REACH_THE_GATE, "writes");
-    }
-
-    /// Lets the waiting writes, and every later one, through.
-    pub(crate) fn release_writes(&self) {
-        self.0.writes.release();
-    }
-
-    /// From now on reads wait until [`FailingDisk::release_reads`].
-    pub(crate) fn hold_reads(&self) {
-        self.0.reads.hold();
-    }
-
-    /// Blocks until `count` reads are waiting, held by
-    /// [`FailingDisk::hold_reads`]; panics after `timeout`, so that a test
-    /// expecting more reads than come fails rather than hangs.
-    pub(crate) fn wait_for_held_reads(&self, count: usize, timeout: Duration) {
-        self.0.reads.wait_for_held(count, timeout, "reads");
-    }
-
-    /// Lets the waiting reads, and every later one, through.
-    pub(crate) fn release_reads(&self) {
-        self.0.reads.release();
+    /// Where syncs can be held.
+    pub(crate) fn syncs(&self) -> &Gate {
+        &self.0.syncs
     }
 
     fn faults(&self) -> MutexGuard<'_, Faults> {

@@ -7,7 +7,9 @@ use nitric_protocol::kvstore::v1::{KvStoreGetValueRequest, KvStoreSetValueReques
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{config_for, finish_closing, next_frame, open_client, within, TestMembrane};
+use crate::common::{
+    config_for, finish_closing, next_frame, open_client, within, Client, TestMembrane,
+};
 use crate::kvstore::{get, profile, set, READ_WRITE_DELETE};
 use nitric_protocol::resources::v1::ResourceType;
 
@@ -140,21 +142,9 @@ async fn shutdown_closes_websockets_and_frees_the_ports() {
     let channel = crate::common::connect(membrane.grpc_addr()).await;
     let test_app = register_all(channel, "chat").await;
     let url = membrane.socket_url("chat").unwrap();
-    let mut client = open_client(&url).await.unwrap();
+    let client = open_client(&url).await.unwrap();
     let grpc_addr = membrane.grpc_addr();
-    // The client answers the close frame while the membrane shuts down.
-    let first_frame = tokio::spawn(async move {
-        let frame = next_frame(&mut client).await;
-        finish_closing(client);
-        frame
-    });
-
-    within("shutdown", membrane.shutdown()).await;
-
-    match within("the close frame", first_frame).await.unwrap() {
-        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Away),
-        other => panic!("expected a going-away close frame, got {other:?}"),
-    }
+    shut_down_while_connected(membrane, client).await;
     drop(test_app);
     std::net::TcpListener::bind(grpc_addr).expect("the gRPC port is free");
     let gateway_addr = url.trim_start_matches("ws://");
@@ -178,6 +168,17 @@ async fn in_process_event_streams_serve_a_socket_until_shutdown() {
         .expect("the message is sent");
     let message = events[2].next().await;
     assert_eq!(message.socket_name, "chat");
+    shut_down_while_connected(membrane, client).await;
+    // The disconnect reached the app before its streams ended.
+    assert_eq!(events[1].next().await.socket_name, "chat");
+    for handler in &mut events {
+        handler.ended().await;
+    }
+}
+
+/// Shuts `membrane` down while `client` is connected, and checks that the
+/// client got a going-away close frame (which it answers meanwhile).
+async fn shut_down_while_connected(membrane: nitric_local::LocalMembrane, mut client: Client) {
     let first_frame = tokio::spawn(async move {
         let frame = next_frame(&mut client).await;
         finish_closing(client);
@@ -189,11 +190,6 @@ async fn in_process_event_streams_serve_a_socket_until_shutdown() {
     match within("the close frame", first_frame).await.unwrap() {
         Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Away),
         other => panic!("expected a going-away close frame, got {other:?}"),
-    }
-    // The disconnect reached the app before its streams ended.
-    assert_eq!(events[1].next().await.socket_name, "chat");
-    for handler in &mut events {
-        handler.ended().await;
     }
 }
 
