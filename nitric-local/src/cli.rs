@@ -2,9 +2,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use nitric_local::Config;
+use nitric_local::{parse_duration, parse_size, Config};
 
 /// Printed for `--help` and after every flag error.
 pub(crate) const USAGE: &str = "\
@@ -45,6 +44,13 @@ with ms, s, m or h, seconds if bare):
   --pong-timeout <duration>       how long a pong may take [default: 10s]
   --event-timeout <duration>      how long the app may take to answer an event
                                   [default: 29s]
+
+Environment variables set the same settings before the flags (which win):
+NITRIC_LOCAL_GRPC_ADDR, NITRIC_LOCAL_WS_PORT, NITRIC_LOCAL_DATA_DIR,
+NITRIC_LOCAL_ALLOWED_ORIGINS, NITRIC_LOCAL_MAX_MESSAGE_SIZE,
+NITRIC_LOCAL_MAX_FRAME_SIZE, NITRIC_LOCAL_MAX_QUEUED_BYTES.
+A --max-message-size above --max-queued-bytes is refused at startup: no
+client's queue could hold such a message.
 
 Logging follows RUST_LOG (default: info), on stderr.";
 
@@ -192,9 +198,9 @@ fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError
     };
     match flag {
         Flag::GrpcAddr => {
-            config.grpc_addr = value.parse::<SocketAddr>().map_err(|_| {
+            config.grpc_addr = Some(value.parse::<SocketAddr>().map_err(|_| {
                 invalid("expected an IP address and port, such as 127.0.0.1:50051".into())
-            })?;
+            })?);
         }
         Flag::WsPort => {
             config.ws_port = value.parse::<u16>().map_err(|_| {
@@ -215,13 +221,13 @@ fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError
         Flag::AllowedOrigins => {
             config.allowed_origins = nitric_local::parse_origins(&value).map_err(invalid)?;
         }
-        Flag::MaxMessageSize => config.max_message_size = size(&value).map_err(invalid)?,
-        Flag::MaxFrameSize => config.max_frame_size = size(&value).map_err(invalid)?,
-        Flag::MaxQueuedBytes => config.max_queued_bytes = size(&value).map_err(invalid)?,
-        Flag::WriteTimeout => config.write_timeout = duration(&value).map_err(invalid)?,
-        Flag::IdleTimeout => config.idle_timeout = duration(&value).map_err(invalid)?,
+        Flag::MaxMessageSize => config.max_message_size = parse_size(&value).map_err(invalid)?,
+        Flag::MaxFrameSize => config.max_frame_size = parse_size(&value).map_err(invalid)?,
+        Flag::MaxQueuedBytes => config.max_queued_bytes = parse_size(&value).map_err(invalid)?,
+        Flag::WriteTimeout => config.write_timeout = parse_duration(&value).map_err(invalid)?,
+        Flag::IdleTimeout => config.idle_timeout = parse_duration(&value).map_err(invalid)?,
         Flag::MaxConnectionLifetime => {
-            config.max_connection_lifetime = duration(&value).map_err(invalid)?;
+            config.max_connection_lifetime = parse_duration(&value).map_err(invalid)?;
         }
         Flag::MaxConnections => {
             config.max_connections = value
@@ -231,60 +237,19 @@ fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError
                 .ok_or_else(|| invalid("expected a number of connections, at least 1".into()))?;
         }
         Flag::HeaderReadTimeout => {
-            config.header_read_timeout = duration(&value).map_err(invalid)?;
+            config.header_read_timeout = parse_duration(&value).map_err(invalid)?;
         }
-        Flag::PingInterval => config.ping_interval = duration(&value).map_err(invalid)?,
-        Flag::PongTimeout => config.pong_timeout = duration(&value).map_err(invalid)?,
-        Flag::EventTimeout => config.event_timeout = duration(&value).map_err(invalid)?,
+        Flag::PingInterval => config.ping_interval = parse_duration(&value).map_err(invalid)?,
+        Flag::PongTimeout => config.pong_timeout = parse_duration(&value).map_err(invalid)?,
+        Flag::EventTimeout => config.event_timeout = parse_duration(&value).map_err(invalid)?,
     }
     Ok(())
-}
-
-/// A size in bytes: `131072`, `128KiB`, `1MiB`; more than 0.
-fn size(value: &str) -> Result<usize, String> {
-    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => value.split_at(at),
-        None => (value, ""),
-    };
-    let unit = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" => 1024,
-        "mib" => 1024 * 1024,
-        _ => return Err("expected a size in bytes, such as 131072, 128KiB or 1MiB".into()),
-    };
-    number
-        .parse::<usize>()
-        .ok()
-        .and_then(|number| number.checked_mul(unit))
-        .filter(|bytes| *bytes > 0)
-        .ok_or_else(|| "expected a size in bytes, such as 131072, 128KiB or 1MiB".into())
-}
-
-/// A duration: `500ms`, `10s`, `10m`, `2h`, or bare seconds; more than 0.
-fn duration(value: &str) -> Result<Duration, String> {
-    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => value.split_at(at),
-        None => (value, "s"),
-    };
-    let millis_per_unit: u64 = match unit.trim() {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60 * 1000,
-        "h" => 60 * 60 * 1000,
-        _ => return Err("expected a duration, such as 500ms, 10s, 10m or 2h".into()),
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|number| number.checked_mul(millis_per_unit))
-        .filter(|millis| *millis > 0)
-        .map(Duration::from_millis)
-        .ok_or_else(|| "expected a duration longer than 0, such as 500ms, 10s, 10m or 2h".into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse_args(args: &[&str]) -> Result<Command, FlagError> {
         parse(args.iter().map(|arg| arg.to_string()), Config::default())
@@ -312,7 +277,7 @@ mod tests {
             "::1",
             "--data-dir=/tmp/state",
         ]);
-        assert_eq!(parsed.grpc_addr, "0.0.0.0:6000".parse().unwrap());
+        assert_eq!(parsed.grpc_addr, Some("0.0.0.0:6000".parse().unwrap()));
         assert_eq!(parsed.ws_port, 0);
         assert_eq!(parsed.ws_host, "::1".parse::<IpAddr>().unwrap());
         assert_eq!(parsed.data_dir, PathBuf::from("/tmp/state"));

@@ -18,19 +18,228 @@ pub const ALLOWED_ORIGINS_ENV: &str = "NITRIC_LOCAL_ALLOWED_ORIGINS";
 #[error("{0}")]
 pub struct ConfigError(String);
 
+/// The variables [`Config::with_env`] reads, each setting the field of
+/// the same name.
+pub const ENV_VARIABLES: [&str; 7] = [
+    "NITRIC_LOCAL_GRPC_ADDR",
+    "NITRIC_LOCAL_WS_PORT",
+    "NITRIC_LOCAL_DATA_DIR",
+    ALLOWED_ORIGINS_ENV,
+    "NITRIC_LOCAL_MAX_MESSAGE_SIZE",
+    "NITRIC_LOCAL_MAX_FRAME_SIZE",
+    "NITRIC_LOCAL_MAX_QUEUED_BYTES",
+];
+
+/// The most bytes a gRPC message can carry: its length prefix has 32 bits.
+const GRPC_MESSAGE_CEILING: usize = u32::MAX as usize;
+
+/// Room for what surrounds a websocket message's bytes in a gRPC message
+/// (event and connection ids, socket name, field tags).
+const ENVELOPE: usize = 16 * KIB;
+
+/// tonic's default limit on a decoded message; the membrane never accepts
+/// less, so key/value and topic calls are unaffected by a small
+/// `max_message_size`.
+const TONIC_DEFAULT_LIMIT: usize = 4 * KIB * KIB;
+
 impl Config {
-    /// [`Config::default`] with what the environment sets:
-    /// `NITRIC_LOCAL_ALLOWED_ORIGINS` (comma-separated origins, `*` for any)
-    /// becomes [`Config::allowed_origins`].
+    /// [`Config::default`] with what the environment sets (see
+    /// [`Config::with_env`]).
     pub fn from_env() -> Result<Config, ConfigError> {
-        let mut config = Config::default();
-        if let Ok(origins) = std::env::var(ALLOWED_ORIGINS_ENV) {
-            config.allowed_origins = parse_origins(&origins).map_err(|reason| {
-                ConfigError(format!("{ALLOWED_ORIGINS_ENV}={origins:?}: {reason}"))
-            })?;
-        }
-        Ok(config)
+        Config::default().with_env(|name| std::env::var(name).ok())
     }
+
+    /// The settings of a membrane embedded in an application: as
+    /// [`Config::default`], but without a TCP listener for gRPC
+    /// ([`Config::grpc_addr`] `None`): the application reaches it in
+    /// memory.
+    ///
+    /// ```
+    /// assert_eq!(nitric_local::Config::embedded().grpc_addr, None);
+    /// ```
+    pub fn embedded() -> Config {
+        Config {
+            grpc_addr: None,
+            ..Config::default()
+        }
+    }
+
+    /// This config with what the variables of [`ENV_VARIABLES`] set,
+    /// looked up by `lookup`: `NITRIC_LOCAL_GRPC_ADDR` (an address, or
+    /// `off` for no listener), `NITRIC_LOCAL_WS_PORT`,
+    /// `NITRIC_LOCAL_DATA_DIR`, `NITRIC_LOCAL_ALLOWED_ORIGINS`
+    /// (comma-separated origins, `*` for any), and the sizes
+    /// `NITRIC_LOCAL_MAX_MESSAGE_SIZE`, `NITRIC_LOCAL_MAX_FRAME_SIZE` and
+    /// `NITRIC_LOCAL_MAX_QUEUED_BYTES` (`128KiB`, see [`parse_size`]). A bad
+    /// value is an error naming the variable.
+    ///
+    /// ```
+    /// use nitric_local::Config;
+    ///
+    /// let config = Config::embedded().with_env(|name| match name {
+    ///     "NITRIC_LOCAL_GRPC_ADDR" => Some("127.0.0.1:6000".into()),
+    ///     "NITRIC_LOCAL_MAX_MESSAGE_SIZE" => Some("1MiB".into()),
+    ///     _ => None,
+    /// })?;
+    /// assert_eq!(config.grpc_addr, Some("127.0.0.1:6000".parse().unwrap()));
+    /// assert_eq!(config.max_message_size, 1024 * 1024);
+    /// # Ok::<(), nitric_local::ConfigError>(())
+    /// ```
+    pub fn with_env(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        for name in ENV_VARIABLES {
+            let Some(value) = lookup(name) else { continue };
+            let invalid = |reason: String| ConfigError(format!("{name}={value:?}: {reason}"));
+            let trimmed = value.trim();
+            match name {
+                "NITRIC_LOCAL_GRPC_ADDR" => {
+                    self.grpc_addr = match trimmed {
+                        "" | "off" => None,
+                        address => Some(address.parse().map_err(|_| {
+                            invalid(
+                            "expected an IP address and port, such as 127.0.0.1:50051, or `off`"
+                                .into(),
+                        )
+                        })?),
+                    }
+                }
+                "NITRIC_LOCAL_WS_PORT" => {
+                    self.ws_port = trimmed
+                        .parse()
+                        .map_err(|_| invalid("is not a port number (0-65535)".into()))?;
+                }
+                "NITRIC_LOCAL_DATA_DIR" => {
+                    if trimmed.is_empty() {
+                        return Err(invalid("expected a directory path".into()));
+                    }
+                    self.data_dir = PathBuf::from(value.clone());
+                }
+                ALLOWED_ORIGINS_ENV => {
+                    self.allowed_origins = parse_origins(&value).map_err(invalid)?
+                }
+                "NITRIC_LOCAL_MAX_MESSAGE_SIZE" => {
+                    self.max_message_size = parse_size(trimmed).map_err(invalid)?;
+                }
+                "NITRIC_LOCAL_MAX_FRAME_SIZE" => {
+                    self.max_frame_size = parse_size(trimmed).map_err(invalid)?;
+                }
+                "NITRIC_LOCAL_MAX_QUEUED_BYTES" => {
+                    self.max_queued_bytes = parse_size(trimmed).map_err(invalid)?;
+                }
+                _ => unreachable!("every name of ENV_VARIABLES is read"),
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks that every setting can be served, naming the first one that
+    /// cannot: a message size the gRPC path cannot carry, or one that a
+    /// client's queue could never hold. [`start`](crate::start) checks this
+    /// first.
+    ///
+    /// ```
+    /// let config = nitric_local::Config {
+    ///     max_message_size: 2 * 1024 * 1024,
+    ///     max_queued_bytes: 1024 * 1024,
+    ///     ..Default::default()
+    /// };
+    /// let error = config.validate().unwrap_err().to_string();
+    /// assert!(error.contains("max_queued_bytes"), "{error}");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let size = self.max_message_size;
+        if size == 0 {
+            return Err(ConfigError(
+                "max_message_size is 0: no message could be sent".into(),
+            ));
+        }
+        if size > GRPC_MESSAGE_CEILING - ENVELOPE {
+            return Err(ConfigError(format!(
+                "max_message_size of {size} bytes is more than a gRPC message carries: at most {} bytes (4 GiB less {} KiB for the event around it)",
+                GRPC_MESSAGE_CEILING - ENVELOPE,
+                ENVELOPE / KIB
+            )));
+        }
+        if self.max_queued_bytes < size {
+            return Err(ConfigError(format!(
+                "max_queued_bytes ({}) is less than max_message_size ({size}): a message of the largest size could never be queued for a client; raise max_queued_bytes (--max-queued-bytes, NITRIC_LOCAL_MAX_QUEUED_BYTES) too",
+                self.max_queued_bytes
+            )));
+        }
+        if self.max_frame_size == 0 {
+            return Err(ConfigError(
+                "max_frame_size is 0: no frame could be read".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The largest gRPC message the membrane decodes and encodes: room for
+    /// the largest websocket message and its envelope, and never less than
+    /// tonic's default.
+    pub(crate) fn grpc_message_limit(&self) -> usize {
+        self.max_message_size
+            .saturating_add(ENVELOPE)
+            .clamp(TONIC_DEFAULT_LIMIT, GRPC_MESSAGE_CEILING)
+    }
+}
+
+/// Reads a size in bytes: `131072`, `128KiB`, `1MiB`; more than 0.
+///
+/// ```
+/// assert_eq!(nitric_local::parse_size("128KiB"), Ok(128 * 1024));
+/// assert!(nitric_local::parse_size("0").is_err());
+/// ```
+pub fn parse_size(value: &str) -> Result<usize, String> {
+    let expected = || "expected a size in bytes, such as 131072, 128KiB or 1MiB".to_owned();
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => value.split_at(at),
+        None => (value, ""),
+    };
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => KIB,
+        "mib" => KIB * KIB,
+        "gib" => KIB * KIB * KIB,
+        _ => return Err(expected()),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|number| number.checked_mul(unit))
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(expected)
+}
+
+/// Reads a duration: `500ms`, `10s`, `10m`, `2h`, or bare seconds; more
+/// than 0.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(nitric_local::parse_duration("29s"), Ok(Duration::from_secs(29)));
+/// assert_eq!(nitric_local::parse_duration("10"), Ok(Duration::from_secs(10)));
+/// ```
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => value.split_at(at),
+        None => (value, "s"),
+    };
+    let millis_per_unit: u64 = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60 * 1000,
+        "h" => 60 * 60 * 1000,
+        _ => return Err("expected a duration, such as 500ms, 10s, 10m or 2h".into()),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(millis_per_unit))
+        .filter(|millis| *millis > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| "expected a duration longer than 0, such as 500ms, 10s, 10m or 2h".into())
 }
 
 /// Reads a comma-separated list of origins (`https://example.com`,
@@ -79,14 +288,23 @@ pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
 ///     announce: false,
 ///     ..Config::default()
 /// };
-/// assert_eq!(config.grpc_addr.to_string(), "127.0.0.1:50051");
+/// assert_eq!(config.grpc_addr, Some("127.0.0.1:50051".parse().unwrap()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Where the gRPC services listen; the application's `SERVICE_ADDRESS`.
-    /// Port 0 picks a free port (see [`LocalMembrane::grpc_addr`](crate::LocalMembrane::grpc_addr)).
+    /// Where the gRPC services listen over TCP; the application's
+    /// `SERVICE_ADDRESS`. Port 0 picks a free port (see
+    /// [`LocalMembrane::grpc_addr`](crate::LocalMembrane::grpc_addr)).
     /// Default `127.0.0.1:50051`, the address the official SDKs assume.
-    pub grpc_addr: SocketAddr,
+    ///
+    /// `None` opens no listener: only the process that started the
+    /// membrane reaches it, through
+    /// [`LocalMembrane::in_process`](crate::LocalMembrane::in_process). Any
+    /// process of this machine can connect to a loopback listener, and
+    /// every call on it acts as the application (declare policies, read
+    /// its stores, send to its clients), so an application embedding the
+    /// membrane listens only when asked.
+    pub grpc_addr: Option<SocketAddr>,
     /// The address the websocket gateways bind to. Default `127.0.0.1`, so
     /// nothing outside this machine can connect unless asked for.
     pub ws_host: IpAddr,
@@ -209,7 +427,7 @@ impl TopicDelivery {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            grpc_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 50051),
+            grpc_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 50051)),
             ws_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             ws_port: 4001,
             data_dir: PathBuf::from(".nitric"),
@@ -236,6 +454,73 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_sizes_the_path_cannot_carry_are_refused_naming_the_setting() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let refused = |config: Config| config.validate().unwrap_err().to_string();
+        assert!(refused(Config {
+            max_message_size: 0,
+            ..Config::default()
+        })
+        .contains("max_message_size is 0"));
+        assert!(refused(Config {
+            max_message_size: GRPC_MESSAGE_CEILING,
+            max_queued_bytes: usize::MAX,
+            ..Config::default()
+        })
+        .contains("more than a gRPC message carries"));
+        assert!(refused(Config {
+            max_message_size: 2 * KIB * KIB,
+            ..Config::default()
+        })
+        .contains("max_queued_bytes (1048576) is less than max_message_size (2097152)"));
+        // The largest size that fits still works, and sizes the gRPC limit.
+        let largest = Config {
+            max_message_size: GRPC_MESSAGE_CEILING - ENVELOPE,
+            max_queued_bytes: usize::MAX,
+            ..Config::default()
+        };
+        assert_eq!(largest.validate(), Ok(()));
+        assert_eq!(largest.grpc_message_limit(), GRPC_MESSAGE_CEILING);
+        assert_eq!(Config::default().grpc_message_limit(), TONIC_DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn variables_set_their_fields_and_bad_values_name_the_variable() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        let config = Config::default()
+            .with_env(vars(&[
+                ("NITRIC_LOCAL_GRPC_ADDR", "off"),
+                ("NITRIC_LOCAL_WS_PORT", "0"),
+                ("NITRIC_LOCAL_MAX_FRAME_SIZE", "64KiB"),
+                ("NITRIC_LOCAL_MAX_QUEUED_BYTES", "4MiB"),
+            ]))
+            .unwrap();
+        assert_eq!(config.grpc_addr, None);
+        assert_eq!(config.ws_port, 0);
+        assert_eq!(config.max_frame_size, 64 * KIB);
+        assert_eq!(config.max_queued_bytes, 4 * KIB * KIB);
+        for (name, value) in [
+            ("NITRIC_LOCAL_GRPC_ADDR", "localhost"),
+            ("NITRIC_LOCAL_WS_PORT", "70000"),
+            ("NITRIC_LOCAL_DATA_DIR", " "),
+            ("NITRIC_LOCAL_MAX_MESSAGE_SIZE", "-1"),
+        ] {
+            let error = Config::default()
+                .with_env(|asked| (asked == name).then(|| value.to_owned()))
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(&format!("{name}={value:?}: ")), "{error}");
+        }
+    }
 
     #[test]
     fn the_backoff_doubles_up_to_its_cap() {

@@ -13,6 +13,12 @@
 //! behaves the same either way: a `grpc-timeout` is kept, a panic in the
 //! membrane fails the call alone (hyper runs each stream on a task of its
 //! own), and shutdown waits for calls in flight.
+//!
+//! A membrane on a runtime of its own ([`crate::start_on_own_runtime`])
+//! has each call's future and response body polled inside that runtime's
+//! context: what the membrane's code spawns or times while answering (a
+//! stream's tasks, a timeout) lives on the membrane's threads, never on
+//! the application's.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -50,6 +56,8 @@ pub struct InProcessChannel {
     routes: StoppableRoutes,
     /// The membrane's tasks: shutdown waits for these calls with them.
     calls: TaskTracker,
+    /// The membrane's own runtime, entered while a call is polled.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// The membrane's services until it stops. Taken out then, so a channel
@@ -81,7 +89,19 @@ impl StoppableRoutes {
 
 impl InProcessChannel {
     pub(crate) fn new(routes: StoppableRoutes, calls: TaskTracker) -> Self {
-        Self { routes, calls }
+        Self {
+            routes,
+            calls,
+            runtime: None,
+        }
+    }
+
+    /// This channel, polling its calls inside `runtime`'s context.
+    pub(crate) fn entering(self, runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            runtime: Some(runtime),
+            ..self
+        }
     }
 
     /// Calls the service the request's path names, as the TCP server would.
@@ -106,7 +126,8 @@ impl InProcessChannel {
         // Taken now, so a call made before shutdown began is waited for.
         let in_flight = self.calls.token();
         let routes = self.routes.clone();
-        async move {
+        let runtime = self.runtime.clone();
+        let call = async move {
             let Some(mut routes) = routes.get() else {
                 return Status::unavailable("the local membrane has stopped").into_http();
             };
@@ -127,7 +148,12 @@ impl InProcessChannel {
                 Ok(Err(never)) => match never {},
                 Err(panic) => panicked(panic).into_http(),
             }
-        }
+        };
+        let runtime_of_body = runtime.clone();
+        Entered::new(runtime, call).map(move |response| match runtime_of_body {
+            Some(runtime) => response.map(|body| Body::new(Entered::new(Some(runtime), body))),
+            None => response,
+        })
     }
 }
 
@@ -151,6 +177,58 @@ impl std::fmt::Debug for InProcessChannel {
         f.debug_struct("InProcessChannel")
             .field("stopped", &self.routes.get().is_none())
             .finish_non_exhaustive()
+    }
+}
+
+/// A future or body polled inside a runtime's context, when there is one,
+/// so that what it spawns and the timers it sets belong to that runtime.
+struct Entered<T> {
+    runtime: Option<tokio::runtime::Handle>,
+    inner: Pin<Box<T>>,
+}
+
+impl<T> Entered<T> {
+    fn new(runtime: Option<tokio::runtime::Handle>, inner: T) -> Self {
+        Self {
+            runtime,
+            inner: Box::pin(inner),
+        }
+    }
+
+    fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
+        self.runtime.as_ref().map(tokio::runtime::Handle::enter)
+    }
+}
+
+impl<F: Future> Future for Entered<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let _entered = this.enter();
+        this.inner.as_mut().poll(cx)
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for Entered<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.get_mut();
+        let _entered = this.enter();
+        this.inner.as_mut().poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -85,14 +85,22 @@
 //! After a burst of connections opened or closed, the membrane asks glibc
 //! to give the memory it freed back to the system (`malloc_trim`).
 //!
-//! Run it as the `nitric-local` binary, or embed it with [`start`]:
+//! Run it as the `nitric-local` binary, or embed it with [`start`] (on the
+//! current tokio runtime) or [`start_on_own_runtime`] (on threads of its
+//! own, as an application embedding it does, so that nothing the
+//! application's tasks do can stall its gateways). A membrane whose
+//! [`Config::grpc_addr`] is `None` opens no gRPC port: only its own
+//! process reaches it, through [`LocalMembrane::in_process`]. One
+//! [`Config::max_message_size`] sizes the gateway's messages and the gRPC
+//! messages carrying them ([`Config::validate`] refuses sizes that cannot
+//! be carried).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), nitric_local::StartError> {
 //! # let data = tempfile::tempdir().unwrap();
 //! let membrane = nitric_local::start(nitric_local::Config {
-//!     grpc_addr: "127.0.0.1:0".parse().unwrap(), // any free port
+//!     grpc_addr: Some("127.0.0.1:0".parse().unwrap()), // any free port
 //!     ws_port: 0,
 //!     data_dir: data.path().to_owned(),
 //!     announce: false,
@@ -100,7 +108,7 @@
 //! })
 //! .await?;
 //! // Point the application at the membrane:
-//! println!("SERVICE_ADDRESS={}", membrane.grpc_addr());
+//! println!("SERVICE_ADDRESS={}", membrane.grpc_addr().unwrap());
 //! // No application has registered a handler for "public" yet.
 //! assert_eq!(membrane.socket_url("public"), None);
 //! membrane.shutdown().await;
@@ -147,9 +155,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[doc(hidden)]
 pub use config::TopicDelivery;
-pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
+pub use config::{
+    parse_duration, parse_origins, parse_size, Config, ConfigError, ALLOWED_ORIGINS_ENV,
+    ENV_VARIABLES,
+};
 pub use in_process::InProcessChannel;
-pub use lifecycle::{start, LocalMembrane, StartError};
+pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
 pub use topics::TopicLimits;
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the

@@ -50,6 +50,13 @@ pub enum StartError {
         /// Why it could not be opened.
         error: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A setting cannot be served (see [`Config::validate`]).
+    #[error("invalid setting: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// The membrane's own runtime cannot be started
+    /// ([`start_on_own_runtime`]).
+    #[error("cannot start the local membrane's threads: {0}")]
+    Runtime(std::io::Error),
     /// The gRPC address cannot be bound (in use, not local, no permission).
     #[error("cannot listen for gRPC on {addr}: {error}")]
     GrpcBind {
@@ -66,7 +73,7 @@ pub enum StartError {
 /// [`shutdown`](LocalMembrane::shutdown) to wait until ports and the data
 /// directory are free again.
 pub struct LocalMembrane {
-    grpc_addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
     in_process: InProcessChannel,
     /// What in-process calls reach, until shutdown.
     routes: StoppableRoutes,
@@ -76,18 +83,22 @@ pub struct LocalMembrane {
     store: Store,
     shutdown: CancellationToken,
     tasks: TaskTracker,
-    grpc: JoinHandle<Result<(), tonic::transport::Error>>,
+    grpc: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    /// The runtime of [`start_on_own_runtime`], shut down last.
+    own_runtime: Option<tokio::runtime::Runtime>,
 }
 
-/// Starts a local membrane: opens (or creates) the key/value database in
-/// `config.data_dir` and starts serving gRPC on `config.grpc_addr`.
-/// Everything is bound when this returns. A websocket's gateway starts when
-/// an application first registers a handler for it.
+/// Starts a local membrane on the current tokio runtime: opens (or
+/// creates) the key/value database in `config.data_dir` and starts serving
+/// gRPC on `config.grpc_addr`, if set. Everything is bound when this
+/// returns. A websocket's gateway starts when an application first
+/// registers a handler for it. An application embedding the membrane
+/// starts it with [`start_on_own_runtime`] instead.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), nitric_local::StartError> {
 /// let membrane = nitric_local::start(nitric_local::Config::default()).await?;
-/// println!("SERVICE_ADDRESS={}", membrane.grpc_addr());
+/// println!("SERVICE_ADDRESS={}", membrane.grpc_addr().unwrap());
 /// let url = membrane.wait_for_socket("public").await;
 /// println!("clients connect to {url}");
 /// membrane.shutdown().await;
@@ -95,19 +106,13 @@ pub struct LocalMembrane {
 /// # }
 /// ```
 pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
+    config.validate()?;
     let store = open_store(config.data_dir.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(config.grpc_addr)
-        .await
-        .map_err(|error| StartError::GrpcBind {
-            addr: config.grpc_addr,
-            error,
-        })?;
-    let grpc_addr = listener
-        .local_addr()
-        .map_err(|error| StartError::GrpcBind {
-            addr: config.grpc_addr,
-            error,
-        })?;
+    let listener = match config.grpc_addr {
+        Some(addr) => Some(bind_grpc(addr).await?),
+        None => None,
+    };
+    let grpc_addr = listener.as_ref().map(|(_, addr)| *addr);
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -140,15 +145,25 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         tasks: tasks.clone(),
     };
 
-    let routes = services::grpc_routes(&state);
+    let routes = services::grpc_routes(&state, config.grpc_message_limit());
     let in_process_routes = StoppableRoutes::new(routes.clone());
     let in_process = InProcessChannel::new(in_process_routes.clone(), tasks.clone());
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let grpc = tokio::spawn(
-        services::grpc_server(routes)
-            .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
-    );
-    tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started");
+    let grpc = listener.map(|(listener, _)| {
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        tokio::spawn(
+            services::grpc_server(routes)
+                .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
+        )
+    });
+    match grpc_addr {
+        Some(grpc_addr) => {
+            tracing::info!(%grpc_addr, data_dir = %config.data_dir.display(), "local membrane started")
+        }
+        None => tracing::info!(
+            data_dir = %config.data_dir.display(),
+            "local membrane started, reachable in this process only (no gRPC listener)"
+        ),
+    }
     Ok(LocalMembrane {
         grpc_addr,
         in_process,
@@ -160,7 +175,68 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown,
         tasks,
         grpc,
+        own_runtime: None,
     })
+}
+
+/// The membrane's threads when it runs on a runtime of its own.
+const OWN_RUNTIME_THREADS: usize = 2;
+
+/// Starts a local membrane as [`start`] does, but on a tokio runtime of its
+/// own (two worker threads named `nitric-local`), which it shuts down
+/// when it stops.
+///
+/// This is how an application embeds it: the gateways, the store and the
+/// topic broker then run on threads the application's tasks never take,
+/// so a handler that blocks its thread (or a runtime with every worker
+/// busy) cannot stall the page, the handshakes, the pings or the frames of
+/// other clients. In-process calls ([`LocalMembrane::in_process`]) run
+/// the membrane's part of each call where the caller polls it, and
+/// whatever that part starts (tasks, timers) on the membrane's runtime.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), nitric_local::StartError> {
+/// let membrane = nitric_local::start_on_own_runtime(nitric_local::Config::embedded()).await?;
+/// let channel = membrane.in_process();
+/// # drop(channel);
+/// membrane.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn start_on_own_runtime(config: Config) -> Result<LocalMembrane, StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(OWN_RUNTIME_THREADS)
+        .thread_name("nitric-local")
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?;
+    let handle = runtime.handle().clone();
+    let started = match handle.spawn(start(config)).await {
+        Ok(started) => started,
+        Err(join) => Err(StartError::Runtime(std::io::Error::other(join.to_string()))),
+    };
+    match started {
+        Ok(mut membrane) => {
+            membrane.in_process = membrane.in_process.clone().entering(handle);
+            membrane.own_runtime = Some(runtime);
+            Ok(membrane)
+        }
+        Err(error) => {
+            runtime.shutdown_background();
+            Err(error)
+        }
+    }
+}
+
+/// Binds the gRPC listener, with the address it got (the real port for
+/// port 0).
+async fn bind_grpc(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    let bind_error = |error| StartError::GrpcBind { addr, error };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, bound))
 }
 
 /// Creates the data directory if needed and opens the database in it, on
@@ -193,8 +269,8 @@ async fn open_store(data_dir: PathBuf) -> Result<Store, StartError> {
 impl LocalMembrane {
     /// The address the gRPC services listen on (with the real port when
     /// [`Config::grpc_addr`] asked for port 0): the application's
-    /// `SERVICE_ADDRESS`.
-    pub fn grpc_addr(&self) -> SocketAddr {
+    /// `SERVICE_ADDRESS`. `None` when it opened no listener.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
         self.grpc_addr
     }
 
@@ -281,18 +357,21 @@ impl LocalMembrane {
             );
         }
         self.topics.report_undelivered();
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.grpc).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => tracing::warn!(%error, "gRPC server ended with an error"),
-            Ok(Err(error)) => tracing::warn!(%error, "gRPC server task failed"),
-            Err(_) => {
-                tracing::warn!("gRPC server still busy after {SHUTDOWN_GRACE:?}; stopping it");
-                self.grpc.abort();
-                let _ = (&mut self.grpc).await;
+        if let Some(grpc) = &mut self.grpc {
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut *grpc).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(error))) => tracing::warn!(%error, "gRPC server ended with an error"),
+                Ok(Err(error)) => tracing::warn!(%error, "gRPC server task failed"),
+                Err(_) => {
+                    tracing::warn!("gRPC server still busy after {SHUTDOWN_GRACE:?}; stopping it");
+                    grpc.abort();
+                    let _ = grpc.await;
+                }
             }
         }
         self.store.close().await;
         tracing::info!("local membrane stopped");
+        // Drop shuts the membrane's own runtime down, if it has one.
     }
 }
 
@@ -300,6 +379,12 @@ impl Drop for LocalMembrane {
     fn drop(&mut self) {
         self.shutdown.cancel();
         self.routes.stop();
+        if let Some(runtime) = self.own_runtime.take() {
+            // Without waiting: this may run on another runtime's thread,
+            // where blocking is not allowed. After `shutdown`, nothing is
+            // left running on it.
+            runtime.shutdown_background();
+        }
     }
 }
 

@@ -47,11 +47,13 @@ async fn main() -> ExitCode {
     };
     {
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(
-            stdout,
-            "nitric-local: gRPC listening on {}",
-            membrane.grpc_addr()
-        );
+        let _ = match membrane.grpc_addr() {
+            Some(addr) => writeln!(stdout, "nitric-local: gRPC listening on {addr}"),
+            None => writeln!(
+                stdout,
+                "nitric-local: no gRPC listener (NITRIC_LOCAL_GRPC_ADDR=off)"
+            ),
+        };
         let _ = stdout.flush();
     }
 

@@ -209,7 +209,8 @@ impl<'a> StoreCalls<'a> {
     pub(crate) fn new(store: &'a str, channel: Channel) -> Self {
         Self {
             store,
-            client: KvStoreClient::new(channel),
+            client: KvStoreClient::new(channel)
+                .max_decoding_message_size(crate::service::MAX_DECODED_MESSAGE),
         }
     }
 

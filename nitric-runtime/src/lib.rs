@@ -74,10 +74,12 @@ pub mod __private;
 
 pub use error::{BoxError, Error, InvalidService};
 pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
+/// The embedded local membrane's settings ([`MembraneLocation::Embedded`]).
+#[cfg(feature = "local")]
+pub use nitric_local::Config as LocalConfig;
 pub use nitric_macros::{kv_store, subscribe, topic, websocket};
 pub use service::{run, serve, serve_with, spawn, ServiceHandle};
-#[cfg(feature = "local")]
-pub use settings::LocalSettings;
 pub use settings::{
-    Environment, MembraneLocation, Settings, DEFAULT_SERVICE_ADDRESS, DEFAULT_SHUTDOWN_TIMEOUT,
+    Environment, MembraneLocation, Settings, DEFAULT_EVENT_TIMEOUT, DEFAULT_SERVICE_ADDRESS,
+    DEFAULT_SHUTDOWN_TIMEOUT,
 };

@@ -2,8 +2,6 @@
 //! variables Nitric sets.
 
 use crate::error::Error;
-#[cfg(feature = "local")]
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The address the official SDKs use when `SERVICE_ADDRESS` is unset.
@@ -51,30 +49,14 @@ pub enum MembraneLocation {
     /// A membrane already running at `host:port` (the Nitric CLI's, a
     /// cloud's, or a standalone `nitric-local`).
     Remote(String),
-    /// Start the local membrane in this process (the `local` feature).
+    /// Start the local membrane in this process (the `local` feature), on
+    /// threads of its own, with these settings. [`Settings::from_lookup`]
+    /// starts from [`nitric_local::Config::embedded`]
+    /// (no gRPC listener) with the `NITRIC_LOCAL_*` variables applied
+    /// ([`nitric_local::Config::with_env`]); its `event_timeout` is
+    /// [`Settings::event_timeout`].
     #[cfg(feature = "local")]
-    Embedded(LocalSettings),
-}
-
-/// Settings of the embedded local membrane.
-#[cfg(feature = "local")]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LocalSettings {
-    /// The first socket's port (`NITRIC_LOCAL_WS_PORT`, default 4001); later
-    /// sockets take the next ports; 0 picks free ports.
-    pub ws_port: u16,
-    /// Where key/value data is kept (`NITRIC_LOCAL_DATA_DIR`, default `.nitric`).
-    pub data_dir: PathBuf,
-    /// Print each socket's `ws://` URL on stdout once its handlers are
-    /// registered (default `true`).
-    pub announce: bool,
-    /// Web page origins allowed to open websockets besides loopback ones
-    /// (`NITRIC_LOCAL_ALLOWED_ORIGINS`, comma-separated, `*` for any;
-    /// default none).
-    pub allowed_origins: Vec<String>,
-    /// Refuse the app's calls its declared policies do not allow, as the
-    /// cloud does (default `true`; see `nitric_local::Config::enforce_policies`).
-    pub enforce_policies: bool,
+    Embedded(Box<nitric_local::Config>),
 }
 
 /// Everything a service needs to know before it starts.
@@ -101,7 +83,18 @@ pub struct Settings {
     /// gives up and fails naming them (`NITRIC_SHUTDOWN_TIMEOUT`, in
     /// seconds; default [`DEFAULT_SHUTDOWN_TIMEOUT`]).
     pub shutdown_timeout: Duration,
+    /// How long the membrane waits for a websocket event's answer
+    /// (`NITRIC_EVENT_TIMEOUT`, in seconds; default
+    /// [`DEFAULT_EVENT_TIMEOUT`], AWS API Gateway's integration timeout).
+    /// A handler without a `timeout` of its own is cancelled once it
+    /// passes, since no one awaits its answer any more; the embedded
+    /// membrane waits this long.
+    pub event_timeout: Duration,
 }
+
+/// The default [`Settings::event_timeout`]: the 29 s AWS API Gateway waits
+/// for a websocket route's integration, which the local membrane keeps too.
+pub const DEFAULT_EVENT_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The default [`Settings::shutdown_timeout`]: inside the 30 s a container
 /// gets between SIGTERM and SIGKILL on ECS, Kubernetes and Cloud Run, with
@@ -122,19 +115,20 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let environment = Environment::parse(lookup("NITRIC_ENVIRONMENT").as_deref())?;
         let address = lookup("SERVICE_ADDRESS").filter(|address| !address.trim().is_empty());
-        let shutdown_timeout = match lookup("NITRIC_SHUTDOWN_TIMEOUT") {
-            None => DEFAULT_SHUTDOWN_TIMEOUT,
+        let seconds = |name: &str, default: Duration| match lookup(name) {
+            None => Ok(default),
             Some(seconds) => seconds
                 .trim()
                 .parse::<f64>()
                 .ok()
                 .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+                .filter(|duration| !duration.is_zero() || name == "NITRIC_SHUTDOWN_TIMEOUT")
                 .ok_or_else(|| {
-                    Error::Startup(format!(
-                        "NITRIC_SHUTDOWN_TIMEOUT={seconds:?} is not a number of seconds"
-                    ))
-                })?,
+                    Error::Startup(format!("{name}={seconds:?} is not a number of seconds"))
+                }),
         };
+        let shutdown_timeout = seconds("NITRIC_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?;
+        let event_timeout = seconds("NITRIC_EVENT_TIMEOUT", DEFAULT_EVENT_TIMEOUT)?;
         // The Nitric CLI and every cloud set SERVICE_ADDRESS; without it
         // there, a silently embedded membrane would hide the misconfiguration.
         if address.is_none() && matches!(environment, Environment::Run | Environment::Cloud) {
@@ -151,28 +145,13 @@ impl Settings {
             Some(address) => MembraneLocation::Remote(address),
             #[cfg(feature = "local")]
             None if environment != Environment::Build => {
-                MembraneLocation::Embedded(LocalSettings {
-                    ws_port: match lookup("NITRIC_LOCAL_WS_PORT") {
-                        Some(port) => port.trim().parse().map_err(|_| {
-                            Error::Startup(format!(
-                                "NITRIC_LOCAL_WS_PORT={port:?} is not a port number (0-65535)"
-                            ))
-                        })?,
-                        None => 4001,
-                    },
-                    data_dir: lookup("NITRIC_LOCAL_DATA_DIR")
-                        .map_or_else(|| PathBuf::from(".nitric"), PathBuf::from),
-                    announce: true,
-                    allowed_origins: match lookup("NITRIC_LOCAL_ALLOWED_ORIGINS") {
-                        Some(list) => nitric_local::parse_origins(&list).map_err(|reason| {
-                            Error::Startup(format!(
-                                "NITRIC_LOCAL_ALLOWED_ORIGINS={list:?}: {reason}"
-                            ))
-                        })?,
-                        None => Vec::new(),
-                    },
-                    enforce_policies: true,
-                })
+                let config = nitric_local::Config {
+                    event_timeout,
+                    ..nitric_local::Config::embedded()
+                }
+                .with_env(&lookup)
+                .map_err(|error| Error::Startup(error.to_string()))?;
+                MembraneLocation::Embedded(Box::new(config))
             }
             None => MembraneLocation::Remote(DEFAULT_SERVICE_ADDRESS.to_owned()),
         };
@@ -180,6 +159,7 @@ impl Settings {
             membrane,
             environment,
             shutdown_timeout,
+            event_timeout,
         })
     }
 }
@@ -203,13 +183,7 @@ mod tests {
         assert_eq!(settings.environment, Environment::Local);
         assert_eq!(
             settings.membrane,
-            MembraneLocation::Embedded(LocalSettings {
-                ws_port: 4001,
-                data_dir: ".nitric".into(),
-                announce: true,
-                allowed_origins: Vec::new(),
-                enforce_policies: true,
-            })
+            MembraneLocation::Embedded(Box::new(nitric_local::Config::embedded()))
         );
     }
 
@@ -225,20 +199,31 @@ mod tests {
     #[cfg(feature = "local")]
     #[test]
     fn embeds_when_no_address_is_given() {
-        let settings = settings(&[
+        let embedded = settings(&[
             ("NITRIC_LOCAL_WS_PORT", "0"),
             ("NITRIC_LOCAL_DATA_DIR", "/tmp/x"),
         ])
         .unwrap();
         assert_eq!(
-            settings.membrane,
-            MembraneLocation::Embedded(LocalSettings {
+            embedded.membrane,
+            MembraneLocation::Embedded(Box::new(nitric_local::Config {
                 ws_port: 0,
                 data_dir: "/tmp/x".into(),
-                announce: true,
-                allowed_origins: Vec::new(),
-                enforce_policies: true,
-            })
+                ..nitric_local::Config::embedded()
+            }))
+        );
+        let listening = settings(&[
+            ("NITRIC_LOCAL_GRPC_ADDR", "127.0.0.1:0"),
+            ("NITRIC_EVENT_TIMEOUT", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            listening.membrane,
+            MembraneLocation::Embedded(Box::new(nitric_local::Config {
+                grpc_addr: Some("127.0.0.1:0".parse().unwrap()),
+                event_timeout: Duration::from_secs(3),
+                ..nitric_local::Config::embedded()
+            }))
         );
     }
 
@@ -293,7 +278,7 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(
-                error.contains("NITRIC_LOCAL_WS_PORT=\"http\" is not a port"),
+                error.contains("NITRIC_LOCAL_WS_PORT=\"http\": is not a port"),
                 "{error}"
             );
         }

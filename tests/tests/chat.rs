@@ -40,7 +40,7 @@ async fn three_clients_chat_on_the_embedded_membrane() {
 async fn a_departed_connection_leaves_the_store() {
     let data = tempfile::tempdir().unwrap();
     let membrane = nitric_local::start(Config {
-        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        grpc_addr: Some("127.0.0.1:0".parse().unwrap()),
         ws_port: 0,
         data_dir: data.path().join("membrane"),
         announce: false,
@@ -48,7 +48,7 @@ async fn a_departed_connection_leaves_the_store() {
     })
     .await
     .unwrap();
-    let address = membrane.grpc_addr().to_string();
+    let address = membrane.grpc_addr().expect("a gRPC listener").to_string();
     let app = App::start(CHAT, data.path(), &[("SERVICE_ADDRESS", &address)]);
     let url = within("the chat registering", membrane.wait_for_socket("public")).await;
 

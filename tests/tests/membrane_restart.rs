@@ -17,7 +17,7 @@ use std::path::Path;
 
 async fn membrane(grpc_addr: SocketAddr, data_dir: &Path) -> LocalMembrane {
     nitric_local::start(Config {
-        grpc_addr,
+        grpc_addr: Some(grpc_addr),
         ws_port: 0,
         data_dir: data_dir.to_owned(),
         announce: false,

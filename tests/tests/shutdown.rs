@@ -93,7 +93,7 @@ async fn stopping_delivers_every_clients_disconnect_before_the_handlers_stop() {
     // The store on disk: both members were removed by their disconnect
     // handlers before the app stopped handling events.
     let membrane = nitric_local::start(nitric_local::Config {
-        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        grpc_addr: Some("127.0.0.1:0".parse().unwrap()),
         ws_port: 0,
         data_dir: data.path().to_owned(),
         announce: false,
@@ -103,9 +103,12 @@ async fn stopping_delivers_every_clients_disconnect_before_the_handlers_stop() {
     })
     .await
     .unwrap();
-    let mut kv = KvStoreClient::connect(format!("http://{}", membrane.grpc_addr()))
-        .await
-        .unwrap();
+    let mut kv = KvStoreClient::connect(format!(
+        "http://{}",
+        membrane.grpc_addr().expect("a gRPC listener")
+    ))
+    .await
+    .unwrap();
     let mut keys = kv
         .scan_keys(KvStoreScanKeysRequest {
             store: Some(Store {

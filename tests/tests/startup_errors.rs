@@ -33,3 +33,30 @@ async fn a_cloud_environment_without_the_membranes_address_is_a_startup_error() 
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn a_message_size_no_client_queue_could_hold_is_a_startup_error() {
+    let data = tempfile::tempdir().unwrap();
+    let app = App::start(
+        CHAT,
+        data.path(),
+        &[("NITRIC_LOCAL_MAX_MESSAGE_SIZE", "8MiB")],
+    );
+    let (status, output) = app.exit().await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("max_queued_bytes (1048576) is less than max_message_size (8388608)"),
+        "{output}"
+    );
+    let app = App::start(
+        CHAT,
+        data.path(),
+        &[("NITRIC_LOCAL_MAX_MESSAGE_SIZE", "lots")],
+    );
+    let (status, output) = app.exit().await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("NITRIC_LOCAL_MAX_MESSAGE_SIZE=\"lots\": expected a size in bytes"),
+        "{output}"
+    );
+}

@@ -57,28 +57,36 @@ const STREAM_WINDOW: u32 = 4 << 20;
 
 /// Every service, routed by path: what the TCP server serves, and what
 /// in-process calls reach directly ([`crate::in_process`]).
-pub(crate) fn grpc_routes(state: &MembraneState) -> Routes {
-    Routes::new(ResourcesServer::new(resources::ResourcesService::new(
-        state.declarations.clone(),
-        state.policies.clone(),
+pub(crate) fn grpc_routes(state: &MembraneState, message_limit: usize) -> Routes {
+    // Each service decodes and encodes messages up to `message_limit`, so
+    // a websocket message of the configured size fits through SendMessage
+    // and the event streams (tonic's default stops at 4 MiB).
+    macro_rules! limited {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(message_limit)
+                .max_encoding_message_size(message_limit)
+        };
+    }
+    Routes::new(limited!(ResourcesServer::new(
+        resources::ResourcesService::new(state.declarations.clone(), state.policies.clone())
     )))
-    .add_service(WebsocketServer::new(websocket::WebsocketService::new(
-        state.gateways.clone(),
-        state.policies.clone(),
+    .add_service(limited!(WebsocketServer::new(
+        websocket::WebsocketService::new(state.gateways.clone(), state.policies.clone())
     )))
-    .add_service(WebsocketHandlerServer::new(
-        websocket_handler::WebsocketHandlerService::new(state.clone()),
-    ))
-    .add_service(KvStoreServer::new(kvstore::KvStoreService::new(
+    .add_service(limited!(WebsocketHandlerServer::new(
+        websocket_handler::WebsocketHandlerService::new(state.clone())
+    )))
+    .add_service(limited!(KvStoreServer::new(kvstore::KvStoreService::new(
         state.store.clone(),
         state.policies.clone(),
-    )))
-    .add_service(TopicsServer::new(topics::TopicsService::new(
+    ))))
+    .add_service(limited!(TopicsServer::new(topics::TopicsService::new(
         state.topics.clone(),
         state.policies.clone(),
-    )))
-    .add_service(SubscriberServer::new(subscriber::SubscriberService::new(
-        state.clone(),
+    ))))
+    .add_service(limited!(SubscriberServer::new(
+        subscriber::SubscriberService::new(state.clone())
     )))
     .prepare()
 }

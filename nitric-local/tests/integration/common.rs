@@ -56,7 +56,7 @@ impl TestMembrane {
     }
 
     pub async fn channel(&self) -> Channel {
-        connect(self.membrane.grpc_addr()).await
+        connect(self.membrane.grpc_addr().expect("a gRPC listener")).await
     }
 
     /// Declares the resource `name` of `kind` and a policy allowing this
@@ -109,7 +109,7 @@ impl TestMembrane {
 /// The standard test configuration: loopback, free ports, quiet.
 pub fn config_for(data_dir: &std::path::Path) -> Config {
     Config {
-        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        grpc_addr: Some("127.0.0.1:0".parse().unwrap()),
         ws_port: 0,
         data_dir: data_dir.to_owned(),
         announce: false,

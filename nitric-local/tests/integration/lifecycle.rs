@@ -31,7 +31,7 @@ async fn profiles(addr: std::net::SocketAddr) -> KvStoreClient<tonic::transport:
 async fn stored_values_survive_a_restart_on_the_same_data_dir() {
     let TestMembrane { membrane, data } = TestMembrane::start().await;
     // Declarations last as long as the membrane: each one needs them.
-    let mut kv = profiles(membrane.grpc_addr()).await;
+    let mut kv = profiles(membrane.grpc_addr().expect("a gRPC listener")).await;
     set(&mut kv, "profiles", "ann", profile("Ann")).await;
     drop(kv);
     within("shutdown", membrane.shutdown()).await;
@@ -39,7 +39,7 @@ async fn stored_values_survive_a_restart_on_the_same_data_dir() {
     let restarted = nitric_local::start(config_for(data.path()))
         .await
         .expect("the same data dir opens again right after shutdown");
-    let mut kv = profiles(restarted.grpc_addr()).await;
+    let mut kv = profiles(restarted.grpc_addr().expect("a gRPC listener")).await;
     assert_eq!(
         get(&mut kv, "profiles", "ann").await.unwrap(),
         profile("Ann")
@@ -53,7 +53,7 @@ async fn in_process_calls_reach_the_same_services_until_shutdown() {
         membrane,
         data: _data,
     } = TestMembrane::start().await;
-    let mut over_tcp = profiles(membrane.grpc_addr()).await;
+    let mut over_tcp = profiles(membrane.grpc_addr().expect("a gRPC listener")).await;
     let mut in_process = KvStoreClient::new(membrane.in_process());
     let ann = || {
         Some(ValueRef {
@@ -126,9 +126,13 @@ async fn a_grpc_address_in_use_is_refused_with_the_address() {
         .expect_err("the port is taken");
     assert!(matches!(error, StartError::GrpcBind { .. }), "{error:?}");
     assert!(
-        error
-            .to_string()
-            .contains(&test.membrane.grpc_addr().to_string()),
+        error.to_string().contains(
+            &test
+                .membrane
+                .grpc_addr()
+                .expect("a gRPC listener")
+                .to_string()
+        ),
         "{error}"
     );
 }
@@ -139,11 +143,11 @@ async fn shutdown_closes_websockets_and_frees_the_ports() {
         membrane,
         data: _data,
     } = TestMembrane::start().await;
-    let channel = crate::common::connect(membrane.grpc_addr()).await;
+    let channel = crate::common::connect(membrane.grpc_addr().expect("a gRPC listener")).await;
     let test_app = register_all(channel, "chat").await;
     let url = membrane.socket_url("chat").unwrap();
     let client = open_client(&url).await.unwrap();
-    let grpc_addr = membrane.grpc_addr();
+    let grpc_addr = membrane.grpc_addr().expect("a gRPC listener");
     shut_down_while_connected(membrane, client).await;
     drop(test_app);
     std::net::TcpListener::bind(grpc_addr).expect("the gRPC port is free");

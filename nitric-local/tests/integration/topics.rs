@@ -612,7 +612,7 @@ async fn shutdown_drops_pending_messages_instead_of_waiting_for_them() {
         membrane,
         data: _data,
     } = membrane().await;
-    let channel = crate::common::connect(membrane.grpc_addr()).await;
+    let channel = crate::common::connect(membrane.grpc_addr().expect("a gRPC listener")).await;
     let mut subscriber = Subscriber::register(&channel, "jobs").await.unwrap();
     // One message waits for its answer, one for its delay, one for a subscriber.
     publish(&channel, request("jobs", numbered(1)))

@@ -181,24 +181,29 @@ pub(crate) enum Outcome {
     Done,
     Failed(BoxError),
     Panicked(String),
-    /// Abandoned after the handler's `timeout`.
+    /// Cancelled after the handler's own `timeout`.
     TimedOut(Duration),
+    /// Cancelled once the membrane's deadline for the event passed: its
+    /// answer had no one waiting for it any more.
+    PastDeadline(Duration),
 }
 
 /// Runs a handler's future, turning a panic into [`Outcome::Panicked`] so
-/// one bad event never takes the service down, and abandoning it after
-/// `timeout`, if any.
+/// one bad event never takes the service down, and cancelling it after
+/// its own `timeout` or, without one, after the membrane's `deadline`.
 pub(crate) async fn guarded(
     run: BoxFuture<Result<(), BoxError>>,
     timeout: Option<Duration>,
+    deadline: Duration,
 ) -> Outcome {
     let caught = AssertUnwindSafe(run).catch_unwind();
-    let ended = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, caught).await {
-            Ok(ended) => ended,
-            Err(_) => return Outcome::TimedOut(limit),
-        },
-        None => caught.await,
+    let (limit, past) = match timeout {
+        Some(limit) => (limit, Outcome::TimedOut as fn(Duration) -> Outcome),
+        None => (deadline, Outcome::PastDeadline as fn(Duration) -> Outcome),
+    };
+    let ended = match tokio::time::timeout(limit, caught).await {
+        Ok(ended) => ended,
+        Err(_) => return past(limit),
     };
     match ended {
         Ok(Ok(())) => Outcome::Done,

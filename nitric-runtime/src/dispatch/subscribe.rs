@@ -46,6 +46,7 @@ impl EventStream for SubscribeStream {
     ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
         Box::pin(async move {
             Ok(SubscriberClient::new(channel)
+                .max_decoding_message_size(crate::service::MAX_DECODED_MESSAGE)
                 .subscribe(outgoing)
                 .await?
                 .into_inner())
@@ -69,15 +70,16 @@ impl EventStream for SubscribeStream {
     /// `success = false` asks the membrane to deliver the message again.
     fn answer(
         &self,
-        _service: &ServiceHandle,
+        service: &ServiceHandle,
         request: MessageRequest,
     ) -> BoxFuture<MessageResponse> {
         let subscription = self.0;
+        let deadline = service.deadlines().topic_message;
         Box::pin(async move {
             let message = TopicMessage::from_request(request);
             let topic = message.topic.clone();
             let run = (subscription.adapter)(message);
-            let success = match guarded(run, subscription.timeout).await {
+            let success = match guarded(run, subscription.timeout, deadline).await {
                 Outcome::Done => true,
                 Outcome::Failed(error) => {
                     tracing::warn!(handler = %subscription.source, topic, error = %error, "subscriber failed; the message will be delivered again");
@@ -89,6 +91,10 @@ impl EventStream for SubscribeStream {
                 }
                 Outcome::TimedOut(limit) => {
                     tracing::warn!(handler = %subscription.source, topic, timeout = ?limit, "subscriber timed out and was abandoned; the message will be delivered again");
+                    false
+                }
+                Outcome::PastDeadline(deadline) => {
+                    tracing::warn!(handler = %subscription.source, topic, deadline = ?deadline, "subscriber cancelled: the membrane stopped waiting for its answer and delivers the message again");
                     false
                 }
             };

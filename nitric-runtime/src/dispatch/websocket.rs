@@ -60,6 +60,7 @@ impl EventStream for WebsocketStream {
     ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
         Box::pin(async move {
             let response = WebsocketHandlerClient::new(channel)
+                .max_decoding_message_size(crate::service::MAX_DECODED_MESSAGE)
                 .handle_events(outgoing)
                 .await?;
             Ok(response.into_inner())
@@ -97,7 +98,8 @@ impl EventStream for WebsocketStream {
             // While a connect handler runs, the connection cannot be sent to.
             let _connecting = matches!(handler.adapter, WebsocketAdapter::Connect(_))
                 .then(|| service.begin_connecting(&socket, &connection_id));
-            let failed = match guarded(run, handler.timeout).await {
+            let deadline = service.deadlines().websocket_event;
+            let failed = match guarded(run, handler.timeout, deadline).await {
                 Outcome::Done => false,
                 Outcome::Failed(error) => {
                     log_failure(handler, &connection_id, &*error);
@@ -109,6 +111,10 @@ impl EventStream for WebsocketStream {
                 }
                 Outcome::TimedOut(limit) => {
                     tracing::warn!(handler = %handler.source, socket, connection_id, timeout = ?limit, "{} handler timed out and was abandoned", handler.event());
+                    true
+                }
+                Outcome::PastDeadline(deadline) => {
+                    tracing::warn!(handler = %handler.source, socket, connection_id, deadline = ?deadline, "{} handler cancelled: the membrane stopped waiting for its answer (NITRIC_EVENT_TIMEOUT; give the handler a `timeout` to choose another limit)", handler.event());
                     true
                 }
             };

@@ -5,6 +5,25 @@ use super::channel::Dial;
 use crate::error::Error;
 use crate::settings::MembraneLocation;
 
+/// What names the embedded membrane when it has no listener.
+#[cfg(feature = "local")]
+const IN_PROCESS_ADDRESS: &str = "in-process:0";
+
+/// How long a membrane waits for a topic message's answer before it
+/// delivers the message again: the embedded membrane's setting, or its
+/// default for a membrane elsewhere.
+pub(crate) fn topic_answer_timeout(location: &MembraneLocation) -> std::time::Duration {
+    match location {
+        #[cfg(feature = "local")]
+        MembraneLocation::Embedded(config) => config.topic_delivery.answer_timeout,
+        MembraneLocation::Remote(_) => REMOTE_TOPIC_ANSWER_TIMEOUT,
+    }
+}
+
+/// What the local membrane waits for a topic message's answer by default;
+/// assumed of a membrane elsewhere, whose setting the service cannot read.
+const REMOTE_TOPIC_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The membrane this service talks to, and how to stop it if it is ours.
 pub(crate) struct RunningMembrane {
     pub(crate) address: String,
@@ -21,22 +40,28 @@ impl RunningMembrane {
                 embedded: None,
             }),
             #[cfg(feature = "local")]
-            MembraneLocation::Embedded(local) => {
-                let config = nitric_local::Config {
-                    grpc_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                    ws_port: local.ws_port,
-                    data_dir: local.data_dir.clone(),
-                    announce: local.announce,
-                    allowed_origins: local.allowed_origins.clone(),
-                    enforce_policies: local.enforce_policies,
-                    ..nitric_local::Config::default()
+            MembraneLocation::Embedded(config) => {
+                let embedded = nitric_local::start_on_own_runtime((**config).clone())
+                    .await
+                    .map_err(|error| {
+                        Error::Startup(format!("cannot start the local membrane: {error}"))
+                    })?;
+                // Calls go in memory; the address only names the membrane
+                // in errors, and is the listener's when one was asked for.
+                let address = match embedded.grpc_addr() {
+                    Some(grpc) => {
+                        tracing::info!(%grpc, "local membrane started (SERVICE_ADDRESS is unset); its gRPC listener is open to every local process");
+                        grpc.to_string()
+                    }
+                    None => {
+                        tracing::info!(
+                            "local membrane started in this process (SERVICE_ADDRESS is unset)"
+                        );
+                        IN_PROCESS_ADDRESS.to_owned()
+                    }
                 };
-                let embedded = nitric_local::start(config).await.map_err(|error| {
-                    Error::Startup(format!("cannot start the local membrane: {error}"))
-                })?;
-                tracing::info!(grpc = %embedded.grpc_addr(), "local membrane started (SERVICE_ADDRESS is unset)");
                 Ok(Self {
-                    address: embedded.grpc_addr().to_string(),
+                    address,
                     embedded: Some(embedded),
                 })
             }

@@ -52,6 +52,8 @@ pub struct ServiceHandle {
 
 struct Shared {
     channel: Channel,
+    /// How long the membrane waits for each kind of event's answer.
+    deadlines: Deadlines,
     /// Socket key -> connections whose connect handler is running.
     connecting: Mutex<HashMap<Box<str>, HashSet<Box<str>>>>,
     /// How many connect handlers run: every send checks it, and most
@@ -64,10 +66,11 @@ struct Shared {
 }
 
 impl ServiceHandle {
-    pub(crate) fn new(channel: Channel) -> Self {
+    pub(crate) fn new(channel: Channel, deadlines: Deadlines) -> Self {
         Self {
             shared: Arc::new(Shared {
                 channel,
+                deadlines,
                 connecting: Mutex::new(HashMap::new()),
                 connecting_count: AtomicUsize::new(0),
                 registered: watch::Sender::new(0),
@@ -132,6 +135,10 @@ impl ServiceHandle {
 
     pub(crate) fn channel(&self) -> Channel {
         self.shared.channel.clone()
+    }
+
+    pub(crate) fn deadlines(&self) -> Deadlines {
+        self.shared.deadlines
     }
 
     /// Marks a connection as connecting until the guard drops.
@@ -241,6 +248,17 @@ where
         Ok(service) => service.spawn(future),
         Err(_) => tokio::spawn(future),
     }
+}
+
+/// How long the membrane waits for the answer to each kind of event: past
+/// it, no one awaits the answer, and a handler without a `timeout` of its
+/// own is cancelled.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadlines {
+    /// A websocket event ([`Settings::event_timeout`](crate::Settings::event_timeout)).
+    pub(crate) websocket_event: std::time::Duration,
+    /// A topic message, after which the membrane delivers it again.
+    pub(crate) topic_message: std::time::Duration,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -9,12 +9,13 @@ mod handle;
 mod session;
 mod signal;
 
-pub(crate) use channel::Channel;
+pub(crate) use channel::{Channel, MAX_DECODED_MESSAGE};
+pub(crate) use handle::Deadlines;
 pub use handle::{spawn, ServiceHandle};
 
 use crate::error::Error;
 use crate::registry::Registry;
-use crate::settings::{Environment, MembraneLocation, Settings};
+use crate::settings::{Environment, Settings};
 use embedded::RunningMembrane;
 use std::future::Future;
 use tokio_util::sync::CancellationToken;
@@ -26,11 +27,14 @@ use tokio_util::sync::CancellationToken;
 /// logs through `tracing` to stderr (filtered by `RUST_LOG`, default
 /// `info`), and on failure prints the error and exits with status 1.
 ///
-/// Against a membrane elsewhere (`SERVICE_ADDRESS` set) it serves on one
-/// thread, as the official Node and Python SDKs do: handlers that compute
-/// for long should do so in `tokio::task::spawn_blocking`, or ask for more
-/// threads with `TOKIO_WORKER_THREADS`. With the embedded membrane it runs
-/// a worker per core. For a runtime of your own, call [`serve`] in it.
+/// It serves on a worker thread per core (`TOKIO_WORKER_THREADS` sets
+/// how many), each event's handler a task of its own, so a handler that
+/// blocks its thread holds up only the workers it blocks; the embedded
+/// membrane runs on threads of its own, so its gateway, page and
+/// handshakes never wait for the app's. Blocking work (file or CPU-bound
+/// work, a blocking client library) belongs in
+/// `tokio::task::spawn_blocking`, which keeps the workers free. For a
+/// runtime of your own, call [`serve`] in it.
 ///
 /// ```no_run
 /// # use nitric_runtime::websocket::MessageContext;
@@ -47,7 +51,7 @@ use tokio_util::sync::CancellationToken;
 pub fn run() {
     init_logging();
     let settings = Settings::from_env().unwrap_or_else(|error| exit_with(&error));
-    let runtime = runtime_for(&settings.membrane).unwrap_or_else(|error| {
+    let runtime = new_runtime().unwrap_or_else(|error| {
         exit_with(&Error::Startup(format!(
             "cannot start the tokio runtime: {error}"
         )))
@@ -62,27 +66,15 @@ pub fn run() {
     }
 }
 
-/// The runtime [`run`] serves on.
-///
-/// Against a membrane elsewhere, one thread: an event then crosses no
-/// thread between the socket it is read from, its handler and the socket
-/// its answer is written to, which costs about a third less CPU per event
-/// than a worker per core (the official SDKs' Node and Python apps serve on
-/// one thread too). `TOKIO_WORKER_THREADS` asks for that many workers
-/// instead. With the embedded membrane, whose gateway serves every
-/// websocket client in this process, a worker per core.
-fn runtime_for(membrane: &MembraneLocation) -> std::io::Result<tokio::runtime::Runtime> {
-    let one_thread = match membrane {
-        MembraneLocation::Remote(_) => std::env::var_os("TOKIO_WORKER_THREADS").is_none(),
-        #[cfg(feature = "local")]
-        MembraneLocation::Embedded(_) => false,
-    };
-    let mut builder = if one_thread {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build()
+/// The runtime [`run`] serves on: a worker per core (or
+/// `TOKIO_WORKER_THREADS`), so no one handler can stall every event.
+/// One thread would cost about a third less CPU per event against a
+/// membrane elsewhere (no event crosses threads), but then a handler
+/// that blocks its thread stops every connection's events.
+fn new_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 fn exit_with(error: &Error) -> ! {
@@ -133,13 +125,14 @@ async fn serve_until_signalled(settings: Settings) -> Result<(), Error> {
 /// [`Error::ShutdownTimeout`], naming them.
 ///
 /// ```no_run
-/// use nitric_runtime::{Environment, MembraneLocation, Settings};
+/// use nitric_runtime::{Environment, MembraneLocation, Settings, DEFAULT_EVENT_TIMEOUT};
 ///
 /// # async fn example() -> Result<(), nitric_runtime::Error> {
 /// let settings = Settings {
 ///     membrane: MembraneLocation::Remote("127.0.0.1:50051".into()),
 ///     environment: Environment::Run,
 ///     shutdown_timeout: std::time::Duration::from_secs(10),
+///     event_timeout: DEFAULT_EVENT_TIMEOUT,
 /// };
 /// nitric_runtime::serve_with(settings, tokio::time::sleep(std::time::Duration::from_secs(60))).await
 /// # }
@@ -190,6 +183,10 @@ pub(crate) struct Started {
 impl Started {
     pub(crate) async fn start(settings: Settings) -> Result<Self, Error> {
         let registry = Registry::collect().map_err(Error::InvalidService)?;
+        let deadlines = Deadlines {
+            websocket_event: settings.event_timeout,
+            topic_message: embedded::topic_answer_timeout(&settings.membrane),
+        };
         let membrane = RunningMembrane::start(&settings.membrane).await?;
         let channel = match channel::connect_lazy(&membrane.address, membrane.dial()) {
             Ok(channel) => channel,
@@ -202,7 +199,7 @@ impl Started {
             registry,
             environment: settings.environment,
             membrane,
-            service: ServiceHandle::new(channel),
+            service: ServiceHandle::new(channel, deadlines),
         })
     }
 

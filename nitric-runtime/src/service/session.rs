@@ -8,9 +8,8 @@ use crate::dispatch::{self, StreamEnd, SubscribeStream, WebsocketStream};
 use crate::error::Error;
 use crate::registry::Registry;
 use crate::settings::Environment;
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::FutureExt;
 use std::time::Duration;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// The longest wait between attempts to reach a membrane that went away.
@@ -77,19 +76,31 @@ async fn session(
     // Cancelled when one stream ends early: the others are given up
     // without waiting for their handlers, and the session starts over.
     let abandon = CancellationToken::new();
-    let websocket_streams = registry.websocket_functions.iter().map(|function| {
+    // Each stream reads its events on a task of its own, so no stream
+    // waits while a worker is busy with another stream's events. Dropping
+    // the set (the session given up) stops them all.
+    let mut streams = JoinSet::new();
+    for &function in &registry.websocket_functions {
         let stream = WebsocketStream(function, registry.cleanups);
-        dispatch::handle_events(service, stream, stop.clone(), abandon.clone()).boxed()
-    });
-    let subscribe_streams = registry.subscribe_functions.iter().map(|function| {
+        let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
+        streams
+            .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });
+    }
+    for &function in &registry.subscribe_functions {
         let stream = SubscribeStream(function);
-        dispatch::handle_events(service, stream, stop.clone(), abandon.clone()).boxed()
-    });
-    let mut streams: FuturesUnordered<_> = websocket_streams.chain(subscribe_streams).collect();
+        let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
+        streams
+            .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });
+    }
 
     let mut first_failure = None;
     let mut closed = false;
-    while let Some(end) = streams.next().await {
+    while let Some(joined) = streams.join_next().await {
+        let end = joined.unwrap_or_else(|join| {
+            Err(Error::Startup(format!(
+                "an event stream's task ended abnormally: {join}"
+            )))
+        });
         match end {
             Ok(StreamEnd::Stopped | StreamEnd::Abandoned) => {}
             Ok(StreamEnd::ClosedByMembrane) => {

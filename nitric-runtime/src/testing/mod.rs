@@ -50,7 +50,7 @@ pub use resources::{TestKvStore, TestSubscriber, TestTopic};
 
 use crate::error::Error;
 use crate::service::{ServiceHandle, Started};
-use crate::settings::{Environment, LocalSettings, MembraneLocation, Settings};
+use crate::settings::{Environment, MembraneLocation, Settings};
 use crate::websocket::Websocket;
 use std::fmt;
 use std::future::Future;
@@ -103,20 +103,21 @@ impl TestApp {
             .tempdir()
             .map_err(|error| TestError::new(format!("cannot create a data directory: {error}")))?;
         let settings = Settings {
-            membrane: MembraneLocation::Embedded(LocalSettings {
+            membrane: MembraneLocation::Embedded(Box::new(nitric_local::Config {
                 ws_port: 0,
                 data_dir: data_dir.path().to_owned(),
                 announce: false,
-                allowed_origins: Vec::new(),
                 // The test kit's own clients (`kv_store`, `topic`) act with
                 // every permission, whatever the app declared, so the
                 // membrane cannot hold them to the app's policies. (The
                 // app's key/value and topic clients still refuse what its
                 // declarations do not allow: `Error::NotAllowed`.)
                 enforce_policies: false,
-            }),
+                ..nitric_local::Config::embedded()
+            })),
             environment: Environment::Local,
             shutdown_timeout: timeout,
+            event_timeout: crate::DEFAULT_EVENT_TIMEOUT,
         };
         let started = Started::start(settings).await?;
         let service = started.service().clone();

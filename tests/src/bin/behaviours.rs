@@ -4,14 +4,21 @@
 //! `?slow=1` accepts after one second; other parameters are remembered. The
 //! disconnect handler logs `disconnect handled for <id>`. Messages: `query` answers the connect
 //! query as JSON, `panic` panics, `slow` answers `slow done` after two
-//! seconds, `missing key`, `send to stranger` and `write read-only` answer
-//! what those client calls returned, anything else is echoed.
+//! seconds, `block` blocks its worker thread (no `.await`) until the next
+//! `release` message arrives or a minute passes, then answers `block done`; `missing
+//! key`, `send to stranger` and `write read-only` answer what those client
+//! calls returned, anything else is echoed.
 
 use nitric_runtime::kv::KvStore;
 use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Reject};
 use nitric_runtime::{kv_store, websocket, BoxError};
 use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+
+/// How many `release` messages have arrived, and the condition `block`
+/// waits on.
+static RELEASES: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
 
 #[kv_store("queries", allow = [get, set, delete])]
 static QUERIES: KvStore<BTreeMap<String, Vec<String>>>;
@@ -58,6 +65,25 @@ async fn message(ctx: MessageContext) -> Result<(), BoxError> {
         "slow" => {
             tokio::time::sleep(Duration::from_secs(2)).await;
             "slow done".to_owned()
+        }
+        "block" => {
+            let (releases, changed) = &RELEASES;
+            let releases = releases.lock().unwrap();
+            let before = *releases;
+            tracing::info!("blocking the thread on purpose");
+            // A handler that never awaits: the worker thread is held until
+            // the next `release`.
+            let _released = changed
+                .wait_timeout_while(releases, Duration::from_secs(60), |releases| {
+                    *releases == before
+                })
+                .unwrap();
+            "block done".to_owned()
+        }
+        "release" => {
+            *RELEASES.0.lock().unwrap() += 1;
+            RELEASES.1.notify_all();
+            "released".to_owned()
         }
         "hang" => {
             tracing::info!("hanging on purpose");

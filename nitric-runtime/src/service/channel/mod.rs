@@ -35,6 +35,12 @@ use tonic::Status;
 const STREAM_WINDOW: u32 = 1 << 20;
 /// HTTP/2 flow-control window of the whole connection.
 const CONNECTION_WINDOW: u32 = 8 << 20;
+/// The largest message the service decodes from the membrane: any. The
+/// membrane is the peer that bounds what clients send (AWS API Gateway at
+/// 128 KiB, the local membrane at its `max_message_size`), so the service
+/// takes whatever it forwards; tonic's default of 4 MiB would fail every
+/// event carrying a larger message a membrane was set to allow.
+pub(crate) const MAX_DECODED_MESSAGE: usize = usize::MAX;
 /// How long a connect may take before the call fails as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
