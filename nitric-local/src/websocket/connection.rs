@@ -312,10 +312,12 @@ async fn read_frames(
             Some(Err(error)) => {
                 let description = error.to_string();
                 match close_frame_for(error) {
-                    // A bad frame: the client hears why before the close.
+                    // A bad frame: the client hears why in the close frame,
+                    // after what was queued for it before the bad frame
+                    // (replies to its earlier, valid messages are owed).
                     Some(close) => {
                         tracing::warn!(socket = %socket.name, connection_id, error = description, "bad websocket frame; closing the connection");
-                        outbox.close(close, true);
+                        outbox.close(close, false);
                         let _ = tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
                     }
                     // The client went away without a close frame: routine.
