@@ -1,6 +1,7 @@
 //! One accepted websocket: a writer that empties the connection's
 //! [`Outbox`], and a reader that turns each text or binary frame into a
-//! message event.
+//! message event (noting its type, which the replies follow: see
+//! [`super::frame_type`]).
 //!
 //! The reader asks for the next frame only after the application answered
 //! the previous message event (or the answer timed out), so a connection's
@@ -24,6 +25,7 @@ use nitric_protocol::websockets::v1::{
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::frame_type::DataType;
 use super::gateway::HANDLER_WAIT;
 use super::outbox::{Next, Outbox};
 use super::router::DispatchError;
@@ -296,11 +298,11 @@ async fn read_frames(
                 tracing::info!(socket = %socket.name, connection_id, "a message arrived while the membrane shuts down; not delivered");
             }
             Some(Ok(Message::Text(text))) => {
-                outbox.touch();
+                outbox.received(DataType::Text);
                 Box::pin(deliver(socket, connection_id, text.as_bytes().to_vec())).await;
             }
             Some(Ok(Message::Binary(bytes))) => {
-                outbox.touch();
+                outbox.received(DataType::Binary);
                 Box::pin(deliver(socket, connection_id, bytes.to_vec())).await;
             }
             // Pings are answered by the websocket layer itself; pongs and

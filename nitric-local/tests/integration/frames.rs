@@ -1,16 +1,56 @@
-//! What goes out to a client, frame by frame: what a client that breaks the
-//! protocol still receives before its 1002 close.
+//! What goes out to a client, frame by frame: the frame type a message the
+//! application sends goes out as, and what a client that breaks the protocol
+//! still receives before its 1002 close.
 
 use std::time::Duration;
 
+use futures_util::SinkExt;
+use nitric_protocol::resources::v1::{Action, ResourceType};
 use nitric_protocol::websockets::v1::websocket_client::WebsocketClient;
 use nitric_protocol::websockets::v1::{
     WebsocketEventResponse, WebsocketEventType, WebsocketSendRequest,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{body, within, TestMembrane};
+use crate::common::{
+    accept, body, next_frame, open_client, within, Events, TestMembrane, Transport,
+};
+
+/// An echo application on one socket; its handlers run while it lives.
+struct EchoApp {
+    url: String,
+    connects: Events,
+    _disconnects: Events,
+    _messages: Events,
+}
+
+/// Serves `socket` with an echo application whose streams and calls go over
+/// `channel`.
+async fn echo_app(test: &TestMembrane, channel: impl Transport + Clone, socket: &str) -> EchoApp {
+    test.allow(ResourceType::Websocket, socket, &[Action::WebsocketManage])
+        .await;
+    let handler = |event| crate::common::AppStream::register(channel.clone(), socket, event);
+    let connects = handler(WebsocketEventType::Connect)
+        .await
+        .unwrap()
+        .answer_all(|_| accept());
+    let disconnects = handler(WebsocketEventType::Disconnect)
+        .await
+        .unwrap()
+        .answer_all(|_| WebsocketEventResponse::default());
+    let messages = handler(WebsocketEventType::Message)
+        .await
+        .unwrap()
+        .echo_all(channel.clone());
+    EchoApp {
+        url: test.membrane.socket_url(socket).expect("gateway runs"),
+        connects,
+        _disconnects: disconnects,
+        _messages: messages,
+    }
+}
 
 fn send(connection_id: &str, data: &[u8]) -> WebsocketSendRequest {
     WebsocketSendRequest {
@@ -18,6 +58,47 @@ fn send(connection_id: &str, data: &[u8]) -> WebsocketSendRequest {
         connection_id: connection_id.into(),
         data: data.to_vec(),
     }
+}
+
+#[tokio::test]
+async fn an_echo_goes_back_as_the_frame_type_the_client_sent() {
+    let test = TestMembrane::start().await;
+    let mut app = echo_app(&test, test.channel().await, "chat").await;
+    let mut client = open_client(&app.url).await.unwrap();
+    let id = app.connects.next().await.connection_id;
+
+    for message in [
+        // Binary whose bytes happen to be UTF-8 (text would be wrong here).
+        Message::binary(b"valid UTF-8".to_vec()),
+        Message::binary(Vec::new()),
+        Message::text(""),
+        Message::text("text"),
+        Message::binary(vec![0xff, 0xfe]),
+        Message::binary(b"binary again".to_vec()),
+        Message::text("text again"),
+    ] {
+        client.send(message.clone()).await.unwrap();
+        assert_eq!(next_frame(&mut client).await, Some(message));
+    }
+
+    // Sends from outside a handler follow the client's last message too,
+    // except that bytes that are not UTF-8 are always binary.
+    let mut websocket = WebsocketClient::new(test.channel().await);
+    websocket.send_message(send(&id, &[0xc3])).await.unwrap();
+    assert_eq!(
+        next_frame(&mut client).await,
+        Some(Message::binary(vec![0xc3]))
+    );
+    client.send(Message::binary(vec![1])).await.unwrap();
+    assert_eq!(
+        next_frame(&mut client).await,
+        Some(Message::binary(vec![1]))
+    );
+    websocket.send_message(send(&id, b"news")).await.unwrap();
+    assert_eq!(
+        next_frame(&mut client).await,
+        Some(Message::binary(b"news".to_vec()))
+    );
 }
 
 /// A frame from the server: its opcode and payload.
