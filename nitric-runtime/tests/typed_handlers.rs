@@ -3,7 +3,7 @@
 //! `Result<Json<T>, PayloadError>`) and a connect handler's guard (a
 //! `FromConnect` type of the app's own, and `Query<T>`).
 
-use nitric_runtime::testing::{TestApp, TestError};
+use nitric_runtime::testing::{Received, TestApp, TestError};
 use nitric_runtime::websocket::{
     ConnectContext, DisconnectContext, FromConnect, Json, MessageContext, PayloadError, Query,
     Reject,
@@ -296,7 +296,9 @@ async fn a_text_payload_must_be_utf8() -> Result<(), TestError> {
     client.send_binary(vec![0xff, 0xfe]).await?;
     client.expect_silence(Duration::from_millis(200)).await?;
     client.send_binary(b"ok".to_vec()).await?;
-    assert_eq!(client.recv_text().await?, "2 chars");
+    // A reply to a binary message goes out binary (see the gateway's frame
+    // types in the README).
+    assert_eq!(client.recv().await?, Received::Binary(b"2 chars".to_vec()));
     client.close().await?;
     app.stop().await
 }

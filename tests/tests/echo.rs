@@ -22,6 +22,10 @@ async fn each_message_goes_back_to_its_sender_alone() {
     ada.send_binary(&bytes).await;
     assert_eq!(ada.receive_frame().await, Message::binary(bytes.to_vec()));
 
+    // A binary message comes back binary even when its bytes are UTF-8.
+    ada.send_binary(b"binary").await;
+    assert_eq!(ada.receive_frame().await, Message::binary(&b"binary"[..]));
+
     // One message in, one out: nothing else reaches either client.
     for client in [&mut ada, &mut bob] {
         let extra = client.receives_within(Duration::from_millis(200)).await;

@@ -1,6 +1,7 @@
 //! One accepted websocket: a writer that empties the connection's
 //! [`Outbox`], and a reader that turns each text or binary frame into a
-//! message event.
+//! message event (noting its type, which the replies follow: see
+//! [`super::frame_type`]).
 //!
 //! The reader asks for the next frame only after the application answered
 //! the previous message event (or the answer timed out), so a connection's
@@ -24,6 +25,7 @@ use nitric_protocol::websockets::v1::{
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::frame_type::DataType;
 use super::gateway::HANDLER_WAIT;
 use super::outbox::{Next, Outbox};
 use super::router::DispatchError;
@@ -296,11 +298,11 @@ async fn read_frames(
                 tracing::info!(socket = %socket.name, connection_id, "a message arrived while the membrane shuts down; not delivered");
             }
             Some(Ok(Message::Text(text))) => {
-                outbox.touch();
+                outbox.received(DataType::Text);
                 Box::pin(deliver(socket, connection_id, text.as_bytes().to_vec())).await;
             }
             Some(Ok(Message::Binary(bytes))) => {
-                outbox.touch();
+                outbox.received(DataType::Binary);
                 Box::pin(deliver(socket, connection_id, bytes.to_vec())).await;
             }
             // Pings are answered by the websocket layer itself; pongs and
@@ -312,10 +314,12 @@ async fn read_frames(
             Some(Err(error)) => {
                 let description = error.to_string();
                 match close_frame_for(error) {
-                    // A bad frame: the client hears why before the close.
+                    // A bad frame: the client hears why in the close frame,
+                    // after what was queued for it before the bad frame
+                    // (replies to its earlier, valid messages are owed).
                     Some(close) => {
                         tracing::warn!(socket = %socket.name, connection_id, error = description, "bad websocket frame; closing the connection");
-                        outbox.close(close, true);
+                        outbox.close(close, false);
                         let _ = tokio::time::timeout(CLOSE_GRACE, writer_done.cancelled()).await;
                     }
                     // The client went away without a close frame: routine.

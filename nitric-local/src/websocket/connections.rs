@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::{close_code, CloseFrame, Message};
+use axum::extract::ws::{close_code, CloseFrame};
 use nitric_protocol::names::socket_key;
 
+use super::frame_type::frame_for;
 use super::outbox::{Outbox, Refused};
 use crate::lock;
 use crate::memory::Churn;
@@ -107,9 +108,10 @@ impl Connections {
         self.churn.note();
     }
 
-    /// Queues `data` for the client: a text frame if it is UTF-8, else
-    /// binary. Never waits: a client with too much queued is closed with
-    /// 1008 instead, and the send fails as for a connection that is gone.
+    /// Queues `data` for the client, as a text or binary frame by the rule
+    /// of [`super::frame_type`]. Never waits: a client with too much queued
+    /// is closed with 1008 instead, and the send fails as for a connection
+    /// that is gone.
     pub(crate) fn send(
         &self,
         socket: &str,
@@ -123,14 +125,11 @@ impl Connections {
                 limit: self.max_message_size,
             });
         }
-        let frame = match String::from_utf8(data) {
-            Ok(text) => Message::Text(text.into()),
-            Err(not_text) => Message::Binary(not_text.into_bytes().into()),
-        };
         let outbox = lock(&self.live)
             .get(&ConnectionKey::new(socket, id))
             .cloned()
             .ok_or_else(|| not_found(socket, id))?;
+        let frame = frame_for(data, outbox.last_received());
         match outbox.push(frame, self.max_queued_bytes) {
             Ok(()) => Ok(()),
             Err(Refused::Closing) => Err(not_found(socket, id)),

@@ -11,6 +11,8 @@
 //! - [`connection`]: one accepted websocket, its frames in and out, its
 //!   clocks (pings, idle timeout, lifetime).
 //! - [`outbox`]: what waits to be written to one client, bounded in bytes.
+//! - [`frame_type`]: whether a message the application sends goes out as a
+//!   text or a binary frame.
 //! - [`connections`]: the live connections, reachable by id for the
 //!   `Websocket` gRPC service.
 //! - [`router`]: the handler router, which sends each event down the
@@ -19,6 +21,7 @@
 
 mod connection;
 mod connections;
+mod frame_type;
 mod gateway;
 mod origin;
 mod outbox;

@@ -1,5 +1,7 @@
 //! What is waiting to be written to one client: its messages, bounded in
-//! bytes, and the close frame that ends the connection.
+//! bytes, and the close frame that ends the connection; and what the
+//! client's own messages were like, which decides how the next message to
+//! it is framed (see [`super::frame_type`]).
 //!
 //! A send never waits for the client. Over the bound, the client is closed
 //! instead (see [`Outbox::push`]): one client that stops reading must not
@@ -15,6 +17,7 @@ use std::time::Instant;
 use axum::extract::ws::{CloseFrame, Message};
 use tokio::sync::Notify;
 
+use super::frame_type::DataType;
 use crate::lock;
 
 /// The queue of one connection, shared by its writer task and every sender.
@@ -34,6 +37,8 @@ struct State {
     close: Option<Closing>,
     /// When the last message went either way, since `opened`.
     last_activity_ms: u64,
+    /// The type of the last message from the client that was delivered.
+    last_received: Option<DataType>,
 }
 
 struct Closing {
@@ -140,10 +145,25 @@ impl Outbox {
         self.changed.notified().await;
     }
 
-    /// Notes that a message went to or came from the client.
+    /// Notes that a message went to the client.
     pub(super) fn touch(&self) {
         let now = self.opened.elapsed().as_millis() as u64;
         lock(&self.state).last_activity_ms = now;
+    }
+
+    /// Notes that a message of type `data_type` came from the client and is
+    /// being delivered to the application.
+    pub(super) fn received(&self, data_type: DataType) {
+        let now = self.opened.elapsed().as_millis() as u64;
+        let mut state = lock(&self.state);
+        state.last_activity_ms = now;
+        state.last_received = Some(data_type);
+    }
+
+    /// The type of the last message from the client that was delivered,
+    /// `None` before the first.
+    pub(super) fn last_received(&self) -> Option<DataType> {
+        lock(&self.state).last_received
     }
 
     /// When the last message went either way (the opening counts as one).

@@ -10,11 +10,12 @@ use nitric_protocol::resources::v1::{
     resource_declare_request, Action, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
     ResourceType,
 };
+use nitric_protocol::websockets::v1::websocket_client::WebsocketClient;
 use nitric_protocol::websockets::v1::websocket_handler_client::WebsocketHandlerClient;
 use nitric_protocol::websockets::v1::{
     client_message, server_message, websocket_event_response::WebsocketResponse, ClientMessage,
     RegistrationRequest, ServerMessage, WebsocketConnectionResponse, WebsocketEventRequest,
-    WebsocketEventResponse, WebsocketEventType,
+    WebsocketEventResponse, WebsocketEventType, WebsocketSendRequest,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -197,6 +198,7 @@ pub trait Transport:
     tonic::client::GrpcService<
         tonic::body::Body,
         Error: Into<tonic::codegen::StdError>,
+        Future: Send,
         ResponseBody: http_body::Body<
             Data = bytes::Bytes,
             Error: Into<tonic::codegen::StdError> + Send,
@@ -211,6 +213,7 @@ impl<T> Transport for T where
     T: tonic::client::GrpcService<
             tonic::body::Body,
             Error: Into<tonic::codegen::StdError>,
+            Future: Send,
             ResponseBody: http_body::Body<
                 Data = bytes::Bytes,
                 Error: Into<tonic::codegen::StdError> + Send,
@@ -303,9 +306,40 @@ impl AppStream {
 
     /// Answers every event with `answer` from now on, and passes the events on.
     pub fn answer_all(
-        mut self,
+        self,
         answer: impl Fn(&WebsocketEventRequest) -> WebsocketEventResponse + Send + 'static,
     ) -> Events {
+        self.handle_all(move |event| std::future::ready(answer(&event)))
+    }
+
+    /// Handles every message event as an echo app does: sends its body back
+    /// to its connection over `channel` (`SendMessage`), then answers it.
+    pub fn echo_all(self, channel: impl Transport + Clone) -> Events {
+        let websocket = WebsocketClient::new(channel);
+        self.handle_all(move |event| {
+            let mut websocket = websocket.clone();
+            async move {
+                let echo = WebsocketSendRequest {
+                    socket_name: event.socket_name.clone(),
+                    connection_id: event.connection_id.clone(),
+                    data: body(&event).to_vec(),
+                };
+                // A client already gone is no failure of the echo.
+                let _ = websocket.send_message(echo).await;
+                WebsocketEventResponse::default()
+            }
+        })
+    }
+
+    /// Answers every event with what `handle` resolves to, from now on, and
+    /// passes the events on.
+    fn handle_all<F>(
+        mut self,
+        mut handle: impl FnMut(WebsocketEventRequest) -> F + Send + 'static,
+    ) -> Events
+    where
+        F: Future<Output = WebsocketEventResponse> + Send,
+    {
         let (seen, events) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             loop {
@@ -317,7 +351,8 @@ impl AppStream {
                 let Ok(Some(message)) = message else { return };
                 if let Some(server_message::Content::WebsocketEventRequest(event)) = message.content
                 {
-                    self.answer(&message.id, answer(&event)).await;
+                    let answer = handle(event.clone()).await;
+                    self.answer(&message.id, answer).await;
                     let _ = seen.send(event);
                 }
             }

@@ -4,6 +4,7 @@
 
 mod binary;
 mod common;
+mod frames;
 mod gateway;
 mod kvstore;
 mod lifecycle;
