@@ -10,7 +10,10 @@
 //! - `KvStore`: key/value stores kept in a database file on disk, so data
 //!   survives restarts. When the disk fails, a call fails with UNAVAILABLE
 //!   naming the key and the I/O error, and the database is reopened so
-//!   that calls succeed again once the disk works;
+//!   that calls succeed again once the disk works. Keys follow the
+//!   cloud's rules (DynamoDB's for a partition key: 1 to 2,048 bytes of
+//!   UTF-8, any characters); others are refused with INVALID_ARGUMENT
+//!   naming the rule;
 //! - `Topics` and `Subscriber`: messages published to a topic are delivered
 //!   to every stream subscribed to it, at least once, retried with a
 //!   jittered exponential backoff when a subscriber fails, and dropped after
