@@ -3,6 +3,7 @@
 //! the upgrade completes. Refusals are plain HTTP statuses, so a client sees
 //! them as a failed handshake, as it would on a cloud gateway:
 //!
+//! - 400 for a request without one valid `Host` header (see [`super::host`]);
 //! - 403 for a foreign `Origin` (see [`super::origin`]) or a connect
 //!   handler's refusal;
 //! - 503 when the socket holds its maximum number of connections, or no
@@ -17,6 +18,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -31,6 +33,7 @@ use tokio_util::task::TaskTracker;
 use super::connection;
 use super::connections::Connections;
 use super::gateway::{Limits, HANDLER_WAIT};
+use super::host;
 use super::origin::AllowedOrigins;
 use super::page;
 use super::router::{DispatchError, HandlerRouter};
@@ -83,10 +86,13 @@ impl Drop for ConnectionSlot {
 
 /// The HTTP endpoint of one socket's gateway: `GET /` upgrades to a
 /// websocket, or, without an `Upgrade` header, serves the page for trying
-/// the socket. `HEAD` gets the page's headers; other methods get 405.
+/// the socket. `HEAD` gets the page's headers; other methods get 405. Any
+/// request with a missing, repeated or malformed `Host` gets 400 first
+/// ([`host`]).
 pub(super) fn endpoint(socket: Socket) -> Router {
     Router::new()
         .route("/", get(page_or_upgrade))
+        .layer(middleware::from_fn(host::require_valid))
         .with_state(Arc::new(socket))
 }
 

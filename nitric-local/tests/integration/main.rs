@@ -5,6 +5,7 @@
 mod binary;
 mod common;
 mod gateway;
+mod host_header;
 mod kvstore;
 mod lifecycle;
 mod limits;
