@@ -67,7 +67,7 @@
 //! | connections per socket | 10 000 | upgrade refused with 503 | `max_connections` / `--max-connections` |
 //! | time to send HTTP request headers | 10 s | the TCP connection is closed | `header_read_timeout` / `--header-read-timeout` |
 //! | pings | every 30 s | nothing heard for interval + 10 s: dropped as half-open | `ping_interval`, `pong_timeout` / `--ping-interval`, `--pong-timeout` |
-//! | browser origins | none, loopback and no `Origin` | upgrade refused with 403 | `allowed_origins` / `--allowed-origins`, `NITRIC_LOCAL_ALLOWED_ORIGINS` |
+//! | browser origins | none, loopback, the gateway's own page by IP address, and no `Origin` | upgrade refused with 403 | `allowed_origins` / `--allowed-origins`, `NITRIC_LOCAL_ALLOWED_ORIGINS` |
 //!
 //! A slow client never slows anyone else down: `SendMessage` only queues
 //! and never waits. When a client's queue would exceed its bound, the

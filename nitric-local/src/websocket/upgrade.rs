@@ -98,7 +98,8 @@ pub(super) fn endpoint(socket: Socket) -> Router {
 
 async fn page_or_upgrade(State(socket): State<Arc<Socket>>, request: Request) -> Response {
     if page::is_plain(request.headers()) {
-        return page::serve();
+        let host = request.headers().get(header::HOST);
+        return page::serve(host.and_then(|host| host.to_str().ok()));
     }
     upgrade.call(request, socket).await
 }
@@ -112,9 +113,13 @@ async fn upgrade(
     let origin = headers
         .get(header::ORIGIN)
         .map(|origin| String::from_utf8_lossy(origin.as_bytes()).into_owned());
-    if !socket.origins.allows(origin.as_deref()) {
+    // At most one, checked by `host::require_valid`.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    if !socket.origins.allows(origin.as_deref(), host) {
         let origin = origin.unwrap_or_default();
-        tracing::warn!(socket = %socket.name, origin, "refusing a websocket from a page of another origin (allow it with --allowed-origins or NITRIC_LOCAL_ALLOWED_ORIGINS)");
+        tracing::warn!(socket = %socket.name, origin, host, "refusing a websocket from a page of another origin (allow it with --allowed-origins or NITRIC_LOCAL_ALLOWED_ORIGINS)");
         return refuse(
             StatusCode::FORBIDDEN,
             &format!("websocket connections from origin {origin} are not allowed"),
