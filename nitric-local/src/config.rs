@@ -321,7 +321,9 @@ pub struct Config {
     /// Browser origins allowed to open websockets, besides the ones always
     /// allowed: requests without an `Origin` header (non-browser clients)
     /// and loopback origins (`http(s)://localhost`, `127.0.0.0/8` and
-    /// `[::1]`, any port). Each entry is an origin such as
+    /// `[::1]`, any port), and the gateway's own page served under an IP
+    /// address (`Origin` is `http://` + the request's `Host`, an IP address
+    /// and port; a host name could be rebound by a foreign page). Each entry is an origin such as
     /// `https://example.com:8443`, `null` (pages opened from `file://`), or
     /// `*` for any origin. Others are refused with HTTP 403. Default: none
     /// besides those; [`Config::from_env`] reads

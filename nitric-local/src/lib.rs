@@ -10,7 +10,10 @@
 //! - `KvStore`: key/value stores kept in a database file on disk, so data
 //!   survives restarts. When the disk fails, a call fails with UNAVAILABLE
 //!   naming the key and the I/O error, and the database is reopened so
-//!   that calls succeed again once the disk works;
+//!   that calls succeed again once the disk works. Keys follow the
+//!   cloud's rules (DynamoDB's for a partition key: 1 to 2,048 bytes of
+//!   UTF-8, any characters); others are refused with INVALID_ARGUMENT
+//!   naming the rule;
 //! - `Topics` and `Subscriber`: messages published to a topic are delivered
 //!   to every stream subscribed to it, at least once, retried with a
 //!   jittered exponential backoff when a subscriber fails, and dropped after
@@ -64,7 +67,7 @@
 //! | connections per socket | 10 000 | upgrade refused with 503 | `max_connections` / `--max-connections` |
 //! | time to send HTTP request headers | 10 s | the TCP connection is closed | `header_read_timeout` / `--header-read-timeout` |
 //! | pings | every 30 s | nothing heard for interval + 10 s: dropped as half-open | `ping_interval`, `pong_timeout` / `--ping-interval`, `--pong-timeout` |
-//! | browser origins | none, loopback and no `Origin` | upgrade refused with 403 | `allowed_origins` / `--allowed-origins`, `NITRIC_LOCAL_ALLOWED_ORIGINS` |
+//! | browser origins | none, loopback, the gateway's own page by IP address, and no `Origin` | upgrade refused with 403 | `allowed_origins` / `--allowed-origins`, `NITRIC_LOCAL_ALLOWED_ORIGINS` |
 //!
 //! A slow client never slows anyone else down: `SendMessage` only queues
 //! and never waits. When a client's queue would exceed its bound, the

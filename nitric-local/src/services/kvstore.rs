@@ -17,6 +17,7 @@ use tonic::{Request, Response, Status};
 
 use std::sync::Arc;
 
+use super::kv_keys;
 use crate::policies::{Permission, Policies};
 use crate::store::{Cause, Store, StoreError};
 
@@ -32,7 +33,8 @@ impl KvStoreService {
 }
 
 /// The (store, key) a request is about, or INVALID_ARGUMENT naming what is
-/// missing.
+/// missing or which of the cloud's rules for keys the key breaks
+/// ([`kv_keys`]).
 fn require_ref(value_ref: Option<ValueRef>, request: &str) -> Result<ValueRef, Status> {
     let value_ref =
         value_ref.ok_or_else(|| Status::invalid_argument(format!("{request}.ref is missing")))?;
@@ -41,12 +43,11 @@ fn require_ref(value_ref: Option<ValueRef>, request: &str) -> Result<ValueRef, S
             "{request}.ref.store is empty: name the key/value store"
         )));
     }
-    if value_ref.key.is_empty() {
-        return Err(Status::invalid_argument(format!(
-            "{request}.ref.key is empty (store \"{}\")",
-            value_ref.store
-        )));
-    }
+    kv_keys::check_key(
+        &format!("{request}.ref.key"),
+        &value_ref.store,
+        &value_ref.key,
+    )?;
     Ok(value_ref)
 }
 
@@ -149,6 +150,7 @@ impl KvStore for KvStoreService {
                     "KvStoreScanKeysRequest.store is missing or has an empty name",
                 )
             })?;
+        kv_keys::check_prefix("KvStoreScanKeysRequest.prefix", &store, &request.prefix)?;
         self.policies.require(Permission::KvRead, &store)?;
         let keys = self
             .store

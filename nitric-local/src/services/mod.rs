@@ -6,9 +6,10 @@
 //! [`resources`]). A further service is one more module here and one more
 //! `add_service` line in [`grpc_routes`]. The two streaming services,
 //! `HandleEvents` and `Subscribe`, share how an application stream is
-//! served ([`app_stream`]).
+//! served ([`app_stream`]); what a key/value key may be is [`kv_keys`].
 
 mod app_stream;
+mod kv_keys;
 mod kvstore;
 mod resources;
 mod subscriber;

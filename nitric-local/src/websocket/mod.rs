@@ -5,6 +5,7 @@
 //!   first registers a handler for it.
 //! - [`upgrade`]: the HTTP side of a gateway, which asks the application's
 //!   connect handler before accepting a websocket.
+//! - [`host`]: the `Host` header every request to a gateway must carry.
 //! - [`page`]: the HTML page a plain `GET` gets, for trying the socket in a
 //!   browser.
 //! - [`origin`]: which browser pages may open a websocket.
@@ -23,6 +24,7 @@ mod connection;
 mod connections;
 mod frame_type;
 mod gateway;
+mod host;
 mod origin;
 mod outbox;
 mod page;

@@ -4,10 +4,15 @@
 //!
 //! The page is self-contained: its style and script are inline, allowed by
 //! a fresh nonce in its `Content-Security-Policy`, which lets it load
-//! nothing else and open websockets only to this machine.
+//! nothing else and open websockets only to this machine: to loopback, and
+//! to the gateway it came from. Served under an IP address other than
+//! loopback (a gateway bound to another interface), its websocket is
+//! accepted as the gateway's own origin ([`super::origin`]).
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+use super::origin;
 
 /// The page, with [`NONCE`] where each response's nonce goes.
 const PAGE: &str = include_str!("page.html");
@@ -22,10 +27,11 @@ pub(super) fn is_plain(headers: &HeaderMap) -> bool {
     !headers.contains_key(header::UPGRADE)
 }
 
-/// The page, for a `GET` (or `HEAD`, which axum answers without the body).
-pub(super) fn serve() -> Response {
+/// The page, for a `GET` (or `HEAD`, which axum answers without the body)
+/// that came with this `Host` header value.
+pub(super) fn serve(host: Option<&str>) -> Response {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let csp = HeaderValue::from_str(&content_security_policy(&nonce))
+    let csp = HeaderValue::from_str(&content_security_policy(&nonce, host))
         .expect("the policy is ASCII without control characters");
     (
         [
@@ -50,11 +56,19 @@ pub(super) fn serve() -> Response {
 }
 
 /// Nothing but the page's own style and script, websockets to this gateway
-/// (`'self'`) and to loopback, and no framing by other pages.
-fn content_security_policy(nonce: &str) -> String {
+/// and to loopback, and no framing by other pages. The gateway is `'self'`,
+/// and also named as `ws://` + `host` when that is an IP address other than
+/// loopback (the only hosts besides loopback whose websocket the origin
+/// check takes for the page's own), for browsers whose `'self'` does not
+/// cover websockets.
+fn content_security_policy(nonce: &str, host: Option<&str>) -> String {
+    let own = host
+        .filter(|host| origin::is_remote_ip_and_port(host))
+        .map(|host| format!(" ws://{host}"))
+        .unwrap_or_default();
     format!(
         "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
-         connect-src 'self' ws://127.0.0.1:* ws://localhost:* ws://[::1]:*; \
+         connect-src 'self'{own} ws://127.0.0.1:* ws://localhost:* ws://[::1]:*; \
          base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 }
@@ -64,7 +78,7 @@ mod tests {
     use super::*;
 
     async fn page() -> (String, String) {
-        let response = serve();
+        let response = serve(None);
         let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
@@ -89,6 +103,22 @@ mod tests {
         assert_eq!(html.matches("<script").count(), 1);
         assert_eq!(html.matches("<style").count(), 1);
         assert_ne!(page().await.0, csp, "each response has its own nonce");
+    }
+
+    #[test]
+    fn the_policy_names_the_gateway_only_by_ip_address() {
+        let policy = |host| content_security_policy("n", host);
+        assert!(policy(Some("192.0.2.7:4001"))
+            .contains("connect-src 'self' ws://192.0.2.7:4001 ws://127.0.0.1:*"));
+        assert!(policy(Some("[2001:db8::7]:4001")).contains(" ws://[2001:db8::7]:4001 "));
+        for host in [
+            None,
+            Some("example.com:4001"),
+            Some("a;b"),
+            Some("127.0.0.1:4001"),
+        ] {
+            assert!(policy(host).contains("connect-src 'self' ws://127.0.0.1:*"));
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the upgrade completes. Refusals are plain HTTP statuses, so a client sees
 //! them as a failed handshake, as it would on a cloud gateway:
 //!
+//! - 400 for a request without one valid `Host` header (see [`super::host`]);
 //! - 403 for a foreign `Origin` (see [`super::origin`]) or a connect
 //!   handler's refusal;
 //! - 503 when the socket holds its maximum number of connections, or no
@@ -17,6 +18,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -31,6 +33,7 @@ use tokio_util::task::TaskTracker;
 use super::connection;
 use super::connections::Connections;
 use super::gateway::{Limits, HANDLER_WAIT};
+use super::host;
 use super::origin::AllowedOrigins;
 use super::page;
 use super::router::{DispatchError, HandlerRouter};
@@ -83,16 +86,20 @@ impl Drop for ConnectionSlot {
 
 /// The HTTP endpoint of one socket's gateway: `GET /` upgrades to a
 /// websocket, or, without an `Upgrade` header, serves the page for trying
-/// the socket. `HEAD` gets the page's headers; other methods get 405.
+/// the socket. `HEAD` gets the page's headers; other methods get 405. Any
+/// request with a missing, repeated or malformed `Host` gets 400 first
+/// ([`host`]).
 pub(super) fn endpoint(socket: Socket) -> Router {
     Router::new()
         .route("/", get(page_or_upgrade))
+        .layer(middleware::from_fn(host::require_valid))
         .with_state(Arc::new(socket))
 }
 
 async fn page_or_upgrade(State(socket): State<Arc<Socket>>, request: Request) -> Response {
     if page::is_plain(request.headers()) {
-        return page::serve();
+        let host = request.headers().get(header::HOST);
+        return page::serve(host.and_then(|host| host.to_str().ok()));
     }
     upgrade.call(request, socket).await
 }
@@ -106,9 +113,13 @@ async fn upgrade(
     let origin = headers
         .get(header::ORIGIN)
         .map(|origin| String::from_utf8_lossy(origin.as_bytes()).into_owned());
-    if !socket.origins.allows(origin.as_deref()) {
+    // At most one, checked by `host::require_valid`.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    if !socket.origins.allows(origin.as_deref(), host) {
         let origin = origin.unwrap_or_default();
-        tracing::warn!(socket = %socket.name, origin, "refusing a websocket from a page of another origin (allow it with --allowed-origins or NITRIC_LOCAL_ALLOWED_ORIGINS)");
+        tracing::warn!(socket = %socket.name, origin, host, "refusing a websocket from a page of another origin (allow it with --allowed-origins or NITRIC_LOCAL_ALLOWED_ORIGINS)");
         return refuse(
             StatusCode::FORBIDDEN,
             &format!("websocket connections from origin {origin} are not allowed"),

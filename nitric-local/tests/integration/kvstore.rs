@@ -199,6 +199,11 @@ async fn requests_without_a_store_or_key_are_invalid() {
         .await
         .unwrap_err();
     assert_eq!(empty_key.code(), Code::InvalidArgument);
+    assert_eq!(
+        empty_key.message(),
+        "KvStoreDeleteKeyRequest.ref.key is empty (store \"profiles\"): \
+         a key needs at least 1 byte, as a DynamoDB partition key does"
+    );
     let no_content = kv
         .set_value(KvStoreSetValueRequest {
             r#ref: value_ref("profiles", "k"),
@@ -311,4 +316,115 @@ async fn without_enforcement_undeclared_stores_are_usable() {
     let mut kv = KvStoreClient::new(test.channel().await);
     set(&mut kv, "anything", "k", profile("Ann")).await;
     assert_eq!(get(&mut kv, "anything", "k").await.unwrap(), profile("Ann"));
+}
+
+/// The most bytes of a key: a DynamoDB partition key value's limit.
+const MAX_KEY_BYTES: usize = 2048;
+
+#[tokio::test]
+async fn keys_longer_than_the_cloud_allows_are_invalid_and_not_stored() {
+    let test = TestMembrane::start().await;
+    let mut kv = client(&test, &["profiles"]).await;
+    let longest = "k".repeat(MAX_KEY_BYTES);
+    set(&mut kv, "profiles", &longest, profile("Ann")).await;
+    assert_eq!(
+        get(&mut kv, "profiles", &longest).await.unwrap(),
+        profile("Ann")
+    );
+
+    // 3 MiB: the message quotes only the start of the key.
+    let huge = format!("user:{}", "x".repeat(3 << 20));
+    let status = kv
+        .set_value(KvStoreSetValueRequest {
+            r#ref: value_ref("profiles", &huge),
+            content: Some(profile("Bob")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        format!(
+            "KvStoreSetValueRequest.ref.key is {} bytes, over the 2048-byte limit of a key \
+             (a DynamoDB partition key value) (store \"profiles\", key \"user:{}…\")",
+            huge.len(),
+            "x".repeat(35)
+        )
+    );
+
+    // One byte over, counted in UTF-8 bytes rather than characters.
+    let over = format!("{}é", "k".repeat(MAX_KEY_BYTES - 1));
+    let status = get(&mut kv, "profiles", &over).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .starts_with("KvStoreGetValueRequest.ref.key is 2049 bytes, over the 2048-byte limit"),
+        "{}",
+        status.message()
+    );
+    let status = kv
+        .delete_key(KvStoreDeleteKeyRequest {
+            r#ref: value_ref("profiles", &over),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .starts_with("KvStoreDeleteKeyRequest.ref.key is 2049 bytes"),
+        "{}",
+        status.message()
+    );
+
+    // A prefix longer than any key is refused; one as long as a key is not.
+    let status = kv
+        .scan_keys(KvStoreScanKeysRequest {
+            store: Some(Store {
+                name: "profiles".into(),
+            }),
+            prefix: over.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().starts_with(
+            "KvStoreScanKeysRequest.prefix is 2049 bytes, over the 2048-byte limit of a key"
+        ) && status
+            .message()
+            .contains("(store \"profiles\", prefix \"kkk"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(
+        scan(&mut kv, "profiles", &longest).await,
+        std::slice::from_ref(&longest)
+    );
+    assert_eq!(scan(&mut kv, "profiles", "").await, [longest]);
+}
+
+#[tokio::test]
+async fn keys_with_nul_and_control_characters_round_trip_as_in_the_cloud() {
+    let test = TestMembrane::start().await;
+    let mut kv = client(&test, &["profiles"]).await;
+    for key in ["a\0b", "a", "a\u{1}", "\0"] {
+        set(&mut kv, "profiles", key, profile(key)).await;
+    }
+    assert_eq!(
+        get(&mut kv, "profiles", "a\0b").await.unwrap(),
+        profile("a\0b")
+    );
+    assert_eq!(scan(&mut kv, "profiles", "a\0").await, ["a\0b"]);
+    assert_eq!(
+        scan(&mut kv, "profiles", "").await,
+        ["\0", "a", "a\0b", "a\u{1}"]
+    );
+    kv.delete_key(KvStoreDeleteKeyRequest {
+        r#ref: value_ref("profiles", "a\0b"),
+    })
+    .await
+    .expect("delete succeeds");
+    assert_eq!(scan(&mut kv, "profiles", "a").await, ["a", "a\u{1}"]);
 }

@@ -6,6 +6,7 @@ mod binary;
 mod common;
 mod frames;
 mod gateway;
+mod host_header;
 mod kvstore;
 mod lifecycle;
 mod limits;
