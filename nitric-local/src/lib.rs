@@ -81,6 +81,12 @@
 //! after what is queued, and the TCP connection is dropped if that takes
 //! more than 2 seconds. Every closed connection gets its disconnect event.
 //!
+//! Every client holds a file descriptor: the `nitric-local` binary raises
+//! its limit on them to the most the system allows ([`raise_fd_limit`]).
+//! When they run out anyway, a gateway answers a new client 503 at once,
+//! and the gRPC listener closes a new connection, instead of leaving them
+//! waiting until a descriptor is freed; connected clients carry on.
+//!
 //! Each idle connection costs about 8 KiB: tungstenite reads in 4 KiB
 //! chunks, writes every frame at once instead of buffering, the queue holds
 //! nothing while nothing waits, and the connection's task keeps what only
@@ -128,6 +134,8 @@
 //!   protobuf messages and the parts above;
 //! - `in_process`: the same services called from inside the process
 //!   ([`InProcessChannel`]), for an application embedding the membrane;
+//! - `descriptors/`: raising the limit on open file descriptors
+//!   ([`raise_fd_limit`]), and accepting connections when they run out;
 //! - `config`: what [`Config`] holds.
 //!
 //! Socket names are compared, and websocket events named, as
@@ -136,6 +144,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod descriptors;
 mod in_process;
 mod lifecycle;
 mod memory;
@@ -151,6 +160,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 #[doc(hidden)]
 pub use config::TopicDelivery;
 pub use config::{parse_origins, Config, ConfigError, ALLOWED_ORIGINS_ENV};
+pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
 pub use lifecycle::{start, LocalMembrane, StartError};
 pub use topics::TopicLimits;
