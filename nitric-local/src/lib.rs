@@ -81,6 +81,12 @@
 //! after what is queued, and the TCP connection is dropped if that takes
 //! more than 2 seconds. Every closed connection gets its disconnect event.
 //!
+//! Every client holds a file descriptor: the `nitric-local` binary raises
+//! its limit on them to the most the system allows ([`raise_fd_limit`]).
+//! When they run out anyway, a gateway answers a new client 503 at once,
+//! and the gRPC listener closes a new connection, instead of leaving them
+//! waiting until a descriptor is freed; connected clients carry on.
+//!
 //! Each idle connection costs about 8 KiB: tungstenite reads in 4 KiB
 //! chunks, writes every frame at once instead of buffering, the queue holds
 //! nothing while nothing waits, and the connection's task keeps what only
@@ -136,6 +142,8 @@
 //!   protobuf messages and the parts above;
 //! - `in_process`: the same services called from inside the process
 //!   ([`InProcessChannel`]), for an application embedding the membrane;
+//! - `descriptors/`: raising the limit on open file descriptors
+//!   ([`raise_fd_limit`]), and accepting connections when they run out;
 //! - `config`: what [`Config`] holds.
 //!
 //! Socket names are compared, and websocket events named, as
@@ -144,6 +152,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod descriptors;
 mod in_process;
 mod lifecycle;
 mod memory;
@@ -162,6 +171,7 @@ pub use config::{
     parse_duration, parse_origins, parse_size, Config, ConfigError, ALLOWED_ORIGINS_ENV,
     ENV_VARIABLES,
 };
+pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
 pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
 pub use topics::TopicLimits;

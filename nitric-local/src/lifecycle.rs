@@ -10,9 +10,9 @@ use nitric_protocol::resources::v1::ResourceDeclareRequest;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
+use crate::descriptors::accept::Acceptor;
 use crate::in_process::{InProcessChannel, StoppableRoutes};
 use crate::policies::Policies;
 use crate::services::{self, Declarations, MembraneState};
@@ -149,7 +149,18 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
     let in_process_routes = StoppableRoutes::new(routes.clone());
     let in_process = InProcessChannel::new(in_process_routes.clone(), tasks.clone());
     let grpc = listener.map(|(listener, _)| {
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        // tonic's own accept loop retries at once when descriptors run
+        // out, so a client then makes it spin: connections come through an
+        // `Acceptor`, which closes the ones it has no descriptor for.
+        let incoming = futures_util::stream::unfold(
+            Acceptor::new(listener, b"", "gRPC"),
+            |mut acceptor| async move {
+                let stream = acceptor.accept().await;
+                // Small messages both ways: latency matters more than packets.
+                let _ = stream.set_nodelay(true);
+                Some((Ok::<_, std::io::Error>(stream), acceptor))
+            },
+        );
         tokio::spawn(
             services::grpc_server(routes)
                 .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),

@@ -37,6 +37,9 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Each websocket client holds a descriptor; a failure is logged, and
+    // the membrane runs with the limit it has.
+    let _ = nitric_local::raise_fd_limit();
 
     let membrane = match nitric_local::start(*config).await {
         Ok(membrane) => membrane,

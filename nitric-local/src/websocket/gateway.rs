@@ -27,6 +27,7 @@ use super::connections::Connections;
 use super::origin::AllowedOrigins;
 use super::router::HandlerRouter;
 use super::upgrade;
+use crate::descriptors::accept::Acceptor;
 use crate::Config;
 
 /// How long an event waits for its handler to register, so clients arriving
@@ -34,8 +35,17 @@ use crate::Config;
 pub(super) const HANDLER_WAIT: Duration = Duration::from_secs(5);
 
 /// How long an HTTP connection still being served gets to finish when the
-/// membrane stops, and how long to pause after a failed accept.
+/// membrane stops.
 const HTTP_GRACE: Duration = Duration::from_secs(1);
+
+/// The answer of a gateway to a client it has no file descriptor for
+/// ([`Acceptor`]): 503, as for a socket that is full.
+const OUT_OF_DESCRIPTORS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: text/plain; charset=utf-8\r\n\
+content-length: 54\r\n\
+connection: close\r\n\
+\r\n\
+the membrane has no file descriptor left for a client\n";
 
 /// Where gateways listen.
 #[derive(Debug, Clone)]
@@ -256,7 +266,9 @@ impl Gateways {
     }
 }
 
-/// Accepts TCP connections until shutdown and serves HTTP/1.1 on each.
+/// Accepts TCP connections until shutdown and serves HTTP/1.1 on each; a
+/// client the process has no file descriptor for is answered 503 at once
+/// ([`Acceptor`]).
 async fn serve(
     listener: TcpListener,
     endpoint: Router,
@@ -267,22 +279,11 @@ async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
+    let mut acceptor = Acceptor::new(listener, OUT_OF_DESCRIPTORS, "websocket gateway");
     loop {
-        let accepted = tokio::select! {
+        let stream = tokio::select! {
             () = shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
-            Err(error) => {
-                // Out of file descriptors, most likely: wait for some to be
-                // freed instead of spinning.
-                tracing::warn!(%error, "websocket gateway cannot accept a connection");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(HTTP_GRACE) => continue,
-                }
-            }
+            stream = acceptor.accept() => stream,
         };
         // Frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
@@ -339,6 +340,14 @@ fn announce(socket: &str, url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_out_of_descriptors_answer_is_whole() {
+        let answer = std::str::from_utf8(OUT_OF_DESCRIPTORS).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())));
+    }
 
     #[test]
     fn unspecified_addresses_are_announced_on_loopback() {

@@ -97,8 +97,8 @@ pub(super) fn is_remote_ip_and_port(host_port: &str) -> bool {
 /// `[2001:db8::7]:4001`.
 fn ip_and_port(host_port: &str) -> Option<SocketAddr> {
     let (host, port) = split_host_port(host_port)?;
-    // Only a bracketed host holds a `:`, and only an IPv6 address may.
-    let ip: IpAddr = if host.contains(':') {
+    // In brackets, an IPv6 address; without, an IPv4 one.
+    let ip: IpAddr = if host_port.starts_with('[') {
         IpAddr::V6(host.parse().ok()?)
     } else {
         IpAddr::V4(host.parse().ok()?)
@@ -201,6 +201,7 @@ mod tests {
             ("http://192.0.2.7:4001", ""),
             ("http://192.0.2.7:4001/path", "192.0.2.7:4001"),
             ("http://[2001:db8::7]:4001", "2001:db8::7"),
+            ("http://[192.0.2.7]:4001", "[192.0.2.7]:4001"),
         ] {
             assert!(!allowed.allows(Some(origin), Some(host)), "{origin} {host}");
         }

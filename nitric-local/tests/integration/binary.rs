@@ -8,7 +8,7 @@ use nitric_protocol::websockets::v1::WebsocketEventType;
 
 use crate::common::{AppStream, PATIENCE};
 
-fn nitric_local() -> Command {
+pub fn nitric_local() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_nitric-local"));
     command.env("RUST_LOG", "warn");
     command
@@ -66,7 +66,7 @@ fn a_startup_error_is_explained_and_exits_1() {
 }
 
 /// Kills the child if a test fails before stopping it.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {

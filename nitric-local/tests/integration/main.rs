@@ -4,6 +4,8 @@
 
 mod binary;
 mod common;
+#[cfg(target_os = "linux")]
+mod descriptors;
 mod frames;
 mod gateway;
 mod host_header;

@@ -50,6 +50,8 @@ use tokio_util::sync::CancellationToken;
 /// ```
 pub fn run() {
     init_logging();
+    #[cfg(feature = "local")] // Each websocket client of the embedded gateway holds a descriptor.
+    let _ = nitric_local::raise_fd_limit();
     let settings = Settings::from_env().unwrap_or_else(|error| exit_with(&error));
     let runtime = new_runtime().unwrap_or_else(|error| {
         exit_with(&Error::Startup(format!(
