@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{
-    accept, body, next_frame, open_client, within, Events, TestMembrane, Transport,
+    accept, body, next_frame, open_client, within, AppStream, Events, TestMembrane,
 };
 
 /// An echo application on one socket; its handlers run while it lives.
@@ -26,12 +26,12 @@ struct EchoApp {
     _messages: Events,
 }
 
-/// Serves `socket` with an echo application whose streams and calls go over
-/// `channel`.
-async fn echo_app(test: &TestMembrane, channel: impl Transport + Clone, socket: &str) -> EchoApp {
+/// Serves `socket` with an echo application.
+async fn echo_app(test: &TestMembrane, socket: &str) -> EchoApp {
     test.allow(ResourceType::Websocket, socket, &[Action::WebsocketManage])
         .await;
-    let handler = |event| crate::common::AppStream::register(channel.clone(), socket, event);
+    let channel = test.channel().await;
+    let handler = |event| AppStream::register(channel.clone(), socket, event);
     let connects = handler(WebsocketEventType::Connect)
         .await
         .unwrap()
@@ -63,7 +63,7 @@ fn send(connection_id: &str, data: &[u8]) -> WebsocketSendRequest {
 #[tokio::test]
 async fn an_echo_goes_back_as_the_frame_type_the_client_sent() {
     let test = TestMembrane::start().await;
-    let mut app = echo_app(&test, test.channel().await, "chat").await;
+    let mut app = echo_app(&test, "chat").await;
     let mut client = open_client(&app.url).await.unwrap();
     let id = app.connects.next().await.connection_id;
 
