@@ -9,6 +9,10 @@
 //! - 503 when the socket holds its maximum number of connections, or no
 //!   connect handler is there to ask;
 //! - 504 when the connect handler does not answer in time.
+//!
+//! A client the process has no file descriptor for never gets here: the
+//! gateway's accept loop answers it 503 itself
+//! ([`crate::descriptors::accept`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
