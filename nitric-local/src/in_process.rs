@@ -127,6 +127,7 @@ impl InProcessChannel {
         let in_flight = self.calls.token();
         let routes = self.routes.clone();
         let runtime = self.runtime.clone();
+        let runtime_of_body = runtime.clone();
         let call = async move {
             let Some(mut routes) = routes.get() else {
                 return Status::unavailable("the local membrane has stopped").into_http();
@@ -144,16 +145,20 @@ impl InProcessChannel {
             };
             drop(in_flight);
             match answered {
-                Ok(Ok(response)) => response.map(|body| Body::new(PanicSafe(Some(body)))),
+                Ok(Ok(response)) => response.map(|body| {
+                    Body::new(PanicSafe {
+                        body: Some(body),
+                        runtime: runtime_of_body,
+                    })
+                }),
                 Ok(Err(never)) => match never {},
                 Err(panic) => panicked(panic).into_http(),
             }
         };
-        let runtime_of_body = runtime.clone();
-        Entered::new(runtime, call).map(move |response| match runtime_of_body {
-            Some(runtime) => response.map(|body| Body::new(Entered::new(Some(runtime), body))),
-            None => response,
-        })
+        Entered {
+            runtime,
+            inner: call,
+        }
     }
 }
 
@@ -180,23 +185,13 @@ impl std::fmt::Debug for InProcessChannel {
     }
 }
 
-/// A future or body polled inside a runtime's context, when there is one,
-/// so that what it spawns and the timers it sets belong to that runtime.
-struct Entered<T> {
-    runtime: Option<tokio::runtime::Handle>,
-    inner: Pin<Box<T>>,
-}
-
-impl<T> Entered<T> {
-    fn new(runtime: Option<tokio::runtime::Handle>, inner: T) -> Self {
-        Self {
-            runtime,
-            inner: Box::pin(inner),
-        }
-    }
-
-    fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
-        self.runtime.as_ref().map(tokio::runtime::Handle::enter)
+pin_project_lite::pin_project! {
+    /// A future polled inside a runtime's context, when there is one, so
+    /// that what it spawns and the timers it sets belong to that runtime.
+    struct Entered<F> {
+        runtime: Option<tokio::runtime::Handle>,
+        #[pin]
+        inner: F,
     }
 }
 
@@ -204,38 +199,20 @@ impl<F: Future> Future for Entered<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.get_mut();
-        let _entered = this.enter();
-        this.inner.as_mut().poll(cx)
-    }
-}
-
-impl<B: http_body::Body> http_body::Body for Entered<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let this = self.get_mut();
-        let _entered = this.enter();
-        this.inner.as_mut().poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let this = self.project();
+        let _entered = this.runtime.as_ref().map(tokio::runtime::Handle::enter);
+        this.inner.poll(cx)
     }
 }
 
 /// A response body whose producer may panic (a streaming service's code
 /// runs as the caller polls it): the panic ends the body with an error
-/// instead of unwinding into the caller.
-struct PanicSafe(Option<Body>);
+/// instead of unwinding into the caller. Polled inside the membrane's own
+/// runtime, when it has one, as the call was.
+struct PanicSafe {
+    body: Option<Body>,
+    runtime: Option<tokio::runtime::Handle>,
+}
 
 impl http_body::Body for PanicSafe {
     type Data = bytes::Bytes;
@@ -245,24 +222,26 @@ impl http_body::Body for PanicSafe {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<bytes::Bytes>, Status>>> {
-        let Some(body) = self.0.as_mut() else {
+        let this = &mut *self;
+        let Some(body) = this.body.as_mut() else {
             return Poll::Ready(None);
         };
+        let _entered = this.runtime.as_ref().map(tokio::runtime::Handle::enter);
         match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(body).poll_frame(cx))) {
             Ok(frame) => frame,
             Err(panic) => {
-                self.0 = None;
+                this.body = None;
                 Poll::Ready(Some(Err(panicked(panic))))
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.as_ref().is_none_or(Body::is_end_stream)
+        self.body.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.0.as_ref().map(Body::size_hint).unwrap_or_default()
+        self.body.as_ref().map(Body::size_hint).unwrap_or_default()
     }
 }
 

@@ -122,13 +122,17 @@ impl Settings {
                 .parse::<f64>()
                 .ok()
                 .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-                .filter(|duration| !duration.is_zero() || name == "NITRIC_SHUTDOWN_TIMEOUT")
                 .ok_or_else(|| {
                     Error::Startup(format!("{name}={seconds:?} is not a number of seconds"))
                 }),
         };
         let shutdown_timeout = seconds("NITRIC_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?;
         let event_timeout = seconds("NITRIC_EVENT_TIMEOUT", DEFAULT_EVENT_TIMEOUT)?;
+        if event_timeout.is_zero() {
+            return Err(Error::Startup(
+                "NITRIC_EVENT_TIMEOUT=0: every handler would be cancelled as it starts".to_owned(),
+            ));
+        }
         // The Nitric CLI and every cloud set SERVICE_ADDRESS; without it
         // there, a silently embedded membrane would hide the misconfiguration.
         if address.is_none() && matches!(environment, Environment::Run | Environment::Cloud) {

@@ -75,6 +75,22 @@ impl Drop for Running {
     }
 }
 
+impl Running {
+    /// The lines the child writes on its (piped) stdout, read on a thread.
+    pub fn stdout_lines(&mut self) -> mpsc::Receiver<String> {
+        let (lines_tx, lines) = mpsc::channel();
+        let stdout = self.0.stdout.take().expect("stdout is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        lines
+    }
+}
+
 #[tokio::test]
 async fn it_announces_its_addresses_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
@@ -87,15 +103,7 @@ async fn it_announces_its_addresses_and_stops_cleanly_on_sigterm() {
             .spawn()
             .unwrap(),
     );
-    let (lines_tx, lines) = mpsc::channel();
-    let stdout = child.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let lines = child.stdout_lines();
     let next_line = || lines.recv_timeout(PATIENCE).expect("a line on stdout");
 
     let first = next_line();

@@ -85,6 +85,29 @@ impl TestMembrane {
     /// The handlers of [`accepting_app`](Self::accepting_app) without the
     /// declaration: the socket serves, but this service may not manage it.
     pub async fn accepting_handlers(&self, socket: &str) -> App {
+        self.handlers_answering_messages(socket, |messages| {
+            messages.answer_all(|_| WebsocketEventResponse::default())
+        })
+        .await
+    }
+
+    /// [`accepting_app`](Self::accepting_app) whose message handler sends
+    /// every message back to the client it came from.
+    pub async fn echo_app(&self, socket: &str) -> App {
+        self.allow(ResourceType::Websocket, socket, &[Action::WebsocketManage])
+            .await;
+        let channel = self.channel().await;
+        self.handlers_answering_messages(socket, |messages| messages.echo_all(channel))
+            .await
+    }
+
+    /// Handlers for all three events that accept every connection, the
+    /// message handler answering as `messages` says.
+    async fn handlers_answering_messages(
+        &self,
+        socket: &str,
+        messages: impl FnOnce(AppStream) -> Events,
+    ) -> App {
         let connects = self
             .handler(socket, WebsocketEventType::Connect)
             .await
@@ -93,10 +116,7 @@ impl TestMembrane {
             .handler(socket, WebsocketEventType::Disconnect)
             .await
             .answer_all(|_| WebsocketEventResponse::default());
-        let messages = self
-            .handler(socket, WebsocketEventType::Message)
-            .await
-            .answer_all(|_| WebsocketEventResponse::default());
+        let messages = messages(self.handler(socket, WebsocketEventType::Message).await);
         let url = self.membrane.socket_url(socket).expect("gateway runs");
         App {
             url,

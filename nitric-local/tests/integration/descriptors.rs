@@ -4,7 +4,6 @@
 //! refuse new clients at once instead of leaving them waiting, keep serving
 //! the clients they have, and take new ones again when some close.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -64,15 +63,7 @@ fn start(
         });
     }
     let mut child = Running(command.spawn().expect("nitric-local starts"));
-    let (lines_tx, lines) = mpsc::channel();
-    let stdout = child.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let lines = child.stdout_lines();
     (child, lines)
 }
 

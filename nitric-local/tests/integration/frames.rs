@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use nitric_protocol::resources::v1::{Action, ResourceType};
 use nitric_protocol::websockets::v1::websocket_client::WebsocketClient;
 use nitric_protocol::websockets::v1::{
     WebsocketEventResponse, WebsocketEventType, WebsocketSendRequest,
@@ -14,43 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{
-    accept, body, next_frame, open_client, within, AppStream, Events, TestMembrane,
-};
-
-/// An echo application on one socket; its handlers run while it lives.
-struct EchoApp {
-    url: String,
-    connects: Events,
-    _disconnects: Events,
-    _messages: Events,
-}
-
-/// Serves `socket` with an echo application.
-async fn echo_app(test: &TestMembrane, socket: &str) -> EchoApp {
-    test.allow(ResourceType::Websocket, socket, &[Action::WebsocketManage])
-        .await;
-    let channel = test.channel().await;
-    let handler = |event| AppStream::register(channel.clone(), socket, event);
-    let connects = handler(WebsocketEventType::Connect)
-        .await
-        .unwrap()
-        .answer_all(|_| accept());
-    let disconnects = handler(WebsocketEventType::Disconnect)
-        .await
-        .unwrap()
-        .answer_all(|_| WebsocketEventResponse::default());
-    let messages = handler(WebsocketEventType::Message)
-        .await
-        .unwrap()
-        .echo_all(channel.clone());
-    EchoApp {
-        url: test.membrane.socket_url(socket).expect("gateway runs"),
-        connects,
-        _disconnects: disconnects,
-        _messages: messages,
-    }
-}
+use crate::common::{body, next_frame, open_client, within, TestMembrane};
 
 fn send(connection_id: &str, data: &[u8]) -> WebsocketSendRequest {
     WebsocketSendRequest {
@@ -63,7 +26,7 @@ fn send(connection_id: &str, data: &[u8]) -> WebsocketSendRequest {
 #[tokio::test]
 async fn an_echo_goes_back_as_the_frame_type_the_client_sent() {
     let test = TestMembrane::start().await;
-    let mut app = echo_app(&test, "chat").await;
+    let mut app = test.echo_app("chat").await;
     let mut client = open_client(&app.url).await.unwrap();
     let id = app.connects.next().await.connection_id;
 

@@ -84,15 +84,22 @@ pub async fn get(
     Ok(value.content.expect("content"))
 }
 
+/// The stream of a scan, or why the membrane refused to start it.
+async fn start_scan(
+    kv: &mut KvStoreClient<Channel>,
+    store: &str,
+    prefix: &str,
+) -> Result<tonic::Streaming<nitric_protocol::kvstore::v1::KvStoreScanKeysResponse>, tonic::Status>
+{
+    let request = KvStoreScanKeysRequest {
+        store: Some(Store { name: store.into() }),
+        prefix: prefix.into(),
+    };
+    Ok(kv.scan_keys(request).await?.into_inner())
+}
+
 async fn scan(kv: &mut KvStoreClient<Channel>, store: &str, prefix: &str) -> Vec<String> {
-    let mut stream = kv
-        .scan_keys(KvStoreScanKeysRequest {
-            store: Some(Store { name: store.into() }),
-            prefix: prefix.into(),
-        })
-        .await
-        .expect("scan starts")
-        .into_inner();
+    let mut stream = start_scan(kv, store, prefix).await.expect("scan starts");
     let mut keys = Vec::new();
     while let Some(response) = stream.message().await.expect("scan continues") {
         keys.push(response.key);
@@ -289,15 +296,7 @@ async fn an_undeclared_store_refuses_everything() {
         "{}",
         status.message()
     );
-    let status = kv
-        .scan_keys(KvStoreScanKeysRequest {
-            store: Some(Store {
-                name: "profiles".into(),
-            }),
-            prefix: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let status = start_scan(&mut kv, "profiles", "").await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 
     // Another store was never declared.
@@ -379,15 +378,7 @@ async fn keys_longer_than_the_cloud_allows_are_invalid_and_not_stored() {
     );
 
     // A prefix longer than any key is refused; one as long as a key is not.
-    let status = kv
-        .scan_keys(KvStoreScanKeysRequest {
-            store: Some(Store {
-                name: "profiles".into(),
-            }),
-            prefix: over.clone(),
-        })
-        .await
-        .unwrap_err();
+    let status = start_scan(&mut kv, "profiles", &over).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(
         status.message().starts_with(

@@ -197,13 +197,11 @@ pub(crate) async fn guarded(
     deadline: Duration,
 ) -> Outcome {
     let caught = AssertUnwindSafe(run).catch_unwind();
-    let (limit, past) = match timeout {
-        Some(limit) => (limit, Outcome::TimedOut as fn(Duration) -> Outcome),
-        None => (deadline, Outcome::PastDeadline as fn(Duration) -> Outcome),
-    };
-    let ended = match tokio::time::timeout(limit, caught).await {
-        Ok(ended) => ended,
-        Err(_) => return past(limit),
+    let Ok(ended) = tokio::time::timeout(timeout.unwrap_or(deadline), caught).await else {
+        return match timeout {
+            Some(own) => Outcome::TimedOut(own),
+            None => Outcome::PastDeadline(deadline),
+        };
     };
     match ended {
         Ok(Ok(())) => Outcome::Done,
