@@ -7,7 +7,7 @@
 
 // Registration: every adapter and declaration is submitted to `inventory`
 // with the place it was written.
-pub use crate::registry::Source;
+pub use crate::declaration::Source;
 pub use inventory;
 
 // Every handler's adapter.
@@ -23,11 +23,11 @@ pub use crate::registry::SubscribeFunction;
 pub use crate::topic::{FromTopicMessage, TopicMessage};
 
 // Resource statics: `#[kv_store]` and `#[topic]`.
-pub use crate::registry::ResourceDeclaration;
+pub use crate::declaration::ResourceDeclaration;
 
-pub use crate::registry::{KvPermission, KvStoreDeclaration};
+pub use crate::declaration::{KvPermission, KvStoreDeclaration};
 
-pub use crate::registry::{TopicDeclaration, TopicPermission};
+pub use crate::declaration::{TopicDeclaration, TopicPermission};
 pub use crate::topic::Topic;
 
 // `#[kv_store]`: the static's type picks the client,

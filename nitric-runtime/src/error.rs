@@ -225,6 +225,14 @@ pub struct InvalidService {
     pub problems: Vec<String>,
 }
 
+// Not `#[from]`: that would make the problems the error's source too, and
+// reports that walk sources would list them twice.
+impl From<InvalidService> for Error {
+    fn from(invalid: InvalidService) -> Self {
+        Self::InvalidService(invalid)
+    }
+}
+
 impl fmt::Display for InvalidService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "this service cannot start:")?;

@@ -1,12 +1,12 @@
 //! Key/value stores: typed clients for stores declared with `#[kv_store]`.
 
-use crate::error::Error;
-use crate::json;
 #[doc(hidden)]
-pub use crate::registry::{ConnectionCleanup, KvClientNeeds};
-use crate::registry::{KvPermission, KvStoreDeclaration};
-use crate::service::Channel;
-use crate::service::ServiceHandle;
+pub use crate::declaration::{ConnectionCleanup, KvClientNeeds};
+use crate::declaration::{KvPermission, KvStoreDeclaration};
+use crate::error::Error;
+use crate::handle::ServiceHandle;
+use crate::json;
+use crate::transport::Channel;
 use futures_util::stream::{Stream, StreamExt};
 use nitric_protocol::kvstore::v1::{
     kv_store_client::KvStoreClient, KvStoreDeleteKeyRequest, KvStoreGetValueRequest,
@@ -210,7 +210,7 @@ impl<'a> StoreCalls<'a> {
         Self {
             store,
             client: KvStoreClient::new(channel)
-                .max_decoding_message_size(crate::service::MAX_DECODED_MESSAGE),
+                .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE),
         }
     }
 

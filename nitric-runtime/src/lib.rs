@@ -54,31 +54,42 @@
 
 #![warn(missing_docs)]
 
-pub mod connection;
-mod declare;
-mod dispatch;
+// From the bottom up: no module uses one listed after it.
+mod declaration;
 mod error;
 mod handler;
 mod json;
+// The embedded membrane's types: nitric-local's, or uninhabited stand-ins
+// when the `local` feature leaves it out, so no other module needs a cfg.
+#[cfg(feature = "local")]
+use nitric_local as local;
+pub mod connection;
+mod dispatch;
+mod handle;
 pub mod kv;
+#[cfg(not(feature = "local"))]
+mod local;
 mod registry;
 mod service;
 mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod topic;
+mod transport;
 pub mod websocket;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use error::{BoxError, Error, InvalidService};
+pub use handle::{spawn, ServiceHandle};
 pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
 /// The embedded local membrane's settings ([`MembraneLocation::Embedded`]).
 #[cfg(feature = "local")]
 pub use nitric_local::Config as LocalConfig;
 pub use nitric_macros::{kv_store, subscribe, topic, websocket};
-pub use service::{run, serve, serve_with, spawn, ServiceHandle};
+pub use registry::Registry;
+pub use service::{run, serve, serve_with};
 pub use settings::{
     Environment, MembraneLocation, Settings, DEFAULT_EVENT_TIMEOUT, DEFAULT_SERVICE_ADDRESS,
     DEFAULT_SHUTDOWN_TIMEOUT,

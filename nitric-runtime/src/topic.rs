@@ -1,10 +1,10 @@
 //! Topics: publish typed messages, and the payloads subscribers receive.
 
+use crate::declaration::{TopicDeclaration, TopicPermission};
 use crate::error::Error;
+use crate::handle::ServiceHandle;
 use crate::json;
-use crate::registry::{TopicDeclaration, TopicPermission};
-use crate::service::Channel;
-use crate::service::ServiceHandle;
+use crate::transport::Channel;
 use nitric_protocol::topics::v1::{
     topic_message, topics_client::TopicsClient, MessageRequest, TopicPublishRequest,
 };

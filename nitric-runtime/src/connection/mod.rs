@@ -63,8 +63,8 @@ mod state;
 pub use rooms::{RoomBroadcast, Rooms};
 pub use state::ConnectionState;
 
+use crate::declaration::{Departed, KvStoreDeclaration};
 use crate::error::Error;
-use crate::registry::KvStoreDeclaration;
 use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, Websocket};
 use std::time::Duration;
 
@@ -156,13 +156,6 @@ impl Connection for (&Websocket, &str) {
     }
 }
 
-/// A connection by its socket's name and its id, as the dispatcher knows
-/// one whose data is cleaned up.
-pub(crate) struct Departed<'a> {
-    pub(crate) socket: &'a str,
-    pub(crate) connection_id: &'a str,
-}
-
 impl Connection for Departed<'_> {
     fn socket_name(&self) -> &str {
         self.socket
@@ -184,11 +177,14 @@ pub(crate) const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// store it had to clean.
 pub(crate) async fn clean_up(
     cleanups: &[&'static KvStoreDeclaration],
-    connection: &dyn Connection,
+    connection: Departed<'_>,
     limit: Option<Duration>,
 ) -> Result<(), Error> {
     let limit = limit.unwrap_or(CLEANUP_TIMEOUT);
-    let (socket, connection_id) = (connection.socket_name(), connection.connection_id());
+    let Departed {
+        socket,
+        connection_id,
+    } = connection;
     let all = async {
         let mut first_error = None;
         for &declaration in cleanups {

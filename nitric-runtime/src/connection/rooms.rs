@@ -1,10 +1,10 @@
 //! Rooms: named groups of a socket's connections, to send to at once.
 
 use super::keys::{self, Listed};
-use super::{Connection, Departed};
+use super::Connection;
+use crate::declaration::{Departed, KvPermission, KvStoreDeclaration};
 use crate::error::Error;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
-use crate::registry::{KvPermission, KvStoreDeclaration};
 use crate::websocket::broadcast::ForgetConnection;
 use crate::websocket::{BroadcastReport, Websocket, DEFAULT_BROADCAST_CONCURRENCY};
 use futures_util::future::BoxFuture;
@@ -90,9 +90,9 @@ impl KvClient for Rooms {
 /// The cleanup after a disconnect: the connection leaves every room.
 fn leave_all_rooms<'a>(
     declaration: &'static KvStoreDeclaration,
-    connection: &'a dyn Connection,
+    connection: Departed<'a>,
 ) -> BoxFuture<'a, Result<(), Error>> {
-    Box::pin(async move { Rooms::declared(declaration).leave_all(connection).await })
+    Box::pin(async move { Rooms::declared(declaration).leave_all(&connection).await })
 }
 
 /// `Ok` for a room name that fits in a key, else the [`Error::Value`] for
@@ -495,8 +495,12 @@ impl ForgetConnection for GoneMember<'_> {
             // This room first: its member key may lack the `joined` key the
             // cleanup follows.
             let left = self.rooms.leave(&gone, self.room).await;
-            let cleaned =
-                super::clean_up(crate::registry::connection_cleanups(), &gone, None).await;
+            let cleaned = async {
+                let operation = || format!("clean up connection \"{connection_id}\", found gone");
+                let service = self.socket.service(operation)?;
+                super::clean_up(service.cleanups(), gone, None).await
+            };
+            let cleaned = cleaned.await;
             left.and(cleaned)
         })
     }

@@ -1,9 +1,9 @@
 //! A typed value per connection, set when it connects.
 
 use super::{keys, Connection};
+use crate::declaration::{Departed, KvPermission, KvStoreDeclaration};
 use crate::error::Error;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
-use crate::registry::{KvPermission, KvStoreDeclaration};
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -85,12 +85,12 @@ impl<T> KvClient for ConnectionState<T> {
 /// The cleanup after a disconnect: the connection's value goes.
 fn delete_state<'a>(
     declaration: &'static KvStoreDeclaration,
-    connection: &'a dyn Connection,
+    connection: Departed<'a>,
 ) -> BoxFuture<'a, Result<(), Error>> {
     Box::pin(async move {
         // The value's type does not matter for deleting it.
         let store = KvStore::<serde_json::Value>::declared(declaration);
-        store.delete(&key(connection)).await
+        store.delete(&key(&connection)).await
     })
 }
 

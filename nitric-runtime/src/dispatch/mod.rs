@@ -11,9 +11,9 @@ pub(crate) use subscribe::SubscribeStream;
 pub(crate) use websocket::WebsocketStream;
 
 use crate::error::{BoxError, Error};
+use crate::handle::ServiceHandle;
 use crate::handler::BoxFuture;
-use crate::service::Channel;
-use crate::service::ServiceHandle;
+use crate::transport::Channel;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,11 +1,11 @@
 //! Topic subscription streams (`Subscriber.Subscribe`).
 
 use super::{guarded, EventStream, Outcome, ServerContent};
+use crate::handle::ServiceHandle;
 use crate::handler::BoxFuture;
 use crate::registry::SubscribeFunction;
-use crate::service::Channel;
-use crate::service::ServiceHandle;
 use crate::topic::TopicMessage;
+use crate::transport::Channel;
 use nitric_protocol::topics::v1::{
     client_message, server_message, subscriber_client::SubscriberClient, ClientMessage,
     MessageRequest, MessageResponse, RegistrationRequest, ServerMessage,
@@ -46,7 +46,7 @@ impl EventStream for SubscribeStream {
     ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
         Box::pin(async move {
             Ok(SubscriberClient::new(channel)
-                .max_decoding_message_size(crate::service::MAX_DECODED_MESSAGE)
+                .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE)
                 .subscribe(outgoing)
                 .await?
                 .into_inner())

@@ -1,10 +1,11 @@
 //! Websocket event streams (`WebsocketHandler.HandleEvents`).
 
 use super::{guarded, EventStream, Outcome, ServerContent};
+use crate::declaration::Departed;
+use crate::handle::ServiceHandle;
 use crate::handler::BoxFuture;
-use crate::registry::{KvStoreDeclaration, WebsocketAdapter, WebsocketFunction};
-use crate::service::Channel;
-use crate::service::ServiceHandle;
+use crate::registry::{WebsocketAdapter, WebsocketFunction};
+use crate::transport::Channel;
 use crate::websocket::guard::GuardFailed;
 use crate::websocket::payload::MessageNotRead;
 use crate::websocket::{
@@ -18,13 +19,9 @@ use nitric_protocol::websockets::v1::{
 };
 use tokio_stream::wrappers::ReceiverStream;
 
-/// The stream of one `#[websocket]` handler, with the declarations whose
-/// per-connection data is deleted after each disconnect it handles.
+/// The stream of one `#[websocket]` handler.
 #[derive(Clone, Copy)]
-pub(crate) struct WebsocketStream(
-    pub(crate) &'static WebsocketFunction,
-    pub(crate) &'static [&'static KvStoreDeclaration],
-);
+pub(crate) struct WebsocketStream(pub(crate) &'static WebsocketFunction);
 
 impl EventStream for WebsocketStream {
     type ClientMessage = ClientMessage;
@@ -60,7 +57,7 @@ impl EventStream for WebsocketStream {
     ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
         Box::pin(async move {
             let response = WebsocketHandlerClient::new(channel)
-                .max_decoding_message_size(crate::service::MAX_DECODED_MESSAGE)
+                .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE)
                 .handle_events(outgoing)
                 .await?;
             Ok(response.into_inner())
@@ -86,7 +83,7 @@ impl EventStream for WebsocketStream {
         service: &ServiceHandle,
         request: WebsocketEventRequest,
     ) -> BoxFuture<WebsocketEventResponse> {
-        let (handler, cleanups) = (self.0, self.1);
+        let handler = self.0;
         let service = service.clone();
         Box::pin(async move {
             let connection_id = request.connection_id.clone();
@@ -128,12 +125,14 @@ impl EventStream for WebsocketStream {
                 WebsocketAdapter::Message(_) => false,
             };
             if cleans_up {
-                let connection = crate::connection::Departed {
+                let connection = Departed {
                     socket: &socket,
                     connection_id: &connection_id,
                 };
                 // Failures and timeouts are logged there.
-                let _ = crate::connection::clean_up(cleanups, &connection, handler.timeout).await;
+                let _ =
+                    crate::connection::clean_up(service.cleanups(), connection, handler.timeout)
+                        .await;
             }
             response(handler, failed)
         })

@@ -1,16 +1,12 @@
 //! What the macros registered at compile time: handlers and resource
 //! declarations, collected through `inventory` when the service starts.
 
-mod declaration;
 mod handler;
 mod validate;
 
-pub use declaration::{
-    ConnectionCleanup, KvClientNeeds, KvPermission, KvStoreDeclaration, ResourceDeclaration,
-    TopicDeclaration, TopicPermission,
-};
-pub use handler::{Source, SubscribeFunction, WebsocketAdapter, WebsocketFunction};
+pub use handler::{SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 
+use crate::declaration::{KvStoreDeclaration, ResourceDeclaration, Source};
 use crate::error::InvalidService;
 use crate::handler::{BoxFuture, HandlerResult};
 use crate::websocket::{DisconnectContext, WebsocketEvent};
@@ -22,9 +18,27 @@ inventory::collect!(WebsocketFunction);
 inventory::collect!(SubscribeFunction);
 inventory::collect!(ResourceDeclaration);
 
-/// Everything this binary registered, checked and ready to declare.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Registry {
+/// Everything the macros registered in this binary, checked to form a
+/// valid service: the `#[websocket]` and `#[subscribe]` handlers and the
+/// `#[kv_store]` and `#[topic]` resources. [`serve_with`](crate::serve_with)
+/// serves one, as axum serves a `Router`; [`run`](crate::run) and
+/// [`serve`](crate::serve) collect it themselves.
+///
+/// ```no_run
+/// use nitric_runtime::{Registry, Settings};
+///
+/// # async fn example() -> Result<(), nitric_runtime::Error> {
+/// // Fails, naming every problem, if a socket lacks a handler or a name
+/// // is declared twice.
+/// let registry = Registry::collect()?;
+/// let settings = Settings::from_env()?;
+/// nitric_runtime::serve_with(settings, registry, tokio::signal::ctrl_c().map(drop)).await
+/// # }
+/// # use futures_util::FutureExt;
+/// ```
+#[derive(Clone, Debug)]
+#[cfg_attr(test, derive(Default))]
+pub struct Registry {
     pub(crate) websocket_functions: Vec<&'static WebsocketFunction>,
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
@@ -41,7 +55,13 @@ impl Registry {
     /// The registrations are fixed for the process, so they are gathered
     /// once (with the runtime's cleanup-only handlers, which must be
     /// `'static`); each call only checks a copy of the list.
-    pub(crate) fn collect() -> Result<Self, InvalidService> {
+    ///
+    /// ```
+    /// let problems = nitric_runtime::Registry::collect().unwrap_err().problems;
+    /// // This doctest registers nothing.
+    /// assert!(problems[0].contains("no handlers or resources"), "{problems:?}");
+    /// ```
+    pub fn collect() -> Result<Self, InvalidService> {
         collected().clone().checked()
     }
 
@@ -125,12 +145,6 @@ fn collected() -> &'static Registry {
     COLLECTED.get_or_init(Registry::gather)
 }
 
-/// The key/value declarations whose clients keep data per connection, as
-/// the registry lists them: what a connection found gone is cleaned of.
-pub(crate) fn connection_cleanups() -> &'static [&'static KvStoreDeclaration] {
-    collected().cleanups
-}
-
 /// The disconnect handler of a socket whose app has none: the runtime's
 /// cleanup after it is all there is to do.
 fn cleanup_only_handler(socket: &'static str) -> &'static WebsocketFunction {
@@ -162,7 +176,7 @@ mod tests {
     }
     fn cleanup<'a>(
         _: &'static KvStoreDeclaration,
-        _: &'a dyn crate::connection::Connection,
+        _: crate::declaration::Departed<'a>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'a>> {
         Box::pin(async { Ok(()) })
     }

@@ -1,12 +1,12 @@
 //! The membrane a service talks to: one at an address, or the local membrane
 //! started in this process when `SERVICE_ADDRESS` is unset.
 
-use super::channel::Dial;
 use crate::error::Error;
+use crate::local::LocalMembrane;
 use crate::settings::MembraneLocation;
+use crate::transport::Dial;
 
 /// What names the embedded membrane when it has no listener.
-#[cfg(feature = "local")]
 const IN_PROCESS_ADDRESS: &str = "in-process:0";
 
 /// How long a membrane waits for a topic message's answer before it
@@ -27,8 +27,7 @@ const REMOTE_TOPIC_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::fr
 /// The membrane this service talks to, and how to stop it if it is ours.
 pub(crate) struct RunningMembrane {
     pub(crate) address: String,
-    #[cfg(feature = "local")]
-    embedded: Option<nitric_local::LocalMembrane>,
+    embedded: Option<LocalMembrane>,
 }
 
 impl RunningMembrane {
@@ -36,7 +35,6 @@ impl RunningMembrane {
         match location {
             MembraneLocation::Remote(address) => Ok(Self {
                 address: address.clone(),
-                #[cfg(feature = "local")]
                 embedded: None,
             }),
             #[cfg(feature = "local")]
@@ -46,50 +44,49 @@ impl RunningMembrane {
                     .map_err(|error| {
                         Error::Startup(format!("cannot start the local membrane: {error}"))
                     })?;
-                // Calls go in memory; the address only names the membrane
-                // in errors, and is the listener's when one was asked for.
-                let address = match embedded.grpc_addr() {
-                    Some(grpc) => {
-                        tracing::info!(%grpc, "local membrane started (SERVICE_ADDRESS is unset); its gRPC listener is open to every local process");
-                        grpc.to_string()
-                    }
-                    None => {
-                        tracing::info!(
-                            "local membrane started in this process (SERVICE_ADDRESS is unset)"
-                        );
-                        IN_PROCESS_ADDRESS.to_owned()
-                    }
-                };
-                Ok(Self {
-                    address,
-                    embedded: Some(embedded),
-                })
+                Ok(Self::embedded(embedded))
             }
+        }
+    }
+
+    #[cfg_attr(not(feature = "local"), allow(dead_code))]
+    fn embedded(embedded: LocalMembrane) -> Self {
+        // Calls go in memory; the address only names the membrane in
+        // errors, and is the listener's when one was asked for.
+        let address = match embedded.grpc_addr() {
+            Some(grpc) => {
+                tracing::info!(%grpc, "local membrane started (SERVICE_ADDRESS is unset); its gRPC listener is open to every local process");
+                grpc.to_string()
+            }
+            None => {
+                tracing::info!("local membrane started in this process (SERVICE_ADDRESS is unset)");
+                IN_PROCESS_ADDRESS.to_owned()
+            }
+        };
+        Self {
+            address,
+            embedded: Some(embedded),
         }
     }
 
     /// How to reach the membrane: in memory when it runs in this process,
     /// so no event crosses the kernel's network stack.
+    #[cfg_attr(not(feature = "local"), allow(unreachable_code))] // the stand-in is uninhabited
     pub(crate) fn dial(&self) -> Dial {
-        #[cfg(feature = "local")]
-        if let Some(embedded) = &self.embedded {
-            return Dial::InProcess(embedded.in_process());
+        match &self.embedded {
+            Some(embedded) => Dial::InProcess(embedded.in_process()),
+            None => Dial::Tcp,
         }
-        Dial::Tcp
     }
 
     /// Whether this service started the membrane in its own process.
     pub(crate) fn is_embedded(&self) -> bool {
-        #[cfg(feature = "local")]
-        return self.embedded.is_some();
-        #[cfg(not(feature = "local"))]
-        false
+        self.embedded.is_some()
     }
 
     /// Makes the embedded membrane take no new connections or messages,
     /// while what handlers still send reaches its clients.
     pub(crate) fn stop_accepting(&self) {
-        #[cfg(feature = "local")]
         if let Some(embedded) = &self.embedded {
             embedded.stop_accepting();
         }
@@ -99,7 +96,6 @@ impl RunningMembrane {
     /// their disconnect events are handled, while this service's streams are
     /// still open; a membrane elsewhere keeps its clients.
     pub(crate) async fn close_connections(&self) {
-        #[cfg(feature = "local")]
         if let Some(embedded) = &self.embedded {
             embedded.close_connections().await;
         }
@@ -107,7 +103,6 @@ impl RunningMembrane {
 
     /// Stops the embedded membrane, if this service started one.
     pub(crate) async fn stop(self) {
-        #[cfg(feature = "local")]
         if let Some(embedded) = self.embedded {
             embedded.shutdown().await;
         }

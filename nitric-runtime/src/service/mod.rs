@@ -3,19 +3,16 @@
 //! membrane goes away. Everything a running service holds is in its
 //! [`ServiceHandle`]; nothing is process-global.
 
-mod channel;
+mod declare;
 mod embedded;
-mod handle;
 mod session;
 mod signal;
 
-pub(crate) use channel::{Channel, MAX_DECODED_MESSAGE};
-pub(crate) use handle::Deadlines;
-pub use handle::{spawn, ServiceHandle};
-
 use crate::error::Error;
+use crate::handle::{Deadlines, ServiceHandle};
 use crate::registry::Registry;
 use crate::settings::{Environment, Settings};
+use crate::transport;
 use embedded::RunningMembrane;
 use std::future::Future;
 use tokio_util::sync::CancellationToken;
@@ -108,6 +105,7 @@ pub async fn serve() -> Result<(), Error> {
 }
 
 async fn serve_until_signalled(settings: Settings) -> Result<(), Error> {
+    let registry = Registry::collect()?;
     let mut signals = signal::StopSignals::listen();
     let stopping = async move {
         signals.next().await;
@@ -118,33 +116,36 @@ async fn serve_until_signalled(settings: Settings) -> Result<(), Error> {
             std::process::exit(130);
         });
     };
-    serve_with(settings, stopping).await
+    serve_with(settings, registry, stopping).await
 }
 
-/// Serves with explicit settings until `shutdown` completes, then stops
+/// Serves `registry` with explicit settings until `shutdown` completes, then stops
 /// taking events, lets in-flight handlers finish and returns. Handlers still
 /// running after [`Settings::shutdown_timeout`] make it fail with
 /// [`Error::ShutdownTimeout`], naming them.
 ///
 /// ```no_run
-/// use nitric_runtime::{Environment, MembraneLocation, Settings, DEFAULT_EVENT_TIMEOUT};
+/// use nitric_runtime::{Environment, MembraneLocation, Registry, Settings, DEFAULT_EVENT_TIMEOUT};
 ///
 /// # async fn example() -> Result<(), nitric_runtime::Error> {
+/// let registry = Registry::collect()?;
 /// let settings = Settings {
 ///     membrane: MembraneLocation::Remote("127.0.0.1:50051".into()),
 ///     environment: Environment::Run,
 ///     shutdown_timeout: std::time::Duration::from_secs(10),
 ///     event_timeout: DEFAULT_EVENT_TIMEOUT,
 /// };
-/// nitric_runtime::serve_with(settings, tokio::time::sleep(std::time::Duration::from_secs(60))).await
+/// let shutdown = tokio::time::sleep(std::time::Duration::from_secs(60));
+/// nitric_runtime::serve_with(settings, registry, shutdown).await
 /// # }
 /// ```
 pub async fn serve_with(
     settings: Settings,
+    registry: Registry,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let shutdown_timeout = settings.shutdown_timeout;
-    let started = Started::start(settings).await?;
+    let started = Started::start(settings, registry).await?;
     let service = started.service().clone();
     let stop = CancellationToken::new();
     let serving = started.serve(stop.clone());
@@ -183,14 +184,14 @@ pub(crate) struct Started {
 }
 
 impl Started {
-    pub(crate) async fn start(settings: Settings) -> Result<Self, Error> {
-        let registry = Registry::collect().map_err(Error::InvalidService)?;
+    pub(crate) async fn start(settings: Settings, registry: Registry) -> Result<Self, Error> {
+        let cleanups = registry.cleanups;
         let deadlines = Deadlines {
             websocket_event: settings.event_timeout,
             topic_message: embedded::topic_answer_timeout(&settings.membrane),
         };
         let membrane = RunningMembrane::start(&settings.membrane).await?;
-        let channel = match channel::connect_lazy(&membrane.address, membrane.dial()) {
+        let channel = match transport::connect_lazy(&membrane.address, membrane.dial()) {
             Ok(channel) => channel,
             Err(error) => {
                 membrane.stop().await;
@@ -201,7 +202,7 @@ impl Started {
             registry,
             environment: settings.environment,
             membrane,
-            service: ServiceHandle::new(channel, deadlines),
+            service: ServiceHandle::new(channel, deadlines, cleanups),
         })
     }
 

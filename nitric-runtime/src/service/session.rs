@@ -2,10 +2,10 @@
 //! run until they end, and start over with backoff when the membrane goes
 //! away.
 
-use super::ServiceHandle;
-use crate::declare;
+use super::declare;
 use crate::dispatch::{self, StreamEnd, SubscribeStream, WebsocketStream};
 use crate::error::Error;
+use crate::handle::ServiceHandle;
 use crate::registry::Registry;
 use crate::settings::Environment;
 use std::time::Duration;
@@ -81,7 +81,7 @@ async fn session(
     // the set (the session given up) stops them all.
     let mut streams = JoinSet::new();
     for &function in &registry.websocket_functions {
-        let stream = WebsocketStream(function, registry.cleanups);
+        let stream = WebsocketStream(function);
         let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
         streams
             .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });

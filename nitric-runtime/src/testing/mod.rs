@@ -49,7 +49,9 @@ pub use client::{Received, TestClient};
 pub use resources::{TestKvStore, TestSubscriber, TestTopic};
 
 use crate::error::Error;
-use crate::service::{ServiceHandle, Started};
+use crate::handle::ServiceHandle;
+use crate::registry::Registry;
+use crate::service::Started;
 use crate::settings::{Environment, MembraneLocation, Settings};
 use crate::websocket::Websocket;
 use std::fmt;
@@ -119,7 +121,8 @@ impl TestApp {
             shutdown_timeout: timeout,
             event_timeout: crate::DEFAULT_EVENT_TIMEOUT,
         };
-        let started = Started::start(settings).await?;
+        let registry = Registry::collect().map_err(Error::from)?;
+        let started = Started::start(settings, registry).await?;
         let service = started.service().clone();
         let streams = started.streams();
         let stop = CancellationToken::new();

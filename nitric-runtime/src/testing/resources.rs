@@ -2,9 +2,9 @@
 //! and checking what the app does.
 
 use super::TestError;
+use crate::handle::ServiceHandle;
 use crate::json;
 use crate::kv::StoreCalls;
-use crate::service::ServiceHandle;
 use crate::topic::{self, TopicMessage};
 use futures_util::TryStreamExt;
 use nitric_protocol::topics::v1::{

@@ -1,9 +1,9 @@
 //! Sending one message to many connections at once.
 
 use super::Websocket;
+use crate::declaration::KvPermission;
 use crate::error::Error;
 use crate::kv::KvStore;
-use crate::registry::KvPermission;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;

@@ -2,7 +2,7 @@
 
 use super::Broadcast;
 use crate::error::Error;
-use crate::service::ServiceHandle;
+use crate::handle::ServiceHandle;
 use nitric_protocol::websockets::v1::{
     websocket_client::WebsocketClient, WebsocketCloseConnectionRequest, WebsocketDetailsRequest,
     WebsocketSendRequest, WebsocketSendResponse,
@@ -58,7 +58,7 @@ impl Websocket {
         }
     }
 
-    pub(super) fn service(
+    pub(crate) fn service(
         &self,
         operation: impl FnOnce() -> String,
     ) -> Result<ServiceHandle, Error> {

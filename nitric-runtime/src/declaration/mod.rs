@@ -1,11 +1,16 @@
-//! Resource declarations, built by the resource macros in const context.
+//! What the resource macros declare, built in const context: each
+//! resource static's name, permissions and place, below everything that
+//! uses them (clients, the registry, the declaring session).
 
-use super::Source;
-use crate::connection::Connection;
+mod permission;
+mod source;
+
+pub use permission::{KvPermission, Permission, TopicPermission};
+pub use source::Source;
+
 use crate::error::Error;
 use futures_util::future::BoxFuture;
 use nitric_protocol::resources::v1::Action;
-use std::fmt;
 
 /// A resource this service declares.
 #[derive(Debug)]
@@ -23,72 +28,6 @@ impl ResourceDeclaration {
         match self {
             Self::KvStore(store) => store.source,
             Self::Topic(topic) => topic.source,
-        }
-    }
-}
-
-/// A permission a declaration can list in `allow = [...]`.
-pub trait Permission: Copy + PartialEq + fmt::Debug + Send + Sync + 'static {
-    /// What the resource is called in messages: "key/value store".
-    const RESOURCE: &'static str;
-
-    /// The Nitric action this permission asks for.
-    fn action(self) -> Action;
-
-    /// The word used in `allow = [...]`.
-    fn keyword(self) -> &'static str;
-}
-
-/// A permission on a key/value store, as listed in `allow = [...]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KvPermission {
-    /// Read values and list keys.
-    Get,
-    /// Write values.
-    Set,
-    /// Delete keys.
-    Delete,
-}
-
-impl Permission for KvPermission {
-    const RESOURCE: &'static str = "key/value store";
-
-    fn action(self) -> Action {
-        match self {
-            Self::Get => Action::KeyValueStoreRead,
-            Self::Set => Action::KeyValueStoreWrite,
-            Self::Delete => Action::KeyValueStoreDelete,
-        }
-    }
-
-    fn keyword(self) -> &'static str {
-        match self {
-            Self::Get => "get",
-            Self::Set => "set",
-            Self::Delete => "delete",
-        }
-    }
-}
-
-/// A permission on a topic, as listed in `allow = [...]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TopicPermission {
-    /// Publish messages.
-    Publish,
-}
-
-impl Permission for TopicPermission {
-    const RESOURCE: &'static str = "topic";
-
-    fn action(self) -> Action {
-        match self {
-            Self::Publish => Action::TopicPublish,
-        }
-    }
-
-    fn keyword(self) -> &'static str {
-        match self {
-            Self::Publish => "publish",
         }
     }
 }
@@ -113,12 +52,23 @@ pub struct Declaration<P: 'static> {
     pub owns_state: Option<&'static str>,
 }
 
+/// A connection by its socket's name and its id: whose data a cleanup
+/// deletes. Generated-code plumbing.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Departed<'a> {
+    /// The socket's name.
+    pub socket: &'a str,
+    /// The connection's id.
+    pub connection_id: &'a str,
+}
+
 /// Deletes what a client keeps for one connection, given the client's
 /// declaration and the connection; the runtime runs it after the socket's
 /// disconnect handler. Generated-code plumbing.
 #[doc(hidden)]
 pub type ConnectionCleanup =
-    for<'a> fn(&'static KvStoreDeclaration, &'a dyn Connection) -> BoxFuture<'a, Result<(), Error>>;
+    for<'a> fn(&'static KvStoreDeclaration, Departed<'a>) -> BoxFuture<'a, Result<(), Error>>;
 
 /// What a key/value client needs from its `#[kv_store]` declaration: the
 /// permissions its calls use, checked when the declaration is compiled, and

@@ -22,7 +22,6 @@ enum Source {
         data_done: bool,
     },
     /// The body the embedded membrane's service answered with.
-    #[cfg(feature = "local")]
     InProcess(tonic::body::Body),
 }
 
@@ -36,7 +35,6 @@ impl ResponseBody {
         }
     }
 
-    #[cfg(feature = "local")]
     pub(super) fn in_process(body: tonic::body::Body) -> Self {
         Self {
             source: Source::InProcess(body),
@@ -54,7 +52,6 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let (stream, data_done) = match &mut self.source {
             Source::H2 { stream, data_done } => (stream, data_done),
-            #[cfg(feature = "local")]
             Source::InProcess(body) => return Pin::new(body).poll_frame(cx),
         };
         if !*data_done {
@@ -82,7 +79,6 @@ impl Body for ResponseBody {
     fn is_end_stream(&self) -> bool {
         match &self.source {
             Source::H2 { stream, .. } => stream.is_end_stream(),
-            #[cfg(feature = "local")]
             Source::InProcess(body) => body.is_end_stream(),
         }
     }
@@ -90,7 +86,6 @@ impl Body for ResponseBody {
     fn size_hint(&self) -> SizeHint {
         match &self.source {
             Source::H2 { .. } => SizeHint::default(),
-            #[cfg(feature = "local")]
             Source::InProcess(body) => body.size_hint(),
         }
     }

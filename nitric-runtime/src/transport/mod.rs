@@ -55,8 +55,6 @@ struct Shared {
     /// `host:port`, as given.
     address: Box<str>,
     authority: Authority,
-    // Without the local membrane there is only one way, TCP.
-    #[cfg_attr(not(feature = "local"), allow(dead_code))]
     dial: Dial,
     /// The open connection's request handle, with the connection's number.
     current: Mutex<Option<(u64, h2::client::SendRequest<Bytes>)>>,
@@ -70,8 +68,7 @@ pub(crate) enum Dial {
     Tcp,
     /// Handed to the services of the membrane embedded in this process,
     /// without HTTP/2 or the kernel in between.
-    #[cfg(feature = "local")]
-    InProcess(nitric_local::InProcessChannel),
+    InProcess(crate::local::InProcessChannel),
 }
 
 /// A channel to the membrane at `address`, reached as `dial` says; nothing
@@ -167,7 +164,6 @@ impl Channel {
         self,
         request: http::Request<tonic::body::Body>,
     ) -> Result<http::Response<ResponseBody>, Status> {
-        #[cfg(feature = "local")]
         if let Dial::InProcess(membrane) = &self.shared.dial {
             return Ok(membrane.call(request).await.map(ResponseBody::in_process));
         }

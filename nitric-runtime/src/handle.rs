@@ -8,8 +8,9 @@
 //! find the service that called it, and two services in one process never
 //! see each other's state.
 
+use crate::declaration::KvStoreDeclaration;
 use crate::error::Error;
-use crate::service::Channel;
+use crate::transport::Channel;
 use nitric_protocol::names::socket_key;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -52,6 +53,10 @@ pub struct ServiceHandle {
 
 struct Shared {
     channel: Channel,
+    /// The key/value declarations whose clients keep data per connection
+    /// (rooms, connection state), from the registry being served: what a
+    /// connection that is gone is cleaned of.
+    cleanups: &'static [&'static KvStoreDeclaration],
     /// How long the membrane waits for each kind of event's answer.
     deadlines: Deadlines,
     /// Socket key -> connections whose connect handler is running.
@@ -66,10 +71,15 @@ struct Shared {
 }
 
 impl ServiceHandle {
-    pub(crate) fn new(channel: Channel, deadlines: Deadlines) -> Self {
+    pub(crate) fn new(
+        channel: Channel,
+        deadlines: Deadlines,
+        cleanups: &'static [&'static KvStoreDeclaration],
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 channel,
+                cleanups,
                 deadlines,
                 connecting: Mutex::new(HashMap::new()),
                 connecting_count: AtomicUsize::new(0),
@@ -135,6 +145,12 @@ impl ServiceHandle {
 
     pub(crate) fn channel(&self) -> Channel {
         self.shared.channel.clone()
+    }
+
+    /// The declarations whose per-connection data goes when a connection
+    /// does.
+    pub(crate) fn cleanups(&self) -> &'static [&'static KvStoreDeclaration] {
+        self.shared.cleanups
     }
 
     pub(crate) fn deadlines(&self) -> Deadlines {

@@ -5,9 +5,7 @@
 //! itself. The bytes on the wire are the same.
 
 use super::body::{status_from_h2, ResponseBody};
-use super::Channel;
-#[cfg(feature = "local")]
-use super::Dial;
+use super::{Channel, Dial};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, TE};
 use http::{HeaderValue, Method};
@@ -32,7 +30,6 @@ impl Channel {
             .version(http::Version::HTTP_2)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/grpc"))
             .header(TE, HeaderValue::from_static("trailers"));
-        #[cfg(feature = "local")]
         if let Dial::InProcess(membrane) = &self.shared.dial {
             let request = head
                 .uri(path)

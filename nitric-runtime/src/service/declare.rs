@@ -1,9 +1,10 @@
 //! Declaring resources and policies with the membrane, the way the official
 //! SDKs do, before any event stream opens.
 
+use crate::declaration::ResourceDeclaration;
 use crate::error::Error;
-use crate::registry::{Registry, ResourceDeclaration};
-use crate::service::Channel;
+use crate::registry::Registry;
+use crate::transport::Channel;
 use nitric_protocol::resources::v1::{
     resource_declare_request::Config, resources_client::ResourcesClient, Action,
     KeyValueStoreResource, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
