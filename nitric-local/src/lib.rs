@@ -52,22 +52,10 @@
 //!
 //! The gateway behaves like the cloud gateway the application deploys to
 //! (AWS API Gateway WebSockets), so that a client or handler that would
-//! fail there fails here first. Each limit is a [`Config`] field and a
-//! flag of the `nitric-local` binary:
-//!
-//! | limit | default | beyond it | [`Config`] field / flag |
-//! |---|---|---|---|
-//! | message size, either way | 128 KiB (AWS) | the client is closed with 1009; `SendMessage` fails with INVALID_ARGUMENT | `max_message_size` / `--max-message-size` |
-//! | frame size, from the client | 32 KiB (AWS) | closed with 1009 | `max_frame_size` / `--max-frame-size` |
-//! | idle time (no message either way) | 10 min (AWS) | closed with 1001 | `idle_timeout` / `--idle-timeout` |
-//! | connection lifetime | 2 h (AWS) | closed with 1001 | `max_connection_lifetime` / `--max-connection-lifetime` |
-//! | time to answer an event | 29 s (AWS integration timeout) | connect: upgrade refused with 504; message: the next frame is read | `event_timeout` / `--event-timeout` |
-//! | bytes queued for one client | 1 MiB | the client is closed with 1008; that `SendMessage` fails with NOT_FOUND | `max_queued_bytes` / `--max-queued-bytes` |
-//! | one write to a client | 10 s | the TCP connection is dropped | `write_timeout` / `--write-timeout` |
-//! | connections per socket | 10 000 | upgrade refused with 503 | `max_connections` / `--max-connections` |
-//! | time to send HTTP request headers | 10 s | the TCP connection is closed | `header_read_timeout` / `--header-read-timeout` |
-//! | pings | every 30 s | nothing heard for interval + 10 s: dropped as half-open | `ping_interval`, `pong_timeout` / `--ping-interval`, `--pong-timeout` |
-//! | browser origins | none, loopback, the gateway's own page by IP address, and no `Origin` | upgrade refused with 403 | `allowed_origins` / `--allowed-origins`, `NITRIC_LOCAL_ALLOWED_ORIGINS` |
+//! fail there fails here first. Each limit is a [`Config`] field, whose
+//! documentation gives its default and what happens beyond it, and a flag
+//! of the `nitric-local` binary (`max_message_size` is
+//! `--max-message-size`; `nitric-local --help` lists them all).
 //!
 //! A slow client never slows anyone else down: `SendMessage` only queues
 //! and never waits. When a client's queue would exceed its bound, the
@@ -144,6 +132,8 @@
 //!   ([`InProcessChannel`]), for an application embedding the membrane;
 //! - `descriptors/`: raising the limit on open file descriptors
 //!   ([`raise_fd_limit`]), and accepting connections when they run out;
+//! - `memory`: giving freed memory back to the system after a burst of
+//!   connections (`malloc_trim`);
 //! - `config`: what [`Config`] holds.
 //!
 //! Socket names are compared, and websocket events named, as

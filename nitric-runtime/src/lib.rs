@@ -51,6 +51,7 @@
 //! - `local` (default): start the local membrane in-process when
 //!   `SERVICE_ADDRESS` is unset. Turn it off for deployed builds to leave
 //!   the gateway and database out of the binary.
+//! - `testing`: `nitric_runtime::testing`, the test kit; it turns on `local`.
 
 #![warn(missing_docs)]
 

@@ -41,7 +41,19 @@ fn chat_example_code(root: &std::path::Path) -> String {
 #[test]
 fn the_readme_code_builds_and_its_test_file_passes_in_a_fresh_crate() {
     let root = workspace();
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("read README.md");
+    // The README and every page of docs/, in order: the blocks live there.
+    let mut pages = vec![root.join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("read docs/")
+        .map(|entry| entry.expect("read docs/").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    let readme: String = pages
+        .iter()
+        .map(|page| std::fs::read_to_string(page).expect("read a page of the docs"))
+        .collect();
     let dependencies = block(&readme, "toml", "[dev-dependencies]");
     let test_file = block(&readme, "rust", "// tests/shout.rs");
 
