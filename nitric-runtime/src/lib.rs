@@ -55,29 +55,30 @@
 
 #![warn(missing_docs)]
 
-// From the bottom up: no module uses one listed after it.
-mod declaration;
+// From the bottom up: no module uses one listed after it
+// (tests/tests/layers.rs checks).
 mod error;
 mod handler;
 mod json;
+mod declaration;
 // The embedded membrane's types: nitric-local's, or uninhabited stand-ins
 // when the `local` feature leaves it out, so no other module needs a cfg.
 #[cfg(feature = "local")]
 use nitric_local as local;
-pub mod connection;
-mod dispatch;
-mod handle;
-pub mod kv;
 #[cfg(not(feature = "local"))]
 mod local;
+mod transport;
+mod handle;
+pub mod kv;
+pub mod topic;
+pub mod websocket;
+pub mod connection;
 mod registry;
-mod service;
+mod dispatch;
 mod settings;
+mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod topic;
-mod transport;
-pub mod websocket;
 
 #[doc(hidden)]
 pub mod __private;

@@ -3,6 +3,7 @@
 
 pub mod fresh_crate;
 pub mod interop;
+pub mod layers;
 mod process;
 pub mod recording_membrane;
 pub mod webdriver;
