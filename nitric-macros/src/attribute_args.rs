@@ -16,35 +16,26 @@ pub(crate) const TIMEOUT: &str = "timeout";
 /// A handler's time limit, from `timeout = "30s"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Timeout {
-    pub(crate) millis: u64,
+    pub(crate) duration: std::time::Duration,
 }
 
 impl Timeout {
-    /// Reads `"250ms"`, `"30s"`, `"5m"` or `"1h"`: a whole positive number
-    /// and a unit.
+    /// Reads a duration as `humantime` does, the same reader as the local
+    /// membrane's settings: `"250ms"`, `"30s"`, `"5m"`, `"2 minutes"`,
+    /// `"1m 30s"`. Zero is refused: a handler could never finish.
     pub(crate) fn parse(literal: &LitStr) -> syn::Result<Self> {
         let text = literal.value();
-        let digits = text.chars().take_while(char::is_ascii_digit).count();
-        let (number, unit) = text.split_at(digits);
-        let scale = match unit {
-            "ms" => Some(1),
-            "s" => Some(1_000),
-            "m" => Some(60_000),
-            "h" => Some(3_600_000),
-            _ => None,
-        };
-        let millis = number
-            .parse::<u64>()
-            .ok()
-            .zip(scale)
-            .and_then(|(number, scale)| number.checked_mul(scale))
-            .filter(|millis| *millis > 0);
-        millis.map(|millis| Self { millis }).ok_or_else(|| {
+        let refused = |reason: String| {
             syn::Error::new(
                 literal.span(),
-                format!("{text:?} is not a timeout: write a whole positive number and a unit, ms, s, m or h, as in `timeout = \"30s\"`"),
+                format!("{text:?} is not a timeout: {reason}; write a number and a unit, as in `timeout = \"30s\"`, \"500ms\" or \"2 minutes\""),
             )
-        })
+        };
+        match humantime::parse_duration(&text) {
+            Ok(duration) if duration.is_zero() => Err(refused("it is zero".into())),
+            Ok(duration) => Ok(Self { duration }),
+            Err(error) => Err(refused(error.to_string())),
+        }
     }
 }
 
@@ -68,8 +59,9 @@ pub(crate) fn timeout_option(
 /// `.with_timeout(..)` on a handler registration, or nothing.
 pub(crate) fn with_timeout(timeout: Option<Timeout>) -> proc_macro2::TokenStream {
     match timeout {
-        Some(Timeout { millis }) => {
-            quote::quote!(.with_timeout(::core::time::Duration::from_millis(#millis)))
+        Some(Timeout { duration }) => {
+            let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
+            quote::quote!(.with_timeout(::core::time::Duration::new(#secs, #nanos)))
         }
         None => proc_macro2::TokenStream::new(),
     }
@@ -189,34 +181,27 @@ mod timeout_tests {
     use super::Timeout;
     use syn::LitStr;
 
-    fn parse(text: &str) -> Result<u64, String> {
+    fn parse(text: &str) -> Result<u128, String> {
         let literal = LitStr::new(text, proc_macro2::Span::call_site());
         Timeout::parse(&literal)
-            .map(|timeout| timeout.millis)
+            .map(|timeout| timeout.duration.as_millis())
             .map_err(|error| error.to_string())
     }
 
     #[test]
-    fn reads_a_number_and_a_unit() {
+    fn reads_numbers_and_units() {
         assert_eq!(parse("250ms"), Ok(250));
         assert_eq!(parse("30s"), Ok(30_000));
         assert_eq!(parse("5m"), Ok(300_000));
         assert_eq!(parse("1h"), Ok(3_600_000));
+        assert_eq!(parse("2 minutes"), Ok(120_000));
+        assert_eq!(parse("1m 30s"), Ok(90_000));
+        assert_eq!(parse("1.5s"), Ok(1_500));
     }
 
     #[test]
     fn refuses_anything_else() {
-        for bad in [
-            "",
-            "30",
-            "s",
-            "0s",
-            "1.5s",
-            "30 s",
-            "-1s",
-            "3d",
-            "99999999999999999999h",
-        ] {
+        for bad in ["", "30", "s", "0s", "-1s", "soon", "99999999999999999999h"] {
             let error = parse(bad).unwrap_err();
             assert!(error.contains("is not a timeout"), "{bad}: {error}");
         }

@@ -43,8 +43,9 @@ use proc_macro::TokenStream;
 ///   this service is given permission to manage its connections.
 /// - `on = "connect" | "disconnect" | "message"`: the event handled. A socket
 ///   needs one handler of each; the runtime refuses to start otherwise.
-/// - `timeout = "30s"` (optional): how long one run may take (`ms`, `s`,
-///   `m` or `h`); past it the run is abandoned and counts as failed (a
+/// - `timeout = "30s"` (optional): how long one run may take, read as
+///   `humantime` reads durations (`"500ms"`, `"30s"`, `"2 minutes"`,
+///   `"1m 30s"`); past it the run is abandoned and counts as failed (a
 ///   connect is refused). Without it a run may take as long as the
 ///   membrane waits (29 s on AWS).
 /// - `crate = "path"` (optional): where the runtime crate is, when the
@@ -397,11 +398,11 @@ pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     use ::nitric_runtime::__private as __nitric;
 ///     #[doc(hidden)]
 ///     fn __nitric_adapter(
-///         __nitric_input: __nitric::TopicMessage,
+///         __nitric_input: __nitric::TopicEvent,
 ///     ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
 ///         ::std::boxed::Box::pin(async move {
 ///             let __nitric_output: Result<(), nitric_runtime::BoxError> = ship(
-///                     match <Order as __nitric::FromTopicMessage>::from_topic_message(
+///                     match <Order as __nitric::FromTopicEvent>::from_topic_event(
 ///                         __nitric_input,
 ///                     ) {
 ///                         ::core::result::Result::Ok(payload) => payload,

@@ -8,7 +8,7 @@
 //! changing its constant here and its re-export there, nothing else.
 //!
 //! Enum variants are named beside what chooses them: the websocket adapter's
-//! by `websocket::Event::adapter_variant`, a resource's permissions and its
+//! by `websocket::OnEvent::adapter_variant`, a resource's permissions and its
 //! `ResourceDeclaration` variant in its `ResourceKind`.
 
 use proc_macro2::{Span, TokenStream};
@@ -123,15 +123,15 @@ pub(crate) const DISCONNECT_CONTEXT: RuntimeItem = RuntimeItem::new("DisconnectC
 pub(crate) const MESSAGE_CONTEXT: RuntimeItem = RuntimeItem::new("MessageContext");
 
 // `#[subscribe]`: the adapter takes the message and reads the payload with
-// `from_topic_message`; the registration is
+// `from_topic_event`; the registration is
 // `SubscribeFunction::new(topic, adapter, source)`.
 
 /// The registration of one `#[subscribe]` function.
 pub(crate) const SUBSCRIBE_FUNCTION: RuntimeItem = RuntimeItem::new("SubscribeFunction");
-/// `<Payload as FromTopicMessage>::from_topic_message(message)`.
-pub(crate) const FROM_TOPIC_MESSAGE: RuntimeItem = RuntimeItem::new("FromTopicMessage");
+/// `<Payload as FromTopicEvent>::from_topic_event(message)`.
+pub(crate) const FROM_TOPIC_EVENT: RuntimeItem = RuntimeItem::new("FromTopicEvent");
 /// The input of a subscriber's adapter.
-pub(crate) const TOPIC_MESSAGE: RuntimeItem = RuntimeItem::new("TopicMessage");
+pub(crate) const TOPIC_EVENT: RuntimeItem = RuntimeItem::new("TopicEvent");
 
 // Resource statics: `static DECLARATION: XDeclaration = XDeclaration::new(
 // name, &[XPermission::..], source)`, submitted as
@@ -182,8 +182,8 @@ const ALL: &[RuntimeItem] = &[
     DISCONNECT_CONTEXT,
     MESSAGE_CONTEXT,
     SUBSCRIBE_FUNCTION,
-    FROM_TOPIC_MESSAGE,
-    TOPIC_MESSAGE,
+    FROM_TOPIC_EVENT,
+    TOPIC_EVENT,
     RESOURCE_DECLARATION,
     KV_PERMISSION,
     KV_STORE_DECLARATION,

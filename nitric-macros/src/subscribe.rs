@@ -5,7 +5,7 @@ use crate::attribute_args::{self, crate_option, leading_name, next_key, unknown_
 use crate::diagnostics::Errors;
 use crate::handler_fn::{self, Checked, HandlerAttribute, Parameters, Registration};
 use crate::resource_name::ResourceName;
-use crate::runtime_contract::{RuntimePath, FROM_TOPIC_MESSAGE, SUBSCRIBE_FUNCTION, TOPIC_MESSAGE};
+use crate::runtime_contract::{RuntimePath, FROM_TOPIC_EVENT, SUBSCRIBE_FUNCTION, TOPIC_EVENT};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
@@ -71,9 +71,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     // reported there. A payload that does not fit fails this delivery, and
     // the membrane delivers it again.
     let argument = handler_fn::parameters(&function).first().map(|ty| {
-        let from_topic_message = FROM_TOPIC_MESSAGE.spanned(ty.span());
+        let from_topic_event = FROM_TOPIC_EVENT.spanned(ty.span());
         quote_spanned! {ty.span()=>
-            match <#ty as #from_topic_message>::from_topic_message(#input) {
+            match <#ty as #from_topic_event>::from_topic_event(#input) {
                 ::core::result::Result::Ok(payload) => payload,
                 ::core::result::Result::Err(error) => return ::core::result::Result::Err(error.into()),
             }
@@ -86,7 +86,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let submission = quote! { #SUBSCRIBE_FUNCTION::new(#topic, #adapter, #source)#with_timeout };
 
     let registration = Registration {
-        input_type: quote!(#TOPIC_MESSAGE),
+        input_type: quote!(#TOPIC_EVENT),
         argument,
         second_argument: None,
         submission,

@@ -21,15 +21,18 @@ const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
 const OPTIONS: &[&str] = &[ON, attribute_args::TIMEOUT, attribute_args::CRATE];
 
-/// The websocket event a handler answers.
+/// The event `on = "..."` names: the runtime's `WebsocketEventType` (the
+/// contract's enum) as the macro reads it, with what each event's handler
+/// may take. The macro crate does not depend on the contract's crate, so
+/// its build need not wait for the generated code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Event {
+pub(crate) enum OnEvent {
     Connect,
     Disconnect,
     Message,
 }
 
-impl Event {
+impl OnEvent {
     const NAMES: &'static [&'static str] = &["connect", "disconnect", "message"];
 
     fn parse(literal: &LitStr) -> syn::Result<Self> {
@@ -109,7 +112,7 @@ impl Event {
 /// The parsed arguments of one `#[websocket(...)]`.
 pub(crate) struct WebsocketArgs {
     socket: ResourceName,
-    event: Event,
+    event: OnEvent,
     timeout: Option<attribute_args::Timeout>,
     runtime: RuntimePath,
 }
@@ -127,14 +130,14 @@ impl Parse for WebsocketArgs {
                 ON => {
                     note_duplicate(&event, &key, &mut errors);
                     let literal = string_value(input, "on = \"message\"", &mut errors)?;
-                    match literal.as_ref().map(Event::parse) {
+                    match literal.as_ref().map(OnEvent::parse) {
                         Some(Ok(parsed)) => event = Some(parsed),
                         Some(Err(error)) => {
                             errors.push(error);
-                            event.get_or_insert(Event::Message); // keep checking, the error is recorded
+                            event.get_or_insert(OnEvent::Message); // keep checking, the error is recorded
                         }
                         None => {
-                            event.get_or_insert(Event::Message); // recorded by `string_value`
+                            event.get_or_insert(OnEvent::Message); // recorded by `string_value`
                         }
                     }
                 }
@@ -226,7 +229,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 mod tests {
     use super::*;
 
-    fn parse(tokens: TokenStream) -> Result<(String, Event), String> {
+    fn parse(tokens: TokenStream) -> Result<(String, OnEvent), String> {
         syn::parse2::<WebsocketArgs>(tokens)
             .map(|args| (args.socket.value, args.event))
             .map_err(crate::diagnostics::joined)
@@ -236,11 +239,11 @@ mod tests {
     fn parses_name_and_event() {
         assert_eq!(
             parse(quote!("public", on = "message")),
-            Ok(("public".into(), Event::Message))
+            Ok(("public".into(), OnEvent::Message))
         );
         assert_eq!(
             parse(quote!("chat", on = "connect", crate = "::renamed",)),
-            Ok(("chat".into(), Event::Connect))
+            Ok(("chat".into(), OnEvent::Connect))
         );
     }
 
@@ -279,7 +282,7 @@ mod tests {
     fn takes_a_timeout_with_a_unit() {
         assert_eq!(
             parse(quote!("public", on = "message", timeout = "5s")),
-            Ok(("public".into(), Event::Message))
+            Ok(("public".into(), OnEvent::Message))
         );
         let error = parse(quote!("public", on = "message", timeout = "5")).unwrap_err();
         assert!(error.contains("\"5\" is not a timeout"), "{error}");
@@ -305,15 +308,15 @@ mod tests {
 
     #[test]
     fn each_event_says_which_parameters_it_takes() {
-        let connect = Event::Connect.parameters();
+        let connect = OnEvent::Connect.parameters();
         assert_eq!(connect.most, 2);
         assert!(connect.allowed.contains("`ConnectContext`, then a guard"));
-        let message = Event::Message.parameters();
+        let message = OnEvent::Message.parameters();
         assert_eq!(message.most, 2);
         assert!(message
             .allowed
             .contains("`MessageContext`, then the payload"));
-        let disconnect = Event::Disconnect.parameters();
+        let disconnect = OnEvent::Disconnect.parameters();
         assert_eq!(disconnect.most, 1);
         assert!(disconnect
             .allowed
@@ -322,7 +325,7 @@ mod tests {
 
     /// The scrutinee of the `match` that reads the second parameter of a
     /// handler of `event`, if the event takes one.
-    fn second_read(event: Event) -> Option<syn::Expr> {
+    fn second_read(event: OnEvent) -> Option<syn::Expr> {
         let ty: Type = syn::parse_quote!(Json<Chat>);
         let tokens = event.second_argument(&ty, &handler_fn::input())?;
         match syn::parse2::<syn::Expr>(tokens).expect("an expression") {
@@ -334,14 +337,14 @@ mod tests {
     #[test]
     fn a_connect_guard_is_awaited_and_a_payload_read_at_once() {
         assert!(matches!(
-            second_read(Event::Connect),
+            second_read(OnEvent::Connect),
             Some(syn::Expr::Await(_))
         ));
         assert!(matches!(
-            second_read(Event::Message),
+            second_read(OnEvent::Message),
             Some(syn::Expr::Call(_))
         ));
-        assert!(second_read(Event::Disconnect).is_none());
+        assert!(second_read(OnEvent::Disconnect).is_none());
     }
 
     #[test]
@@ -378,10 +381,10 @@ mod tests {
             syn::parse2::<WebsocketArgs>(tokens.clone())
         }
 
-        const EVENTS: &[(&str, Event)] = &[
-            ("connect", Event::Connect),
-            ("disconnect", Event::Disconnect),
-            ("message", Event::Message),
+        const EVENTS: &[(&str, OnEvent)] = &[
+            ("connect", OnEvent::Connect),
+            ("disconnect", OnEvent::Disconnect),
+            ("message", OnEvent::Message),
         ];
 
         /// The options after the name: `on`, and `crate` before or after it

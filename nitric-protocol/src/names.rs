@@ -5,9 +5,12 @@
 //!   `"Public"` and `"public"` are one socket. Compare and key them by
 //!   [`socket_key`].
 //! - Websocket event types are written `connect`, `disconnect` and
-//!   `message` in attributes, logs and error messages: [`event_name`].
+//!   `message` in attributes, logs and error messages: [`event_name`],
+//!   which is also how [`WebsocketEventType`] displays. It is the one
+//!   websocket event enum of every crate here.
 
 use crate::websockets::v1::WebsocketEventType;
+use std::fmt;
 
 /// The key a socket name is compared and looked up by: the name in lower
 /// case, since socket names are case-insensitive.
@@ -38,5 +41,26 @@ pub fn event_name(event: WebsocketEventType) -> &'static str {
         WebsocketEventType::Connect => "connect",
         WebsocketEventType::Disconnect => "disconnect",
         WebsocketEventType::Message => "message",
+    }
+}
+
+/// Every websocket event type, in protocol order.
+///
+/// ```
+/// use nitric_protocol::names::EVENT_TYPES;
+///
+/// let names: Vec<String> = EVENT_TYPES.iter().map(ToString::to_string).collect();
+/// assert_eq!(names, ["connect", "disconnect", "message"]);
+/// ```
+pub const EVENT_TYPES: [WebsocketEventType; 3] = [
+    WebsocketEventType::Connect,
+    WebsocketEventType::Disconnect,
+    WebsocketEventType::Message,
+];
+
+/// Writes the event's [`event_name`].
+impl fmt::Display for WebsocketEventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(event_name(*self))
     }
 }

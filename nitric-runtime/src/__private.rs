@@ -20,7 +20,7 @@ pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 
 // `#[subscribe]`.
 pub use crate::registry::SubscribeFunction;
-pub use crate::topic::{FromTopicMessage, TopicMessage};
+pub use crate::topic::{FromTopicEvent, TopicEvent};
 
 // Resource statics: `#[kv_store]` and `#[topic]`.
 pub use crate::declaration::ResourceDeclaration;

@@ -125,16 +125,17 @@ impl<T> fmt::Debug for Topic<T> {
     }
 }
 
-/// A message delivered to a subscriber, before it is read as the
-/// subscriber's payload type; `#[subscribe]` adapters receive it and read it
-/// with [`FromTopicMessage`].
+/// The event a subscriber handles: a message delivered from a topic, before
+/// it is read as the subscriber's payload type. `#[subscribe]` adapters
+/// receive it and read it with [`FromTopicEvent`]. (On the wire it is a
+/// `MessageRequest` carrying the contract's `TopicMessage`.)
 #[derive(Debug, Clone)]
-pub struct TopicMessage {
+pub struct TopicEvent {
     pub(crate) topic: String,
     pub(crate) payload: prost_types::Struct,
 }
 
-impl TopicMessage {
+impl TopicEvent {
     /// The message a subscriber stream delivered; no payload reads as an
     /// empty object.
     pub(crate) fn from_request(request: MessageRequest) -> Self {
@@ -154,7 +155,7 @@ impl TopicMessage {
     }
 }
 
-/// The parameter of a `#[subscribe]` function, read from a [`TopicMessage`].
+/// The parameter of a `#[subscribe]` function, read from a [`TopicEvent`].
 ///
 /// Implemented for every type that serde can deserialize.
 ///
@@ -171,13 +172,13 @@ impl TopicMessage {
     label = "a subscriber's parameter must implement `serde::Deserialize`",
     note = "derive `serde::Deserialize` for the payload type, or take `serde_json::Value`"
 )]
-pub trait FromTopicMessage: Sized {
+pub trait FromTopicEvent: Sized {
     /// Reads the payload.
-    fn from_topic_message(message: TopicMessage) -> Result<Self, Error>;
+    fn from_topic_event(message: TopicEvent) -> Result<Self, Error>;
 }
 
-impl<T: DeserializeOwned> FromTopicMessage for T {
-    fn from_topic_message(message: TopicMessage) -> Result<Self, Error> {
+impl<T: DeserializeOwned> FromTopicEvent for T {
+    fn from_topic_event(message: TopicEvent) -> Result<Self, Error> {
         json::from_struct(message.payload).map_err(|reason| Error::Value {
             operation: format!("read a message of topic \"{}\"", message.topic),
             reason,

@@ -73,7 +73,7 @@ pub(crate) enum StreamEnd {
 }
 
 /// Answers waiting to be sent; past this, handlers wait for the membrane.
-const OUTBOX: usize = 256;
+const ANSWERS_QUEUED: usize = 256;
 
 /// Registers `stream` and dispatches its events until `stop` (the service
 /// stopping) or `abandon` (the session failing elsewhere) is cancelled, or
@@ -88,8 +88,8 @@ pub(crate) async fn handle_events<S: EventStream>(
     abandon: CancellationToken,
 ) -> Result<StreamEnd, Error> {
     let operation = || format!("register {}", stream.describe());
-    let (outbox, outgoing) = mpsc::channel(OUTBOX);
-    outbox
+    let (answers, outgoing) = mpsc::channel(ANSWERS_QUEUED);
+    answers
         .send(stream.registration())
         .await
         .expect("the receiver lives until the stream is opened");
@@ -119,16 +119,16 @@ pub(crate) async fn handle_events<S: EventStream>(
         };
         match message.map(|message| message.map(S::read)) {
             Ok(Some(ServerContent::Event { id, event })) => {
-                let outbox = outbox.clone();
+                let answers = answers.clone();
                 let answer = stream.answer(service, event);
                 let running = Running::start(&running);
                 // Inside the service's scope, so the handler's clients reach it.
                 in_flight.spawn(service.scope(async move {
                     let answer = answer.await;
                     drop(running);
-                    // A closed outbox means the stream is gone; the membrane
+                    // A closed answers means the stream is gone; the membrane
                     // fails the event on its side.
-                    let _ = outbox.send(S::reply(id, answer)).await;
+                    let _ = answers.send(S::reply(id, answer)).await;
                 }));
             }
             Ok(Some(ServerContent::Registered)) => {
@@ -146,11 +146,11 @@ pub(crate) async fn handle_events<S: EventStream>(
     };
     if matches!(end, Ok(StreamEnd::Stopped)) {
         // Keep the stream open until every taken event is answered; dropping
-        // the outbox afterwards half-closes it.
+        // the answers afterwards half-closes it.
         in_flight.close();
         in_flight.wait().await;
     }
-    drop(outbox);
+    drop(answers);
     end
 }
 

@@ -4,7 +4,7 @@ use super::{guarded, EventStream, Outcome, ServerContent};
 use crate::handle::ServiceHandle;
 use crate::handler::BoxFuture;
 use crate::registry::SubscribeFunction;
-use crate::topic::TopicMessage;
+use crate::topic::TopicEvent;
 use crate::transport::Channel;
 use nitric_protocol::topics::v1::{
     client_message, server_message, subscriber_client::SubscriberClient, ClientMessage,
@@ -76,7 +76,7 @@ impl EventStream for SubscribeStream {
         let subscription = self.0;
         let deadline = service.deadlines().topic_message;
         Box::pin(async move {
-            let message = TopicMessage::from_request(request);
+            let message = TopicEvent::from_request(request);
             let topic = message.topic.clone();
             let run = (subscription.adapter)(message);
             let success = match guarded(run, subscription.timeout, deadline).await {

@@ -42,7 +42,7 @@ impl EventStream for WebsocketStream {
     fn registration(&self) -> ClientMessage {
         let request = RegistrationRequest {
             socket_name: self.0.socket.to_owned(),
-            event_type: self.0.event().wire_type() as i32,
+            event_type: self.0.event() as i32,
         };
         ClientMessage {
             id: String::new(),

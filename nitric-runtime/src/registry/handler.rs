@@ -3,8 +3,8 @@
 
 use crate::declaration::Source;
 use crate::handler::{BoxFuture, HandlerResult};
-use crate::topic::TopicMessage;
-use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, WebsocketEvent};
+use crate::topic::TopicEvent;
+use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, WebsocketEventType};
 use std::fmt;
 use std::time::Duration;
 
@@ -28,11 +28,11 @@ impl fmt::Debug for WebsocketAdapter {
 
 impl WebsocketAdapter {
     /// The event this adapter handles.
-    pub const fn event(&self) -> WebsocketEvent {
+    pub const fn event(&self) -> WebsocketEventType {
         match self {
-            Self::Connect(_) => WebsocketEvent::Connect,
-            Self::Disconnect(_) => WebsocketEvent::Disconnect,
-            Self::Message(_) => WebsocketEvent::Message,
+            Self::Connect(_) => WebsocketEventType::Connect,
+            Self::Disconnect(_) => WebsocketEventType::Disconnect,
+            Self::Message(_) => WebsocketEventType::Message,
         }
     }
 }
@@ -69,7 +69,7 @@ impl WebsocketFunction {
     }
 
     /// The event handled.
-    pub const fn event(&self) -> WebsocketEvent {
+    pub const fn event(&self) -> WebsocketEventType {
         self.adapter.event()
     }
 }
@@ -80,7 +80,7 @@ pub struct SubscribeFunction {
     /// The topic subscribed to.
     pub topic: &'static str,
     /// The adapter: reads the payload and drives the user's function.
-    pub adapter: fn(TopicMessage) -> BoxFuture<HandlerResult>,
+    pub adapter: fn(TopicEvent) -> BoxFuture<HandlerResult>,
     /// Where the function is.
     pub source: Source,
     /// How long one run may take (`timeout = "..."`); past it, the run is
@@ -92,7 +92,7 @@ impl SubscribeFunction {
     /// A registration; `const` so `inventory::submit!` can hold it.
     pub const fn new(
         topic: &'static str,
-        adapter: fn(TopicMessage) -> BoxFuture<HandlerResult>,
+        adapter: fn(TopicEvent) -> BoxFuture<HandlerResult>,
         source: Source,
     ) -> Self {
         Self {

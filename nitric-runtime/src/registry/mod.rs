@@ -9,7 +9,7 @@ pub use handler::{SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 use crate::declaration::{KvStoreDeclaration, ResourceDeclaration, Source};
 use crate::error::InvalidService;
 use crate::handler::{BoxFuture, HandlerResult};
-use crate::websocket::{DisconnectContext, WebsocketEvent};
+use crate::websocket::{DisconnectContext, WebsocketEventType};
 use nitric_protocol::names::socket_key;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -106,7 +106,7 @@ impl Registry {
         let handled: BTreeSet<String> = self
             .websocket_functions
             .iter()
-            .filter(|handler| handler.event() == WebsocketEvent::Disconnect)
+            .filter(|handler| handler.event() == WebsocketEventType::Disconnect)
             .map(|handler| socket_key(handler.socket))
             .collect();
         let mut added = BTreeSet::new();
@@ -223,7 +223,7 @@ mod tests {
             .collect();
         assert_eq!(
             added,
-            [("B", WebsocketEvent::Disconnect, "connection cleanup")]
+            [("B", WebsocketEventType::Disconnect, "connection cleanup")]
         );
         assert!(registry.checked().is_ok());
     }

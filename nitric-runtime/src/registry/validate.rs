@@ -1,8 +1,8 @@
 //! The checks a registry must pass before the service connects anywhere.
 
 use super::{Registry, ResourceDeclaration, Source, WebsocketFunction};
-use crate::websocket::WebsocketEvent;
 use nitric_protocol::names::socket_key;
+use nitric_protocol::names::EVENT_TYPES;
 use std::collections::BTreeMap;
 
 /// Every problem with these registrations, one sentence each.
@@ -72,7 +72,7 @@ fn websocket_problems(handlers: &[&WebsocketFunction], problems: &mut Vec<String
     }
     for socket_handlers in by_socket.values() {
         let socket = socket_handlers[0].socket;
-        for event in WebsocketEvent::ALL {
+        for event in EVENT_TYPES {
             let for_event: Vec<&WebsocketFunction> = socket_handlers
                 .iter()
                 .copied()
@@ -114,7 +114,7 @@ mod tests {
     use super::*;
     use crate::handler::{BoxFuture, HandlerResult};
     use crate::registry::{KvStoreDeclaration, SubscribeFunction, WebsocketAdapter};
-    use crate::topic::TopicMessage;
+    use crate::topic::TopicEvent;
     use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 
     fn on_connect(_: ConnectContext) -> BoxFuture<HandlerResult> {
@@ -126,7 +126,7 @@ mod tests {
     fn on_message(_: MessageContext) -> BoxFuture<HandlerResult> {
         Box::pin(async { Ok(()) })
     }
-    fn on_topic(_: TopicMessage) -> BoxFuture<HandlerResult> {
+    fn on_topic(_: TopicEvent) -> BoxFuture<HandlerResult> {
         Box::pin(async { Ok(()) })
     }
 

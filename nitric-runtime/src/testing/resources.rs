@@ -5,7 +5,7 @@ use super::TestError;
 use crate::handle::ServiceHandle;
 use crate::json;
 use crate::kv::StoreCalls;
-use crate::topic::{self, TopicMessage};
+use crate::topic::{self, TopicEvent};
 use futures_util::TryStreamExt;
 use nitric_protocol::topics::v1::{
     client_message, server_message, subscriber_client::SubscriberClient, ClientMessage,
@@ -196,7 +196,7 @@ impl<T: DeserializeOwned> TestSubscriber<T> {
                 })),
             };
             let _ = self.answers.send(answer).await;
-            let payload = TopicMessage::from_request(request).payload;
+            let payload = TopicEvent::from_request(request).payload;
             return json::from_struct(payload).map_err(|reason| {
                 TestError::new(format!(
                     "topic \"{topic}\": the message is not the expected type: {reason}"

@@ -12,10 +12,10 @@ use tonic::Status;
 /// A response's body as tonic reads it: the stream's data, then its
 /// trailers (where gRPC puts the call's status).
 pub(crate) struct ResponseBody {
-    source: Source,
+    origin: Origin,
 }
 
-enum Source {
+enum Origin {
     /// An HTTP/2 stream, and whether its data has ended.
     H2 {
         stream: h2::RecvStream,
@@ -28,7 +28,7 @@ enum Source {
 impl ResponseBody {
     pub(super) fn new(stream: h2::RecvStream) -> Self {
         Self {
-            source: Source::H2 {
+            origin: Origin::H2 {
                 stream,
                 data_done: false,
             },
@@ -37,7 +37,7 @@ impl ResponseBody {
 
     pub(super) fn in_process(body: tonic::body::Body) -> Self {
         Self {
-            source: Source::InProcess(body),
+            origin: Origin::InProcess(body),
         }
     }
 }
@@ -50,9 +50,9 @@ impl Body for ResponseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        let (stream, data_done) = match &mut self.source {
-            Source::H2 { stream, data_done } => (stream, data_done),
-            Source::InProcess(body) => return Pin::new(body).poll_frame(cx),
+        let (stream, data_done) = match &mut self.origin {
+            Origin::H2 { stream, data_done } => (stream, data_done),
+            Origin::InProcess(body) => return Pin::new(body).poll_frame(cx),
         };
         if !*data_done {
             match stream.poll_data(cx) {
@@ -77,16 +77,16 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.source {
-            Source::H2 { stream, .. } => stream.is_end_stream(),
-            Source::InProcess(body) => body.is_end_stream(),
+        match &self.origin {
+            Origin::H2 { stream, .. } => stream.is_end_stream(),
+            Origin::InProcess(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.source {
-            Source::H2 { .. } => SizeHint::default(),
-            Source::InProcess(body) => body.size_hint(),
+        match &self.origin {
+            Origin::H2 { .. } => SizeHint::default(),
+            Origin::InProcess(body) => body.size_hint(),
         }
     }
 }
