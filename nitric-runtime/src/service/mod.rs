@@ -24,6 +24,12 @@ use tokio_util::sync::CancellationToken;
 /// logs through `tracing` to stderr (filtered by `RUST_LOG`, default
 /// `info`), and on failure prints the error and exits with status 1.
 ///
+/// As the one call of a `main`, it also sets what belongs to the process:
+/// the global `tracing` subscriber (unless the app installed one first)
+/// and, with the embedded membrane, the open-file limit raised to its
+/// hard limit, since each websocket client holds a descriptor. [`serve`]
+/// and [`serve_with`] change neither.
+///
 /// It serves on a worker thread per core (`TOKIO_WORKER_THREADS` sets
 /// how many), each event's handler a task of its own, so a handler that
 /// blocks its thread holds up only the workers it blocks; the embedded
