@@ -151,12 +151,12 @@
 
 #![warn(missing_docs)]
 
+mod app_stream;
 mod config;
 mod descriptors;
 mod in_process;
 mod lifecycle;
 mod memory;
-mod pairing;
 mod policies;
 mod services;
 mod store;
@@ -165,8 +165,16 @@ mod websocket;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+/// Not part of the API: what the source of the `nitric-local` binary takes
+/// from the library. The workspace's test crate builds that source as a
+/// binary of its own, which reaches clap through here instead of depending
+/// on it.
+#[cfg(feature = "cli")]
 #[doc(hidden)]
-pub use config::TopicDelivery;
+pub mod __cli {
+    pub use clap;
+}
+
 pub use config::{
     parse_duration, parse_origins, parse_size, Config, ConfigError, ALLOWED_ORIGINS_ENV,
     ENV_VARIABLES,
@@ -174,6 +182,8 @@ pub use config::{
 pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
 pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
+#[doc(hidden)]
+pub use topics::TopicDelivery;
 pub use topics::TopicLimits;
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the

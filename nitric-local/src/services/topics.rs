@@ -13,8 +13,9 @@ use nitric_protocol::topics::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::policies::{Permission, Policies};
+use crate::policies::Policies;
 use crate::topics::{PublishError, TopicBroker};
+use nitric_protocol::resources::v1::Action;
 
 pub(super) struct TopicsService {
     broker: Arc<TopicBroker>,
@@ -40,7 +41,7 @@ impl Topics for TopicsService {
             ));
         }
         self.policies
-            .require(Permission::TopicPublish, &request.topic_name)?;
+            .require(Action::TopicPublish, &request.topic_name)?;
         let message = match request.message {
             Some(message @ TopicMessage {
                 content: Some(Content::StructPayload(_)),
