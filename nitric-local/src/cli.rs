@@ -146,14 +146,14 @@ fn after_help() -> String {
         "Sizes are in bytes, or with KiB, MiB or GiB; durations have a unit (500ms, 10s,\n\
          10m, 2h, 1m 30s) or are seconds if bare.\n\
          \n\
-         Environment variables set the same settings before the flags (which win):\n\
-         {}.\n\
+         Environment variables set the same settings before the flags (which win):\n  \
+         {}\n\
          NITRIC_LOCAL_GRPC_ADDR=off opens no gRPC listener.\n\
          A --max-message-size above --max-queued-bytes is refused at startup: no\n\
          client's queue could hold such a message.\n\
          \n\
          Logging follows RUST_LOG (default: info), on stderr.",
-        ENV_VARIABLES.join(", ")
+        ENV_VARIABLES.join("\n  ")
     )
 }
 

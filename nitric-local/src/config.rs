@@ -1,5 +1,6 @@
-//! What a local membrane listens on, where it keeps its data, and the
-//! limits its websocket gateways enforce.
+//! The one [`Config`] of a local membrane: what it listens on, where it
+//! keeps its data, and the limits its websocket gateways enforce; and
+//! reading it from the environment and from text (`128KiB`, `10s`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -51,8 +52,9 @@ impl Config {
 
     /// The settings of a membrane embedded in an application: as
     /// [`Config::default`], but without a TCP listener for gRPC
-    /// ([`Config::grpc_addr`] `None`): the application reaches it in
-    /// memory.
+    /// ([`Config::grpc_addr`] `None`): the application reaches it
+    /// in-process ([`LocalMembrane::in_process`](crate::LocalMembrane::in_process)).
+    /// [`Config::trim_memory`] stays off: the process is the application's.
     ///
     /// ```
     /// assert_eq!(nitric_local::Config::embedded().grpc_addr, None);

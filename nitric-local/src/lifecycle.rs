@@ -282,8 +282,8 @@ impl LocalMembrane {
         self.grpc_addr
     }
 
-    /// A gRPC channel to this membrane that stays inside the process: what
-    /// an application embedding it uses instead of connecting to
+    /// An in-process gRPC channel to this membrane (no HTTP/2, no socket):
+    /// what an application embedding it uses instead of connecting to
     /// [`grpc_addr`](Self::grpc_addr).
     ///
     /// ```no_run

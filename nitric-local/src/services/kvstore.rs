@@ -11,6 +11,7 @@ use nitric_protocol::kvstore::v1::{
     KvStoreGetValueResponse, KvStoreScanKeysRequest, KvStoreScanKeysResponse,
     KvStoreSetValueRequest, KvStoreSetValueResponse, Value, ValueRef,
 };
+use nitric_protocol::resources::v1::Action;
 use prost::Message;
 use prost_types::Struct;
 use tonic::{Request, Response, Status};
@@ -20,7 +21,6 @@ use std::sync::Arc;
 use super::kv_keys;
 use crate::policies::Policies;
 use crate::store::{Cause, Store, StoreError};
-use nitric_protocol::resources::v1::Action;
 
 pub(super) struct KvStoreService {
     store: Store,

@@ -6,8 +6,10 @@
 //! [`resources`]). A further service is one more module here and one more
 //! `add_service` line in [`grpc_routes`]. The two streaming services,
 //! `HandleEvents` and `Subscribe`, tie an application stream
-//! ([`crate::app_stream`]) to the gateway or to a topic; what a key/value
-//! key may be is [`kv_keys`].
+//! ([`crate::app_stream`]) to the gateway or to a topic. They live here, not
+//! in `app_stream/`: they use the gateways and the topic broker, which use
+//! `app_stream` themselves, so there they would close a circle. What a
+//! key/value key may be is [`kv_keys`].
 
 mod kv_keys;
 mod kvstore;

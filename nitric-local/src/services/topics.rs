@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nitric_protocol::resources::v1::Action;
 use nitric_protocol::topics::v1::topics_server::Topics;
 use nitric_protocol::topics::v1::{
     topic_message::Content, TopicMessage, TopicPublishRequest, TopicPublishResponse,
@@ -15,7 +16,6 @@ use tonic::{Request, Response, Status};
 
 use crate::policies::Policies;
 use crate::topics::{PublishError, TopicBroker};
-use nitric_protocol::resources::v1::Action;
 
 pub(super) struct TopicsService {
     broker: Arc<TopicBroker>,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use nitric_protocol::resources::v1::Action;
 use nitric_protocol::websockets::v1::websocket_server::Websocket;
 use nitric_protocol::websockets::v1::{
     WebsocketCloseConnectionRequest, WebsocketCloseConnectionResponse, WebsocketDetailsRequest,
@@ -11,7 +12,6 @@ use tonic::{Request, Response, Status};
 
 use crate::policies::Policies;
 use crate::websocket::{ConnectionError, Gateways};
-use nitric_protocol::resources::v1::Action;
 
 pub(super) struct WebsocketService {
     gateways: Arc<Gateways>,
