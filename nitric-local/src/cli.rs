@@ -1,275 +1,229 @@
 //! The `nitric-local` command line: flags in, a [`Config`] out.
+//!
+//! clap parses the flags. The environment variables are not clap `env`
+//! fallbacks: [`Config::from_env`] reads them before the flags, because
+//! - an embedded membrane reads the same variables through
+//!   [`Config::with_env`], so one reader keeps their meaning the same in
+//!   both places (`NITRIC_LOCAL_GRPC_ADDR=off` for no listener, trimmed
+//!   values);
+//! - its errors name the variable (`NITRIC_LOCAL_WS_PORT="x": ...`), where
+//!   clap's would name the flag, which the person never typed.
+//!
+//! The help lists each flag's variable.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
-use nitric_local::{parse_duration, parse_size, Config};
+// Through the library, so that this file also builds where the binary is a
+// target of another package (the workspace's test crate).
+use nitric_local::__cli::clap::{self, Parser};
+use nitric_local::{parse_duration, parse_origins, parse_size, Config, ENV_VARIABLES};
 
-/// Printed for `--help` and after every flag error.
-pub(crate) const USAGE: &str = "\
-Usage: nitric-local [OPTIONS]
+/// The websocket limits' section of the help.
+const LIMITS: &str = "Limits of the websocket gateways";
 
-Runs a local Nitric membrane: the gRPC services a Nitric application talks to
-(point its SERVICE_ADDRESS here), a websocket gateway per socket, and an
-on-disk key/value store.
+/// The command line of `nitric-local`; each flag given replaces its
+/// setting.
+#[derive(Debug, Parser)]
+#[command(
+    name = "nitric-local",
+    about = "Runs a local Nitric membrane: the gRPC services a Nitric application talks to\n\
+             (point its SERVICE_ADDRESS here), a websocket gateway per socket, and an\n\
+             on-disk key/value store.",
+    after_help = after_help()
+)]
+pub(crate) struct Flags {
+    /// gRPC listen address [default: 127.0.0.1:50051] [env: NITRIC_LOCAL_GRPC_ADDR]
+    #[arg(long, value_name = "addr", value_parser = socket_addr)]
+    grpc_addr: Option<SocketAddr>,
+    /// Port of the first websocket gateway; later sockets take the next
+    /// ports; 0 picks free ports [default: 4001] [env: NITRIC_LOCAL_WS_PORT]
+    #[arg(long, value_name = "port", value_parser = port)]
+    ws_port: Option<u16>,
+    /// Address the websocket gateways bind to [default: 127.0.0.1]
+    #[arg(long, value_name = "ip", value_parser = ip_addr)]
+    host: Option<IpAddr>,
+    /// Where the key/value database lives [default: .nitric] [env: NITRIC_LOCAL_DATA_DIR]
+    #[arg(long, value_name = "path", value_parser = directory)]
+    data_dir: Option<PathBuf>,
+    /// Allow every call, whatever policies the app declared (by default an
+    /// undeclared permission is refused with PERMISSION_DENIED, as in the
+    /// cloud)
+    #[arg(long)]
+    no_enforce_policies: bool,
 
-Options:
-  --grpc-addr <addr>  gRPC listen address [default: 127.0.0.1:50051]
-  --ws-port <port>    port of the first websocket gateway; later sockets take
-                      the next ports; 0 picks free ports [default: 4001]
-  --host <ip>         address the websocket gateways bind to [default: 127.0.0.1]
-  --data-dir <path>   where the key/value database lives [default: .nitric]
-  --no-enforce-policies
-                      allow every call, whatever policies the app declared
-                      (by default an undeclared permission is refused with
-                      PERMISSION_DENIED, as in the cloud)
-  -h, --help          print this help
-
-Limits of the websocket gateways (sizes in bytes, or with KiB/MiB; durations
-with ms, s, m or h, seconds if bare):
-  --allowed-origins <list>        browser origins allowed besides loopback ones,
-                                  comma-separated, * for any
-                                  [default: $NITRIC_LOCAL_ALLOWED_ORIGINS, or none]
-  --max-message-size <size>       largest message either way [default: 128KiB]
-  --max-frame-size <size>         largest frame a client sends [default: 32KiB]
-  --max-queued-bytes <size>       most queued for one client [default: 1MiB]
-  --write-timeout <duration>      longest write to a client [default: 10s]
-  --idle-timeout <duration>       close after this long without a message [default: 10m]
-  --max-connection-lifetime <duration>
-                                  close connections open this long [default: 2h]
-  --max-connections <count>       most connections per socket [default: 10000]
-  --header-read-timeout <duration>
-                                  time to send HTTP request headers [default: 10s]
-  --ping-interval <duration>      how often clients are pinged [default: 30s]
-  --pong-timeout <duration>       how long a pong may take [default: 10s]
-  --event-timeout <duration>      how long the app may take to answer an event
-                                  [default: 29s]
-
-Environment variables set the same settings before the flags (which win):
-NITRIC_LOCAL_GRPC_ADDR, NITRIC_LOCAL_WS_PORT, NITRIC_LOCAL_DATA_DIR,
-NITRIC_LOCAL_ALLOWED_ORIGINS, NITRIC_LOCAL_MAX_MESSAGE_SIZE,
-NITRIC_LOCAL_MAX_FRAME_SIZE, NITRIC_LOCAL_MAX_QUEUED_BYTES.
-A --max-message-size above --max-queued-bytes is refused at startup: no
-client's queue could hold such a message.
-
-Logging follows RUST_LOG (default: info), on stderr.";
-
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Command {
-    Run(Box<Config>),
-    Help,
+    /// Browser origins allowed besides loopback ones, comma-separated, * for
+    /// any [default: none] [env: NITRIC_LOCAL_ALLOWED_ORIGINS]
+    #[arg(long, value_name = "list", value_parser = parse_origins, help_heading = LIMITS)]
+    allowed_origins: Option<Origins>,
+    /// Largest message either way [default: 128KiB] [env: NITRIC_LOCAL_MAX_MESSAGE_SIZE]
+    #[arg(long, value_name = "size", value_parser = parse_size, help_heading = LIMITS)]
+    max_message_size: Option<usize>,
+    /// Largest frame a client sends [default: 32KiB] [env: NITRIC_LOCAL_MAX_FRAME_SIZE]
+    #[arg(long, value_name = "size", value_parser = parse_size, help_heading = LIMITS)]
+    max_frame_size: Option<usize>,
+    /// Most bytes queued for one client [default: 1MiB] [env: NITRIC_LOCAL_MAX_QUEUED_BYTES]
+    #[arg(long, value_name = "size", value_parser = parse_size, help_heading = LIMITS)]
+    max_queued_bytes: Option<usize>,
+    /// Longest write to a client [default: 10s]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    write_timeout: Option<Duration>,
+    /// Close after this long without a message [default: 10m]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    idle_timeout: Option<Duration>,
+    /// Close connections open this long [default: 2h]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    max_connection_lifetime: Option<Duration>,
+    /// Most connections per socket [default: 10000]
+    #[arg(long, value_name = "count", value_parser = connection_count, help_heading = LIMITS)]
+    max_connections: Option<usize>,
+    /// Time to send HTTP request headers [default: 10s]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    header_read_timeout: Option<Duration>,
+    /// How often clients are pinged [default: 30s]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    ping_interval: Option<Duration>,
+    /// How long a pong may take [default: 10s]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    pong_timeout: Option<Duration>,
+    /// How long the app may take to answer an event [default: 29s]
+    #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
+    event_timeout: Option<Duration>,
 }
 
-/// A command line that cannot be run, with what is wrong in it.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum FlagError {
-    #[error("unknown argument `{0}`")]
-    Unknown(String),
-    #[error("`{flag}` needs a value")]
-    MissingValue { flag: &'static str },
-    #[error("`{flag}` was given more than once")]
-    Repeated { flag: &'static str },
-    #[error("invalid value `{value}` for `{flag}`: {reason}")]
-    Invalid {
-        flag: &'static str,
-        value: String,
-        reason: String,
-    },
-}
+/// One value holding a list: an alias, because clap takes a field typed
+/// `Vec<_>` for a flag given once per item.
+type Origins = Vec<String>;
 
-/// The one switch (a flag without a value).
-const NO_ENFORCE_POLICIES: &str = "--no-enforce-policies";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Flag {
-    GrpcAddr,
-    WsPort,
-    Host,
-    DataDir,
-    AllowedOrigins,
-    MaxMessageSize,
-    MaxFrameSize,
-    MaxQueuedBytes,
-    WriteTimeout,
-    IdleTimeout,
-    MaxConnectionLifetime,
-    MaxConnections,
-    HeaderReadTimeout,
-    PingInterval,
-    PongTimeout,
-    EventTimeout,
-}
-
-impl Flag {
-    const ALL: [Flag; 16] = [
-        Flag::GrpcAddr,
-        Flag::WsPort,
-        Flag::Host,
-        Flag::DataDir,
-        Flag::AllowedOrigins,
-        Flag::MaxMessageSize,
-        Flag::MaxFrameSize,
-        Flag::MaxQueuedBytes,
-        Flag::WriteTimeout,
-        Flag::IdleTimeout,
-        Flag::MaxConnectionLifetime,
-        Flag::MaxConnections,
-        Flag::HeaderReadTimeout,
-        Flag::PingInterval,
-        Flag::PongTimeout,
-        Flag::EventTimeout,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Flag::GrpcAddr => "--grpc-addr",
-            Flag::WsPort => "--ws-port",
-            Flag::Host => "--host",
-            Flag::DataDir => "--data-dir",
-            Flag::AllowedOrigins => "--allowed-origins",
-            Flag::MaxMessageSize => "--max-message-size",
-            Flag::MaxFrameSize => "--max-frame-size",
-            Flag::MaxQueuedBytes => "--max-queued-bytes",
-            Flag::WriteTimeout => "--write-timeout",
-            Flag::IdleTimeout => "--idle-timeout",
-            Flag::MaxConnectionLifetime => "--max-connection-lifetime",
-            Flag::MaxConnections => "--max-connections",
-            Flag::HeaderReadTimeout => "--header-read-timeout",
-            Flag::PingInterval => "--ping-interval",
-            Flag::PongTimeout => "--pong-timeout",
-            Flag::EventTimeout => "--event-timeout",
-        }
-    }
-}
-
-/// Parses the arguments after the program name; flags change `config`
-/// (the defaults with what the environment sets).
-pub(crate) fn parse<I>(args: I, config: Config) -> Result<Command, FlagError>
+/// The config `args` (the program name first) ask for: `config` (the
+/// defaults with what the environment sets) with each flag given. An
+/// error is clap's, to [`exit`](clap::Error::exit) with: the usage and
+/// status 2, or the help (`-h`, `--help`) and status 0.
+pub(crate) fn config<I, T>(args: I, config: Config) -> Result<Config, clap::Error>
 where
-    I: IntoIterator<Item = String>,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
 {
-    let mut config = config;
-    let mut seen: Vec<Flag> = Vec::new();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(Command::Help);
-        }
-        if arg == NO_ENFORCE_POLICIES {
-            if !config.enforce_policies {
-                return Err(FlagError::Repeated {
-                    flag: NO_ENFORCE_POLICIES,
-                });
-            }
-            config.enforce_policies = false;
-            continue;
-        }
-        // Both `--flag value` and `--flag=value`.
-        let (name, inline_value) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let flag = Flag::ALL
-            .into_iter()
-            .find(|flag| flag.name() == name)
-            .ok_or_else(|| FlagError::Unknown(arg.clone()))?;
-        if seen.contains(&flag) {
-            return Err(FlagError::Repeated { flag: flag.name() });
-        }
-        seen.push(flag);
-        let value = match inline_value {
-            Some(value) => value,
-            None => args
-                .next()
-                .filter(|value| !value.starts_with("--"))
-                .ok_or(FlagError::MissingValue { flag: flag.name() })?,
-        };
-        apply(&mut config, flag, value)?;
-    }
-    Ok(Command::Run(Box::new(config)))
+    Ok(Flags::try_parse_from(args)?.apply(config))
 }
 
-fn apply(config: &mut Config, flag: Flag, value: String) -> Result<(), FlagError> {
-    let invalid = |reason: String| FlagError::Invalid {
-        flag: flag.name(),
-        value: value.clone(),
-        reason,
-    };
-    match flag {
-        Flag::GrpcAddr => {
-            config.grpc_addr = Some(value.parse::<SocketAddr>().map_err(|_| {
-                invalid("expected an IP address and port, such as 127.0.0.1:50051".into())
-            })?);
-        }
-        Flag::WsPort => {
-            config.ws_port = value.parse::<u16>().map_err(|_| {
-                invalid("expected a port number from 0 to 65535 (0 picks free ports)".into())
-            })?;
-        }
-        Flag::Host => {
-            config.ws_host = value.parse::<IpAddr>().map_err(|_| {
-                invalid("expected an IP address, such as 127.0.0.1 or 0.0.0.0".into())
-            })?;
-        }
-        Flag::DataDir => {
-            if value.is_empty() {
-                return Err(invalid("expected a directory path".into()));
+impl Flags {
+    fn apply(self, mut config: Config) -> Config {
+        fn set<T>(field: &mut T, flag: Option<T>) {
+            if let Some(value) = flag {
+                *field = value;
             }
-            config.data_dir = PathBuf::from(value);
         }
-        Flag::AllowedOrigins => {
-            config.allowed_origins = nitric_local::parse_origins(&value).map_err(invalid)?;
+        set(&mut config.grpc_addr, self.grpc_addr.map(Some));
+        set(&mut config.ws_port, self.ws_port);
+        set(&mut config.ws_host, self.host);
+        set(&mut config.data_dir, self.data_dir);
+        if self.no_enforce_policies {
+            config.enforce_policies = false;
         }
-        Flag::MaxMessageSize => config.max_message_size = parse_size(&value).map_err(invalid)?,
-        Flag::MaxFrameSize => config.max_frame_size = parse_size(&value).map_err(invalid)?,
-        Flag::MaxQueuedBytes => config.max_queued_bytes = parse_size(&value).map_err(invalid)?,
-        Flag::WriteTimeout => config.write_timeout = parse_duration(&value).map_err(invalid)?,
-        Flag::IdleTimeout => config.idle_timeout = parse_duration(&value).map_err(invalid)?,
-        Flag::MaxConnectionLifetime => {
-            config.max_connection_lifetime = parse_duration(&value).map_err(invalid)?;
-        }
-        Flag::MaxConnections => {
-            config.max_connections = value
-                .parse::<usize>()
-                .ok()
-                .filter(|count| *count > 0)
-                .ok_or_else(|| invalid("expected a number of connections, at least 1".into()))?;
-        }
-        Flag::HeaderReadTimeout => {
-            config.header_read_timeout = parse_duration(&value).map_err(invalid)?;
-        }
-        Flag::PingInterval => config.ping_interval = parse_duration(&value).map_err(invalid)?,
-        Flag::PongTimeout => config.pong_timeout = parse_duration(&value).map_err(invalid)?,
-        Flag::EventTimeout => config.event_timeout = parse_duration(&value).map_err(invalid)?,
+        set(&mut config.allowed_origins, self.allowed_origins);
+        set(&mut config.max_message_size, self.max_message_size);
+        set(&mut config.max_frame_size, self.max_frame_size);
+        set(&mut config.max_queued_bytes, self.max_queued_bytes);
+        set(&mut config.write_timeout, self.write_timeout);
+        set(&mut config.idle_timeout, self.idle_timeout);
+        set(
+            &mut config.max_connection_lifetime,
+            self.max_connection_lifetime,
+        );
+        set(&mut config.max_connections, self.max_connections);
+        set(&mut config.header_read_timeout, self.header_read_timeout);
+        set(&mut config.ping_interval, self.ping_interval);
+        set(&mut config.pong_timeout, self.pong_timeout);
+        set(&mut config.event_timeout, self.event_timeout);
+        config
     }
-    Ok(())
+}
+
+fn after_help() -> String {
+    format!(
+        "Sizes are in bytes, or with KiB, MiB or GiB; durations have a unit (500ms, 10s,\n\
+         10m, 2h, 1m 30s) or are seconds if bare.\n\
+         \n\
+         Environment variables set the same settings before the flags (which win):\n  \
+         {}\n\
+         NITRIC_LOCAL_GRPC_ADDR=off opens no gRPC listener.\n\
+         A --max-message-size above --max-queued-bytes is refused at startup: no\n\
+         client's queue could hold such a message.\n\
+         \n\
+         Logging follows RUST_LOG (default: info), on stderr.",
+        ENV_VARIABLES.join("\n  ")
+    )
+}
+
+fn socket_addr(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| "expected an IP address and port, such as 127.0.0.1:50051".into())
+}
+
+fn port(value: &str) -> Result<u16, String> {
+    value
+        .parse()
+        .map_err(|_| "expected a port number from 0 to 65535 (0 picks free ports)".into())
+}
+
+fn ip_addr(value: &str) -> Result<IpAddr, String> {
+    value
+        .parse()
+        .map_err(|_| "expected an IP address, such as 127.0.0.1 or 0.0.0.0".into())
+}
+
+fn directory(value: &str) -> Result<PathBuf, String> {
+    if value.is_empty() {
+        return Err("expected a directory path".into());
+    }
+    Ok(PathBuf::from(value))
+}
+
+fn connection_count(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|count| *count > 0)
+        .ok_or_else(|| "expected a number of connections, at least 1".into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
 
-    fn parse_args(args: &[&str]) -> Result<Command, FlagError> {
-        parse(args.iter().map(|arg| arg.to_string()), Config::default())
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let args = std::iter::once("nitric-local").chain(args.iter().copied());
+        super::config(args, Config::default())
     }
 
-    fn config(args: &[&str]) -> Config {
-        match parse_args(args) {
-            Ok(Command::Run(config)) => *config,
-            other => panic!("expected a config, got {other:?}"),
-        }
+    fn parsed(args: &[&str]) -> Config {
+        parse(args).unwrap_or_else(|error| panic!("{args:?}: {error}"))
+    }
+
+    /// The error's message, without clap's styling.
+    fn refusal(args: &[&str]) -> (ErrorKind, String) {
+        let error = parse(args).expect_err("refused");
+        (error.kind(), error.render().to_string())
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Flags::command().debug_assert();
     }
 
     #[test]
     fn no_flags_give_the_defaults() {
-        assert_eq!(config(&[]), Config::default());
+        assert_eq!(parsed(&[]), Config::default());
     }
 
     #[test]
     fn every_flag_sets_its_field_in_both_spellings() {
-        let parsed = config(&[
+        let config = parsed(&[
             "--grpc-addr",
             "0.0.0.0:6000",
             "--ws-port=0",
@@ -277,16 +231,16 @@ mod tests {
             "::1",
             "--data-dir=/tmp/state",
         ]);
-        assert_eq!(parsed.grpc_addr, Some("0.0.0.0:6000".parse().unwrap()));
-        assert_eq!(parsed.ws_port, 0);
-        assert_eq!(parsed.ws_host, "::1".parse::<IpAddr>().unwrap());
-        assert_eq!(parsed.data_dir, PathBuf::from("/tmp/state"));
-        assert!(parsed.announce);
+        assert_eq!(config.grpc_addr, Some("0.0.0.0:6000".parse().unwrap()));
+        assert_eq!(config.ws_port, 0);
+        assert_eq!(config.ws_host, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/state"));
+        assert!(config.announce);
     }
 
     #[test]
     fn every_limit_has_a_flag() {
-        let parsed = config(&[
+        let config = parsed(&[
             "--allowed-origins",
             "https://App.example/, null",
             "--max-message-size=64KiB",
@@ -302,36 +256,51 @@ mod tests {
             "--pong-timeout=3s",
             "--event-timeout=100ms",
         ]);
-        assert_eq!(parsed.allowed_origins, ["https://app.example", "null"]);
-        assert_eq!(parsed.max_message_size, 64 * 1024);
-        assert_eq!(parsed.max_frame_size, 1024);
-        assert_eq!(parsed.max_queued_bytes, 2 * 1024 * 1024);
-        assert_eq!(parsed.write_timeout, Duration::from_millis(500));
-        assert_eq!(parsed.idle_timeout, Duration::from_secs(300));
-        assert_eq!(parsed.max_connection_lifetime, Duration::from_secs(3600));
-        assert_eq!(parsed.max_connections, 7);
-        assert_eq!(parsed.header_read_timeout, Duration::from_secs(2));
-        assert_eq!(parsed.ping_interval, Duration::from_secs(15));
-        assert_eq!(parsed.pong_timeout, Duration::from_secs(3));
-        assert_eq!(parsed.event_timeout, Duration::from_millis(100));
+        assert_eq!(config.allowed_origins, ["https://app.example", "null"]);
+        assert_eq!(config.max_message_size, 64 * 1024);
+        assert_eq!(config.max_frame_size, 1024);
+        assert_eq!(config.max_queued_bytes, 2 * 1024 * 1024);
+        assert_eq!(config.write_timeout, Duration::from_millis(500));
+        assert_eq!(config.idle_timeout, Duration::from_secs(300));
+        assert_eq!(config.max_connection_lifetime, Duration::from_secs(3600));
+        assert_eq!(config.max_connections, 7);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(config.ping_interval, Duration::from_secs(15));
+        assert_eq!(config.pong_timeout, Duration::from_secs(3));
+        assert_eq!(config.event_timeout, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let config = parsed(&["--idle-timeout", "1m 30s", "--event-timeout=5 minutes"]);
+        assert_eq!(config.idle_timeout, Duration::from_secs(90));
+        assert_eq!(config.event_timeout, Duration::from_secs(300));
     }
 
     #[test]
     fn flags_override_what_the_environment_set() {
         let from_env = Config {
             allowed_origins: vec!["https://env.example".into()],
+            grpc_addr: None,
             ..Config::default()
         };
-        let kept = parse(std::iter::empty(), from_env.clone()).unwrap();
-        assert_eq!(kept, Command::Run(Box::new(from_env.clone())));
-        let Ok(Command::Run(replaced)) = parse(["--allowed-origins=*".to_owned()], from_env) else {
-            panic!("expected a config");
-        };
+        let kept = super::config(["nitric-local"], from_env.clone()).unwrap();
+        assert_eq!(kept, from_env);
+        let replaced = super::config(
+            [
+                "nitric-local",
+                "--allowed-origins=*",
+                "--grpc-addr=127.0.0.1:1",
+            ],
+            from_env,
+        )
+        .unwrap();
         assert_eq!(replaced.allowed_origins, ["*"]);
+        assert_eq!(replaced.grpc_addr, Some("127.0.0.1:1".parse().unwrap()));
     }
 
     #[test]
-    fn bad_limits_say_what_was_expected() {
+    fn bad_values_say_what_was_expected() {
         for args in [
             ["--max-message-size", "0"],
             ["--max-frame-size", "12KB"],
@@ -339,93 +308,83 @@ mod tests {
             ["--event-timeout", "soon"],
             ["--max-connections", "0"],
             ["--allowed-origins", "example.com"],
+            ["--grpc-addr", "localhost"],
+            ["--host", "127.0.0.1:80"],
         ] {
-            assert!(
-                matches!(parse_args(&args), Err(FlagError::Invalid { .. })),
-                "{args:?}"
-            );
+            assert_eq!(refusal(&args).0, ErrorKind::ValueValidation, "{args:?}");
         }
-        assert_eq!(
-            parse_args(&["--allowed-origins", "example.com"])
-                .unwrap_err()
-                .to_string(),
-            "invalid value `example.com` for `--allowed-origins`: `example.com` is not an origin: expected scheme://host[:port] (such as https://example.com), null, or *"
+        let (_, message) = refusal(&["--allowed-origins", "example.com"]);
+        assert!(
+            message.contains("invalid value 'example.com' for '--allowed-origins <list>': `example.com` is not an origin: expected scheme://host[:port] (such as https://example.com), null, or *"),
+            "{message}"
         );
+        let (_, message) = refusal(&["--ws-port", "70000"]);
+        assert!(
+            message.contains("expected a port number from 0 to 65535 (0 picks free ports)"),
+            "{message}"
+        );
+        let (_, message) = refusal(&["--data-dir="]);
+        assert!(message.contains("expected a directory path"), "{message}");
     }
 
     #[test]
-    fn help_wins_over_everything_else() {
-        assert_eq!(parse_args(&["--ws-port", "1", "--help"]), Ok(Command::Help));
-        assert_eq!(parse_args(&["-h"]), Ok(Command::Help));
+    fn help_wins_over_the_other_flags() {
+        assert_eq!(
+            refusal(&["--ws-port", "1", "--help"]).0,
+            ErrorKind::DisplayHelp
+        );
+        let (kind, help) = refusal(&["-h"]);
+        assert_eq!(kind, ErrorKind::DisplayHelp);
+        for shown in [
+            "--data-dir <path>",
+            "--allowed-origins <list>",
+            "Limits of the websocket gateways",
+            "NITRIC_LOCAL_MAX_QUEUED_BYTES",
+        ] {
+            assert!(help.contains(shown), "{shown} missing from\n{help}");
+        }
     }
 
     #[test]
-    fn unknown_arguments_are_named() {
+    fn unknown_arguments_missing_values_and_repeats_are_refused() {
+        assert_eq!(refusal(&["--port", "1"]).0, ErrorKind::UnknownArgument);
+        assert_eq!(refusal(&["serve"]).0, ErrorKind::UnknownArgument);
+        assert_eq!(refusal(&["--ws-port"]).0, ErrorKind::InvalidValue);
         assert_eq!(
-            parse_args(&["--port", "1"]),
-            Err(FlagError::Unknown("--port".into()))
+            refusal(&["--data-dir", "--ws-port", "1"]).0,
+            ErrorKind::InvalidValue
         );
         assert_eq!(
-            parse_args(&["serve"]).unwrap_err().to_string(),
-            "unknown argument `serve`"
-        );
-    }
-
-    #[test]
-    fn a_flag_without_its_value_is_refused() {
-        assert_eq!(
-            parse_args(&["--ws-port"]),
-            Err(FlagError::MissingValue { flag: "--ws-port" })
+            refusal(&["--ws-port", "1", "--ws-port", "2"]).0,
+            ErrorKind::ArgumentConflict
         );
         assert_eq!(
-            parse_args(&["--data-dir", "--ws-port", "1"]),
-            Err(FlagError::MissingValue { flag: "--data-dir" })
+            refusal(&["--no-enforce-policies", "--no-enforce-policies"]).0,
+            ErrorKind::ArgumentConflict
         );
-    }
-
-    #[test]
-    fn bad_values_say_what_was_expected() {
-        assert_eq!(
-            parse_args(&["--ws-port", "70000"]).unwrap_err().to_string(),
-            "invalid value `70000` for `--ws-port`: expected a port number from 0 to 65535 (0 picks free ports)"
-        );
-        assert!(matches!(
-            parse_args(&["--grpc-addr", "localhost"]),
-            Err(FlagError::Invalid {
-                flag: "--grpc-addr",
-                ..
-            })
-        ));
-        assert!(matches!(
-            parse_args(&["--host", "127.0.0.1:80"]),
-            Err(FlagError::Invalid { flag: "--host", .. })
-        ));
-        assert!(matches!(
-            parse_args(&["--data-dir="]),
-            Err(FlagError::Invalid {
-                flag: "--data-dir",
-                ..
-            })
-        ));
     }
 
     #[test]
     fn policies_are_enforced_unless_switched_off() {
-        assert!(config(&[]).enforce_policies);
-        assert!(!config(&["--no-enforce-policies", "--ws-port", "0"]).enforce_policies);
-        assert_eq!(
-            parse_args(&["--no-enforce-policies", "--no-enforce-policies"]),
-            Err(FlagError::Repeated {
-                flag: "--no-enforce-policies"
-            })
-        );
+        assert!(parsed(&[]).enforce_policies);
+        assert!(!parsed(&["--no-enforce-policies", "--ws-port", "0"]).enforce_policies);
     }
 
     #[test]
-    fn repeating_a_flag_is_refused() {
-        assert_eq!(
-            parse_args(&["--ws-port", "1", "--ws-port", "2"]),
-            Err(FlagError::Repeated { flag: "--ws-port" })
-        );
+    fn the_defaults_in_the_help_are_the_config_defaults() {
+        let defaults = Config::default();
+        let help = Flags::command().render_help().to_string();
+        for default in [
+            defaults.grpc_addr.unwrap().to_string(),
+            defaults.ws_port.to_string(),
+            defaults.ws_host.to_string(),
+            defaults.data_dir.display().to_string(),
+            defaults.max_connections.to_string(),
+        ] {
+            assert!(
+                help.contains(&format!("[default: {default}]")),
+                "{default}\n{help}"
+            );
+        }
     }
 }

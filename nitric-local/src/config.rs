@@ -1,11 +1,12 @@
-//! What a local membrane listens on, where it keeps its data, and the
-//! limits its websocket gateways enforce.
+//! The one [`Config`] of a local membrane: what it listens on, where it
+//! keeps its data, and the limits its websocket gateways enforce; and
+//! reading it from the environment and from text (`128KiB`, `10s`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::topics::{self, TopicLimits};
+use crate::topics::{TopicDelivery, TopicLimits};
 
 const KIB: usize = 1024;
 
@@ -51,8 +52,9 @@ impl Config {
 
     /// The settings of a membrane embedded in an application: as
     /// [`Config::default`], but without a TCP listener for gRPC
-    /// ([`Config::grpc_addr`] `None`): the application reaches it in
-    /// memory.
+    /// ([`Config::grpc_addr`] `None`): the application reaches it
+    /// in-process ([`LocalMembrane::in_process`](crate::LocalMembrane::in_process)).
+    /// [`Config::trim_memory`] stays off: the process is the application's.
     ///
     /// ```
     /// assert_eq!(nitric_local::Config::embedded().grpc_addr, None);
@@ -176,6 +178,22 @@ impl Config {
         Ok(())
     }
 
+    /// This config with every timer of the gateways at least 1 ms long: a
+    /// zero duration would make a timer fire at once, or never.
+    /// [`start`](crate::start) runs the membrane with it.
+    pub(crate) fn with_usable_timers(self) -> Config {
+        let at_least_1ms = |duration: Duration| duration.max(Duration::from_millis(1));
+        Config {
+            write_timeout: at_least_1ms(self.write_timeout),
+            idle_timeout: at_least_1ms(self.idle_timeout),
+            max_connection_lifetime: at_least_1ms(self.max_connection_lifetime),
+            header_read_timeout: at_least_1ms(self.header_read_timeout),
+            ping_interval: at_least_1ms(self.ping_interval),
+            event_timeout: at_least_1ms(self.event_timeout),
+            ..self
+        }
+    }
+
     /// The largest gRPC message the membrane decodes and encodes: room for
     /// the largest websocket message and its envelope, and never less than
     /// tonic's default.
@@ -213,33 +231,33 @@ pub fn parse_size(value: &str) -> Result<usize, String> {
         .ok_or_else(expected)
 }
 
-/// Reads a duration: `500ms`, `10s`, `10m`, `2h`, or bare seconds; more
-/// than 0.
+/// Reads a duration longer than 0: `500ms`, `10s`, `10m`, `2h`,
+/// `1m 30s`, `5 minutes` (any duration [`humantime`] reads), or a bare
+/// number of seconds.
 ///
 /// ```
 /// use std::time::Duration;
 /// assert_eq!(nitric_local::parse_duration("29s"), Ok(Duration::from_secs(29)));
 /// assert_eq!(nitric_local::parse_duration("10"), Ok(Duration::from_secs(10)));
+/// assert_eq!(nitric_local::parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+/// assert!(nitric_local::parse_duration("0s").is_err());
 /// ```
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
-    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => value.split_at(at),
-        None => (value, "s"),
+    const EXAMPLES: &str = "such as 500ms, 10s, 10m, 2h or 1m 30s";
+    let value = value.trim();
+    let duration = if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        let seconds = value
+            .parse()
+            .map_err(|_| format!("{value} seconds is too long a duration"))?;
+        Duration::from_secs(seconds)
+    } else {
+        humantime::parse_duration(value)
+            .map_err(|error| format!("expected a duration, {EXAMPLES} ({error})"))?
     };
-    let millis_per_unit: u64 = match unit.trim() {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60 * 1000,
-        "h" => 60 * 60 * 1000,
-        _ => return Err("expected a duration, such as 500ms, 10s, 10m or 2h".into()),
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|number| number.checked_mul(millis_per_unit))
-        .filter(|millis| *millis > 0)
-        .map(Duration::from_millis)
-        .ok_or_else(|| "expected a duration longer than 0, such as 500ms, 10s, 10m or 2h".into())
+    if duration.is_zero() {
+        return Err(format!("expected a duration longer than 0, {EXAMPLES}"));
+    }
+    Ok(duration)
 }
 
 /// Reads a comma-separated list of origins (`https://example.com`,
@@ -377,6 +395,14 @@ pub struct Config {
     /// binary's `--no-enforce-policies` sets `false`, which allows every
     /// call.
     pub enforce_policies: bool,
+    /// After a burst of websocket connections opened or closed, ask the C
+    /// library to give the memory it freed back to the system (glibc's
+    /// `malloc_trim`; elsewhere this does nothing). That call works on the
+    /// heap of the whole process, the application's allocations included,
+    /// so it is for a membrane that has its process to itself: the
+    /// `nitric-local` binary turns it on. Default `false`, as in
+    /// [`Config::embedded`].
+    pub trim_memory: bool,
     /// How many topic messages, and how many bytes of them, the membrane
     /// holds at most, and the longest delay a message may ask for (see
     /// [`TopicLimits`]). Default 10 000 messages, 64 MiB, 7 days.
@@ -385,45 +411,6 @@ pub struct Config {
     /// shorten the backoff; everyone else keeps the default.
     #[doc(hidden)]
     pub topic_delivery: TopicDelivery,
-}
-
-/// How a topic message is delivered to each subscriber stream. Internal:
-/// the defaults are the membrane's behaviour; tests shorten them to run
-/// fast.
-#[doc(hidden)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicDelivery {
-    /// Attempts per subscriber before the message is dropped (at least 1).
-    pub max_attempts: u32,
-    /// The wait after the first failed attempt; it doubles after each one.
-    pub first_backoff: Duration,
-    /// The longest wait between two attempts.
-    pub max_backoff: Duration,
-    /// How long a subscriber may take to answer before the attempt fails.
-    pub answer_timeout: Duration,
-}
-
-impl Default for TopicDelivery {
-    fn default() -> Self {
-        Self {
-            max_attempts: topics::MAX_ATTEMPTS,
-            first_backoff: topics::FIRST_BACKOFF,
-            max_backoff: topics::MAX_BACKOFF,
-            answer_timeout: topics::ANSWER_TIMEOUT,
-        }
-    }
-}
-
-impl TopicDelivery {
-    /// The wait after the `failed`-th failed attempt (counting from 1):
-    /// `first_backoff` doubled `failed - 1` times, at most `max_backoff`
-    /// (before jitter).
-    pub(crate) fn backoff(&self, failed: u32) -> Duration {
-        let doublings = failed.saturating_sub(1).min(31);
-        self.first_backoff
-            .saturating_mul(1 << doublings)
-            .min(self.max_backoff)
-    }
 }
 
 impl Default for Config {
@@ -447,6 +434,7 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(10),
             event_timeout: Duration::from_secs(29),
             enforce_policies: true,
+            trim_memory: false,
             topic_limits: TopicLimits::default(),
             topic_delivery: TopicDelivery::default(),
         }
@@ -489,6 +477,32 @@ mod tests {
     }
 
     #[test]
+    fn durations_take_units_words_and_bare_seconds_but_not_zero() {
+        let parsed = |value| parse_duration(value).unwrap().as_millis();
+        assert_eq!(parsed("500ms"), 500);
+        assert_eq!(parsed("10 s"), 10_000);
+        assert_eq!(parsed("10m"), 600_000);
+        assert_eq!(parsed("2h"), 7_200_000);
+        assert_eq!(parsed("5 minutes"), 300_000);
+        assert_eq!(parsed(" 1m 30s "), 90_000);
+        assert_eq!(parsed("45"), 45_000);
+        for zero in ["0", "0s", "0ms"] {
+            assert_eq!(
+                parse_duration(zero).unwrap_err(),
+                "expected a duration longer than 0, such as 500ms, 10s, 10m, 2h or 1m 30s"
+            );
+        }
+        let unit = parse_duration("12KB").unwrap_err();
+        assert!(
+            unit.starts_with("expected a duration, such as 500ms") && unit.contains("\"KB\""),
+            "{unit}"
+        );
+        for bad in ["", "soon", "-1s", "99999999999999999999"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn variables_set_their_fields_and_bad_values_name_the_variable() {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
@@ -522,19 +536,5 @@ mod tests {
                 .to_string();
             assert!(error.starts_with(&format!("{name}={value:?}: ")), "{error}");
         }
-    }
-
-    #[test]
-    fn the_backoff_doubles_up_to_its_cap() {
-        let delivery = TopicDelivery {
-            first_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(1000),
-            ..TopicDelivery::default()
-        };
-        let waits: Vec<u128> = (1..=6)
-            .map(|failed| delivery.backoff(failed).as_millis())
-            .collect();
-        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(delivery.backoff(u32::MAX), Duration::from_millis(1000));
     }
 }

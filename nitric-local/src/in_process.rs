@@ -1,4 +1,5 @@
-//! gRPC calls from inside the membrane's own process.
+//! In-process calls: gRPC calls from the process an embedded membrane runs
+//! in, without HTTP/2.
 //!
 //! An application that embeds the membrane would otherwise reach it over
 //! loopback TCP: every event and every send would be framed as HTTP/2,
@@ -36,7 +37,8 @@ use tonic::body::Body;
 use tonic::service::Routes;
 use tonic::Status;
 
-/// A gRPC channel to a membrane running in this process; cheap to clone.
+/// An in-process gRPC channel to a membrane embedded in this process;
+/// cheap to clone.
 /// tonic's generated clients take it as they take a
 /// [`tonic::transport::Channel`]. Get one from
 /// [`LocalMembrane::in_process`](crate::LocalMembrane::in_process).

@@ -1,5 +1,6 @@
-//! A local Nitric membrane: the sidecar a Nitric application talks to,
-//! running on your machine.
+//! The local membrane: the sidecar a Nitric application talks to, running
+//! on your machine, either as the `nitric-local` binary or embedded in the
+//! application's process.
 //!
 //! It serves the membrane's gRPC services for the application:
 //!
@@ -79,15 +80,17 @@
 //! chunks, writes every frame at once instead of buffering, the queue holds
 //! nothing while nothing waits, and the connection's task keeps what only
 //! runs for a moment (an event on its way, a write) in a box of its own.
-//! After a burst of connections opened or closed, the membrane asks glibc
-//! to give the memory it freed back to the system (`malloc_trim`).
+//! After a burst of connections opened or closed, the `nitric-local` binary
+//! asks glibc to give the memory it freed back to the system
+//! (`malloc_trim`, [`Config::trim_memory`]); an embedded membrane leaves
+//! the application's allocator alone.
 //!
 //! Run it as the `nitric-local` binary, or embed it with [`start`] (on the
 //! current tokio runtime) or [`start_on_own_runtime`] (on threads of its
 //! own, as an application embedding it does, so that nothing the
 //! application's tasks do can stall its gateways). A membrane whose
 //! [`Config::grpc_addr`] is `None` opens no gRPC port: only its own
-//! process reaches it, through [`LocalMembrane::in_process`]. One
+//! process reaches it, in-process ([`LocalMembrane::in_process`]). One
 //! [`Config::max_message_size`] sizes the gateway's messages and the gRPC
 //! messages carrying them ([`Config::validate`] refuses sizes that cannot
 //! be carried).
@@ -113,40 +116,57 @@
 //! # }
 //! ```
 //!
-//! Inside, one module per part:
+//! # Words
+//!
+//! - The *local membrane* is this crate: the membrane of the Nitric
+//!   contract, running on your machine instead of in the cloud.
+//! - An *embedded* membrane is one started inside the application's own
+//!   process ([`start_on_own_runtime`] with [`Config::embedded`]), as
+//!   `nitric-runtime` does when no `SERVICE_ADDRESS` is set; the
+//!   `nitric-local` binary runs one in a process of its own.
+//! - *In-process* calls reach the services of an embedded membrane without
+//!   HTTP/2 or a socket ([`InProcessChannel`]), where a process of its own
+//!   is reached over gRPC on TCP.
+//!
+//! # Inside
+//!
+//! The folders follow the path of the work: clients come in at a gateway
+//! (`websocket/`), their events go down the application's streams
+//! (`app_stream/`), the application's calls arrive at the gRPC services
+//! (`services/`), which keep data in the store (`store/`) and topic
+//! messages in the broker (`topics/`).
 //!
 //! - `lifecycle`: [`start`] brings the parts up, [`LocalMembrane`] takes
 //!   them down;
-//! - `websocket/`: the per-socket gateways and their connections, and the
-//!   handler router that sends each websocket event down the application
-//!   stream registered for its socket and event type;
+//! - `websocket/`: the per-socket gateways and their connections;
+//! - `app_stream/`: the application's streams (`HandleEvents`, `Subscribe`):
+//!   the handler router that sends each websocket event down the stream
+//!   registered for its socket and event type, and the pairing of requests
+//!   with their answers by id;
+//! - `services/`: one module per gRPC service, each translating between
+//!   protobuf messages and the parts around it;
 //! - `topics/`: the topic broker, its subscriber streams and deliveries;
-//! - `pairing`: requests sent down an application stream, paired with
-//!   their answers by id (for websocket handlers and topic subscribers);
 //! - `store/`: the on-disk key/value database, its writer thread, and its
 //!   recovery from I/O errors;
 //! - `policies`: what the declared policies allow, checked by each service;
-//! - `services/`: one module per gRPC service, each translating between
-//!   protobuf messages and the parts above;
-//! - `in_process`: the same services called from inside the process
-//!   ([`InProcessChannel`]), for an application embedding the membrane;
+//! - `in_process`: in-process calls ([`InProcessChannel`]);
 //! - `descriptors/`: raising the limit on open file descriptors
 //!   ([`raise_fd_limit`]), and accepting connections when they run out;
-//! - `memory`: giving freed memory back to the system after a burst of
-//!   connections (`malloc_trim`);
-//! - `config`: what [`Config`] holds.
+//! - `memory`: giving freed memory back after a burst of connections
+//!   ([`Config::trim_memory`]);
+//! - `config`: what [`Config`] holds, and reading it from the environment.
 //!
 //! Socket names are compared, and websocket events named, as
 //! [`nitric_protocol::names`] says.
 
 #![warn(missing_docs)]
 
+mod app_stream;
 mod config;
 mod descriptors;
 mod in_process;
 mod lifecycle;
 mod memory;
-mod pairing;
 mod policies;
 mod services;
 mod store;
@@ -155,8 +175,16 @@ mod websocket;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+/// Not part of the API: what the source of the `nitric-local` binary takes
+/// from the library. The workspace's test crate builds that source as a
+/// binary of its own, which reaches clap through here instead of depending
+/// on it.
+#[cfg(feature = "cli")]
 #[doc(hidden)]
-pub use config::TopicDelivery;
+pub mod __cli {
+    pub use clap;
+}
+
 pub use config::{
     parse_duration, parse_origins, parse_size, Config, ConfigError, ALLOWED_ORIGINS_ENV,
     ENV_VARIABLES,
@@ -164,6 +192,8 @@ pub use config::{
 pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
 pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
+#[doc(hidden)]
+pub use topics::TopicDelivery;
 pub use topics::TopicLimits;
 
 /// Locks `mutex`, even one whose holder panicked: every update of what the

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app_stream::HandlerRouter;
 use crate::config::Config;
 use crate::descriptors::accept::Acceptor;
 use crate::in_process::{InProcessChannel, StoppableRoutes};
@@ -18,7 +19,7 @@ use crate::policies::Policies;
 use crate::services::{self, Declarations, MembraneState};
 use crate::store::{self, OpenError, Store};
 use crate::topics::TopicBroker;
-use crate::websocket::{GatewaySettings, Gateways, HandlerRouter, Limits};
+use crate::websocket::Gateways;
 
 /// How long shutdown waits for each group of tasks (websocket connections,
 /// then the gRPC server) before it stops waiting for them.
@@ -114,16 +115,12 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
     };
     let grpc_addr = listener.as_ref().map(|(_, addr)| *addr);
 
+    let config = Arc::new(config.with_usable_timers());
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     let router = Arc::new(HandlerRouter::new(shutdown.clone()));
     let gateways = Arc::new(Gateways::new(
-        GatewaySettings {
-            host: config.ws_host,
-            first_port: config.ws_port,
-            announce: config.announce,
-            limits: Limits::of(&config),
-        },
+        config.clone(),
         router.clone(),
         shutdown.clone(),
         tasks.clone(),
@@ -285,8 +282,8 @@ impl LocalMembrane {
         self.grpc_addr
     }
 
-    /// A gRPC channel to this membrane that stays inside the process: what
-    /// an application embedding it uses instead of connecting to
+    /// An in-process gRPC channel to this membrane (no HTTP/2, no socket):
+    /// what an application embedding it uses instead of connecting to
     /// [`grpc_addr`](Self::grpc_addr).
     ///
     /// ```no_run

@@ -2,7 +2,7 @@
 
 mod cli;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
@@ -19,16 +19,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    let config = match cli::parse(std::env::args().skip(1), from_env) {
-        Ok(cli::Command::Run(config)) => config,
-        Ok(cli::Command::Help) => {
-            println!("{}", cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("nitric-local: {error}\n\n{}", cli::USAGE);
-            return ExitCode::from(USAGE_ERROR);
-        }
+    let config = match cli::config(std::env::args_os(), from_env) {
+        Ok(config) => config,
+        // The help on stdout with status 0, or the problem and the usage on
+        // stderr with status 2.
+        Err(error) => error.exit(),
+    };
+    let config = nitric_local::Config {
+        // The membrane has this process to itself: giving freed memory back
+        // to the system touches no one else's allocations.
+        trim_memory: true,
+        ..config
     };
 
     tracing_subscriber::fmt()
@@ -36,12 +37,15 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person watching a terminal, never as escape
+        // codes in a file, a pipe or a CI log.
+        .with_ansi(colours_on_stderr())
         .init();
     // Each websocket client holds a descriptor; a failure is logged, and
     // the membrane runs with the limit it has.
     let _ = nitric_local::raise_fd_limit();
 
-    let membrane = match nitric_local::start(*config).await {
+    let membrane = match nitric_local::start(config).await {
         Ok(membrane) => membrane,
         Err(error) => {
             eprintln!("nitric-local: {error}");
@@ -67,6 +71,13 @@ async fn main() -> ExitCode {
     }
     membrane.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Whether stderr is a terminal that wants colours: not when `NO_COLOR`
+/// is set (<https://no-color.org>).
+fn colours_on_stderr() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.

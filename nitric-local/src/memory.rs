@@ -18,16 +18,27 @@ const BURST: usize = 1_000;
 const QUIET: Duration = Duration::from_millis(200);
 
 /// Counts connections opened and closed, and trims after a burst.
-#[derive(Default)]
 pub(crate) struct Churn {
+    /// Trimming is asked for, and this system can trim.
+    trims: bool,
     changes: AtomicUsize,
     trim_pending: AtomicBool,
 }
 
 impl Churn {
+    /// Counts connections, and trims after a burst if `trim` is set (and
+    /// the system can).
+    pub(crate) fn new(trim: bool) -> Self {
+        Self {
+            trims: trim && CAN_TRIM,
+            changes: AtomicUsize::new(0),
+            trim_pending: AtomicBool::new(false),
+        }
+    }
+
     /// Notes one connection opened or closed; from inside the runtime.
     pub(crate) fn note(self: &Arc<Self>) {
-        if !TRIMS {
+        if !self.trims {
             return;
         }
         let changes = self.changes.fetch_add(1, Ordering::Relaxed) + 1;
@@ -51,7 +62,8 @@ impl Churn {
     }
 }
 
-const TRIMS: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
+/// Whether `malloc_trim` exists here.
+const CAN_TRIM: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
 
 fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -107,72 +107,62 @@ impl Policies {
     /// `Ok` if this service may do `action` on the resource called `name`
     /// (of the kind `action` applies to), else PERMISSION_DENIED saying
     /// which permission to declare.
-    pub(crate) fn require(&self, action: Permission, name: &str) -> Result<(), Status> {
+    pub(crate) fn require(&self, action: Action, name: &str) -> Result<(), Status> {
         if !self.enforced {
             return Ok(());
         }
-        let grant = Grant::new(action.resource() as i32, name, action.action() as i32);
+        let grant = Grant::new(resource_of(action) as i32, name, action as i32);
         if lock(&self.granted).contains(&grant) {
             return Ok(());
         }
-        let message = action.denial(name);
+        let message = denial(action, name);
         tracing::warn!("permission denied: {message}");
         Err(Status::permission_denied(message))
     }
 }
 
-/// An action a membrane call needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Permission {
-    KvRead,
-    KvWrite,
-    KvDelete,
-    TopicPublish,
-    WebsocketManage,
+/// The kind of resource `action` applies to.
+fn resource_of(action: Action) -> ResourceType {
+    match action {
+        Action::BucketFileList
+        | Action::BucketFileGet
+        | Action::BucketFilePut
+        | Action::BucketFileDelete => ResourceType::Bucket,
+        Action::TopicPublish => ResourceType::Topic,
+        Action::KeyValueStoreRead | Action::KeyValueStoreWrite | Action::KeyValueStoreDelete => {
+            ResourceType::KeyValueStore
+        }
+        Action::SecretPut | Action::SecretAccess => ResourceType::Secret,
+        Action::WebsocketManage => ResourceType::Websocket,
+        Action::QueueEnqueue | Action::QueueDequeue => ResourceType::Queue,
+        Action::JobSubmit => ResourceType::Job,
+    }
 }
 
-impl Permission {
-    fn action(self) -> Action {
-        match self {
-            Self::KvRead => Action::KeyValueStoreRead,
-            Self::KvWrite => Action::KeyValueStoreWrite,
-            Self::KvDelete => Action::KeyValueStoreDelete,
-            Self::TopicPublish => Action::TopicPublish,
-            Self::WebsocketManage => Action::WebsocketManage,
-        }
-    }
-
-    fn resource(self) -> ResourceType {
-        match self {
-            Self::KvRead | Self::KvWrite | Self::KvDelete => ResourceType::KeyValueStore,
-            Self::TopicPublish => ResourceType::Topic,
-            Self::WebsocketManage => ResourceType::Websocket,
-        }
-    }
-
-    /// Why a call on `name` is refused, and how to declare the permission,
-    /// in words that fit every SDK.
-    fn denial(self, name: &str) -> String {
-        let action = self.action().as_str_name();
-        let (resource, how) = match self {
-            Self::KvRead | Self::KvWrite | Self::KvDelete => {
-                let keyword = match self {
-                    Self::KvRead => "get",
-                    Self::KvWrite => "set",
-                    _ => "delete",
-                };
-                ("key/value store", allow("store", keyword))
-            }
-            Self::TopicPublish => ("topic", allow("topic", "publish")),
-            Self::WebsocketManage => (
-                "websocket",
-                format!(
-                    "declare the websocket, which grants it (Rust: a #[websocket(\"{name}\", ...)] handler; Node and Python: websocket(\"{name}\"))"
-                ),
+/// Why `action` on `name` is refused, and how to declare the policy that
+/// allows it, in words that fit every SDK.
+fn denial(action: Action, name: &str) -> String {
+    let (resource, how) = match action {
+        Action::KeyValueStoreRead => ("key/value store", allow("store", "get")),
+        Action::KeyValueStoreWrite => ("key/value store", allow("store", "set")),
+        Action::KeyValueStoreDelete => ("key/value store", allow("store", "delete")),
+        Action::TopicPublish => ("topic", allow("topic", "publish")),
+        Action::WebsocketManage => (
+            "websocket",
+            format!(
+                "declare the websocket, which grants it (Rust: a #[websocket(\"{name}\", ...)] handler; Node and Python: websocket(\"{name}\"))"
             ),
-        };
-        format!("{resource} \"{name}\": this service has no policy allowing {action}; {how}")
-    }
+        ),
+        // No call of this membrane needs the others.
+        _ => (
+            resource_of(action).as_str_name(),
+            "declare a policy granting it".to_owned(),
+        ),
+    };
+    format!(
+        "{resource} \"{name}\": this service has no policy allowing {}; {how}",
+        action.as_str_name()
+    )
 }
 
 fn allow(resource: &str, keyword: &str) -> String {
@@ -213,9 +203,11 @@ mod tests {
             &[Action::KeyValueStoreRead],
             id(ResourceType::KeyValueStore, "profiles"),
         ));
-        assert!(policies.require(Permission::KvRead, "profiles").is_ok());
+        assert!(policies
+            .require(Action::KeyValueStoreRead, "profiles")
+            .is_ok());
         let denied = policies
-            .require(Permission::KvWrite, "profiles")
+            .require(Action::KeyValueStoreWrite, "profiles")
             .unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
         assert_eq!(
@@ -223,8 +215,12 @@ mod tests {
             "key/value store \"profiles\": this service has no policy allowing KeyValueStoreWrite; \
              declare the store with the \"set\" permission (Rust: allow = [set]; Node and Python: .allow(\"set\"))"
         );
-        assert!(policies.require(Permission::KvRead, "Profiles").is_err());
-        assert!(policies.require(Permission::KvRead, "other").is_err());
+        assert!(policies
+            .require(Action::KeyValueStoreRead, "Profiles")
+            .is_err());
+        assert!(policies
+            .require(Action::KeyValueStoreRead, "other")
+            .is_err());
     }
 
     #[test]
@@ -235,16 +231,10 @@ mod tests {
             &[Action::WebsocketManage, Action::TopicPublish],
             id(ResourceType::Websocket, "Chat"),
         ));
-        assert!(policies
-            .require(Permission::WebsocketManage, "chat")
-            .is_ok());
-        assert!(policies
-            .require(Permission::WebsocketManage, "CHAT")
-            .is_ok());
+        assert!(policies.require(Action::WebsocketManage, "chat").is_ok());
+        assert!(policies.require(Action::WebsocketManage, "CHAT").is_ok());
         // TopicPublish was granted on a websocket, not on a topic "Chat".
-        let denied = policies
-            .require(Permission::TopicPublish, "Chat")
-            .unwrap_err();
+        let denied = policies.require(Action::TopicPublish, "Chat").unwrap_err();
         assert!(
             denied.message().starts_with("topic \"Chat\": "),
             "{}",
@@ -261,13 +251,13 @@ mod tests {
             &[Action::TopicPublish],
             id(ResourceType::Topic, "jobs"),
         ));
-        assert!(policies.require(Permission::TopicPublish, "jobs").is_err());
+        assert!(policies.require(Action::TopicPublish, "jobs").is_err());
     }
 
     #[test]
     fn unenforced_policies_allow_everything() {
         let policies = Policies::new(false);
-        assert!(policies.require(Permission::WebsocketManage, "any").is_ok());
-        assert!(policies.require(Permission::KvDelete, "any").is_ok());
+        assert!(policies.require(Action::WebsocketManage, "any").is_ok());
+        assert!(policies.require(Action::KeyValueStoreDelete, "any").is_ok());
     }
 }

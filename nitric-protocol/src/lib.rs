@@ -1,13 +1,16 @@
 //! The Nitric membrane contract as Rust types.
 //!
-//! Each module but [`names`] is one protobuf package of the contract,
-//! generated at build time from the `.proto` files under `proto/` (written
-//! from the published field numbers). Both sides use these types: `nitric-runtime` as the
-//! client of the membrane and `nitric-local` as a membrane.
+//! Each module but [`names`] and [`json`] is one protobuf package of the
+//! contract, generated at build time from the `.proto` files under `proto/`
+//! (written from the published field numbers). Both sides use these types:
+//! `nitric-runtime` as the client of the membrane and `nitric-local` as a
+//! membrane.
 //!
 //! [`names`] holds what both sides must spell and compare alike, which the
 //! `.proto` files do not say: socket names are case-insensitive, and
-//! websocket event types have the names people write.
+//! websocket event types have the names people write. [`json`] converts
+//! the `google.protobuf.Struct` values of key/value stores and topics to
+//! and from JSON and serde types, the same way on both sides.
 //!
 //! ```
 //! use nitric_protocol::resources::v1::{ResourceIdentifier, ResourceType};
@@ -16,6 +19,7 @@
 //! assert_eq!(id.r#type, 10);
 //! ```
 
+pub mod json;
 pub mod names;
 
 /// `nitric.proto.resources.v1`: resource and policy declarations.

@@ -11,6 +11,7 @@ use nitric_protocol::kvstore::v1::{
     KvStoreGetValueResponse, KvStoreScanKeysRequest, KvStoreScanKeysResponse,
     KvStoreSetValueRequest, KvStoreSetValueResponse, Value, ValueRef,
 };
+use nitric_protocol::resources::v1::Action;
 use prost::Message;
 use prost_types::Struct;
 use tonic::{Request, Response, Status};
@@ -18,7 +19,7 @@ use tonic::{Request, Response, Status};
 use std::sync::Arc;
 
 use super::kv_keys;
-use crate::policies::{Permission, Policies};
+use crate::policies::Policies;
 use crate::store::{Cause, Store, StoreError};
 
 pub(super) struct KvStoreService {
@@ -72,7 +73,7 @@ impl KvStore for KvStoreService {
     ) -> Result<Response<KvStoreGetValueResponse>, Status> {
         let value_ref = require_ref(request.into_inner().r#ref, "KvStoreGetValueRequest")?;
         self.policies
-            .require(Permission::KvRead, &value_ref.store)?;
+            .require(Action::KeyValueStoreRead, &value_ref.store)?;
         let stored = self
             .store
             .get(&value_ref.store, &value_ref.key)
@@ -105,7 +106,7 @@ impl KvStore for KvStoreService {
         let request = request.into_inner();
         let value_ref = require_ref(request.r#ref, "KvStoreSetValueRequest")?;
         self.policies
-            .require(Permission::KvWrite, &value_ref.store)?;
+            .require(Action::KeyValueStoreWrite, &value_ref.store)?;
         let content = request.content.ok_or_else(|| {
             Status::invalid_argument(format!(
                 "KvStoreSetValueRequest.content is missing (key \"{}\" of store \"{}\")",
@@ -125,7 +126,7 @@ impl KvStore for KvStoreService {
     ) -> Result<Response<KvStoreDeleteKeyResponse>, Status> {
         let value_ref = require_ref(request.into_inner().r#ref, "KvStoreDeleteKeyRequest")?;
         self.policies
-            .require(Permission::KvDelete, &value_ref.store)?;
+            .require(Action::KeyValueStoreDelete, &value_ref.store)?;
         self.store
             .delete(&value_ref.store, &value_ref.key)
             .await
@@ -151,7 +152,7 @@ impl KvStore for KvStoreService {
                 )
             })?;
         kv_keys::check_prefix("KvStoreScanKeysRequest.prefix", &store, &request.prefix)?;
-        self.policies.require(Permission::KvRead, &store)?;
+        self.policies.require(Action::KeyValueStoreRead, &store)?;
         let keys = self
             .store
             .keys_with_prefix(&store, &request.prefix)

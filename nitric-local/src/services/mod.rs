@@ -5,10 +5,12 @@
 //! [`crate::store`], [`crate::topics`]; declarations are kept in
 //! [`resources`]). A further service is one more module here and one more
 //! `add_service` line in [`grpc_routes`]. The two streaming services,
-//! `HandleEvents` and `Subscribe`, share how an application stream is
-//! served ([`app_stream`]); what a key/value key may be is [`kv_keys`].
+//! `HandleEvents` and `Subscribe`, tie an application stream
+//! ([`crate::app_stream`]) to the gateway or to a topic. They live here, not
+//! in `app_stream/`: they use the gateways and the topic broker, which use
+//! `app_stream` themselves, so there they would close a circle. What a
+//! key/value key may be is [`kv_keys`].
 
-mod app_stream;
 mod kv_keys;
 mod kvstore;
 mod resources;
@@ -31,10 +33,11 @@ use tonic::service::Routes;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
+use crate::app_stream::HandlerRouter;
 use crate::policies::Policies;
 use crate::store::Store;
 use crate::topics::TopicBroker;
-use crate::websocket::{Gateways, HandlerRouter};
+use crate::websocket::Gateways;
 pub(crate) use resources::Declarations;
 
 /// The state of a running membrane that every gRPC service shares: the

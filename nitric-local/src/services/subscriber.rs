@@ -5,7 +5,7 @@
 //!
 //! Any number of streams may subscribe to a topic, and each receives every
 //! message (see [`crate::topics`]). As with websocket handlers, the stream
-//! is served as described in [`super::app_stream`].
+//! is served as described in [`crate::app_stream`].
 
 use nitric_protocol::topics::v1::subscriber_server::Subscriber;
 use nitric_protocol::topics::v1::{
@@ -14,8 +14,8 @@ use nitric_protocol::topics::v1::{
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
 use super::MembraneState;
+use crate::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
 use crate::topics::{MessageSender, SUBSCRIBER_CHANNEL};
 
 pub(super) struct SubscriberService {
@@ -36,11 +36,13 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let state = self.state.clone();
         Ok(app_stream::open(
-            &self.state,
+            &self.state.tasks,
+            &self.state.shutdown,
             request,
             SUBSCRIBER_CHANNEL,
-            serve_stream,
+            move |from_app, to_app| serve_stream(state, from_app, to_app),
         ))
     }
 }
@@ -84,7 +86,8 @@ async fn serve_stream(
     mut from_app: Streaming<ClientMessage>,
     messages: MessageSender,
 ) {
-    let Some((request, welcome)) = app_stream::registration(&state, &mut from_app, &messages).await
+    let Some((request, welcome)) =
+        app_stream::registration(&state.shutdown, &mut from_app, &messages).await
     else {
         return;
     };
@@ -98,7 +101,7 @@ async fn serve_stream(
     }
     let subscription = state.topics.subscribe(&topic, messages.clone(), welcome);
     app_stream::route_answers(
-        &state,
+        &state.shutdown,
         from_app,
         &messages,
         |id, response| subscription.answer(id, response.success),

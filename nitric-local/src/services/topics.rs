@@ -7,13 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nitric_protocol::resources::v1::Action;
 use nitric_protocol::topics::v1::topics_server::Topics;
 use nitric_protocol::topics::v1::{
     topic_message::Content, TopicMessage, TopicPublishRequest, TopicPublishResponse,
 };
 use tonic::{Request, Response, Status};
 
-use crate::policies::{Permission, Policies};
+use crate::policies::Policies;
 use crate::topics::{PublishError, TopicBroker};
 
 pub(super) struct TopicsService {
@@ -40,7 +41,7 @@ impl Topics for TopicsService {
             ));
         }
         self.policies
-            .require(Permission::TopicPublish, &request.topic_name)?;
+            .require(Action::TopicPublish, &request.topic_name)?;
         let message = match request.message {
             Some(message @ TopicMessage {
                 content: Some(Content::StructPayload(_)),

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use nitric_protocol::resources::v1::Action;
 use nitric_protocol::websockets::v1::websocket_server::Websocket;
 use nitric_protocol::websockets::v1::{
     WebsocketCloseConnectionRequest, WebsocketCloseConnectionResponse, WebsocketDetailsRequest,
@@ -9,7 +10,7 @@ use nitric_protocol::websockets::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::policies::{Permission, Policies};
+use crate::policies::Policies;
 use crate::websocket::{ConnectionError, Gateways};
 
 pub(super) struct WebsocketService {
@@ -53,7 +54,7 @@ impl Websocket for WebsocketService {
     ) -> Result<Response<WebsocketSendResponse>, Status> {
         let request = request.into_inner();
         self.policies
-            .require(Permission::WebsocketManage, &request.socket_name)?;
+            .require(Action::WebsocketManage, &request.socket_name)?;
         self.require_gateway(&request.socket_name, &request.connection_id)?;
         self.gateways
             .connections()
@@ -68,7 +69,7 @@ impl Websocket for WebsocketService {
     ) -> Result<Response<WebsocketCloseConnectionResponse>, Status> {
         let request = request.into_inner();
         self.policies
-            .require(Permission::WebsocketManage, &request.socket_name)?;
+            .require(Action::WebsocketManage, &request.socket_name)?;
         self.require_gateway(&request.socket_name, &request.connection_id)?;
         self.gateways
             .connections()
@@ -83,8 +84,7 @@ impl Websocket for WebsocketService {
         request: Request<WebsocketDetailsRequest>,
     ) -> Result<Response<WebsocketDetailsResponse>, Status> {
         let socket = request.into_inner().socket_name;
-        self.policies
-            .require(Permission::WebsocketManage, &socket)?;
+        self.policies.require(Action::WebsocketManage, &socket)?;
         let url = self.gateways.url(&socket).ok_or_else(|| {
             Status::not_found(format!(
                 "websocket \"{socket}\" is not running (no handler has registered for it)"

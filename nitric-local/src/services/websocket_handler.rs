@@ -1,7 +1,7 @@
 //! `WebsocketHandler.HandleEvents`: an application stream that handles one
 //! (socket, event type). The first message registers it; from then on the
 //! membrane sends events down the stream and the application answers them
-//! by id (the stream itself is served as described in [`super::app_stream`]).
+//! by id (the stream itself is served as described in [`crate::app_stream`]).
 
 use nitric_protocol::names::event_name;
 use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandler;
@@ -11,9 +11,9 @@ use nitric_protocol::websockets::v1::{
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
 use super::MembraneState;
-use crate::websocket::{EventSender, Registration};
+use crate::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use crate::app_stream::{EventSender, Registration};
 
 /// Events queued for one application stream before dispatchers wait.
 const EVENT_QUEUE: usize = 64;
@@ -36,11 +36,13 @@ impl WebsocketHandler for WebsocketHandlerService {
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::HandleEventsStream>, Status> {
+        let state = self.state.clone();
         Ok(app_stream::open(
-            &self.state,
+            &self.state.tasks,
+            &self.state.shutdown,
             request,
             EVENT_QUEUE,
-            serve_stream,
+            move |from_app, to_app| serve_stream(state, from_app, to_app),
         ))
     }
 }
@@ -85,7 +87,7 @@ async fn serve_stream(
     events: EventSender,
 ) {
     let Some((request, registered)) =
-        app_stream::registration(&state, &mut from_app, &events).await
+        app_stream::registration(&state.shutdown, &mut from_app, &events).await
     else {
         return;
     };
@@ -99,7 +101,7 @@ async fn serve_stream(
     };
     let socket = &request.socket_name;
     app_stream::route_answers(
-        &state,
+        &state.shutdown,
         from_app,
         &events,
         |id, response| registration.answer(id, response),

@@ -1,5 +1,6 @@
-//! One attempt to deliver a copy of a message to one subscriber, what
-//! follows a failure (a jittered backoff, then another attempt, or the
+//! Delivering a copy of a message to one subscriber: the settings
+//! ([`TopicDelivery`], part of [`Config`](crate::Config)), one attempt,
+//! what follows a failure (a jittered backoff, then another attempt, or the
 //! message dropped), and the log line when the message is dropped.
 
 use std::hash::{BuildHasher, Hasher};
@@ -8,6 +9,45 @@ use std::time::Duration;
 
 use super::stream::SubscriberStream;
 use super::{payload, Delivery, Published, TopicBroker};
+
+/// How a topic message is delivered to each subscriber stream. Internal:
+/// the defaults are the membrane's behaviour; tests shorten them to run
+/// fast.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDelivery {
+    /// Attempts per subscriber before the message is dropped (at least 1).
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; it doubles after each one.
+    pub first_backoff: Duration,
+    /// The longest wait between two attempts.
+    pub max_backoff: Duration,
+    /// How long a subscriber may take to answer before the attempt fails.
+    pub answer_timeout: Duration,
+}
+
+impl Default for TopicDelivery {
+    fn default() -> Self {
+        Self {
+            max_attempts: super::MAX_ATTEMPTS,
+            first_backoff: super::FIRST_BACKOFF,
+            max_backoff: super::MAX_BACKOFF,
+            answer_timeout: super::ANSWER_TIMEOUT,
+        }
+    }
+}
+
+impl TopicDelivery {
+    /// The wait after the `failed`-th failed attempt (counting from 1):
+    /// `first_backoff` doubled `failed - 1` times, at most `max_backoff`
+    /// (before jitter).
+    pub(crate) fn backoff(&self, failed: u32) -> Duration {
+        let doublings = failed.saturating_sub(1).min(31);
+        self.first_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
+    }
+}
 
 /// The dropped-message log shows at most this many characters of the
 /// payload's JSON.
@@ -94,6 +134,20 @@ mod tests {
     use super::super::limits::{Budget, TopicLimits};
     use super::super::stream::Failure;
     use super::*;
+
+    #[test]
+    fn the_backoff_doubles_up_to_its_cap() {
+        let delivery = TopicDelivery {
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..TopicDelivery::default()
+        };
+        let waits: Vec<u128> = (1..=6)
+            .map(|failed| delivery.backoff(failed).as_millis())
+            .collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(delivery.backoff(u32::MAX), Duration::from_millis(1000));
+    }
 
     #[test]
     fn a_failure_reads_as_a_reason() {

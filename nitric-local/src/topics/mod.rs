@@ -29,7 +29,8 @@
 //!
 //! Inside:
 //! - [`stream`]: one subscriber stream, its answers paired with messages by id.
-//! - [`delivery`]: one attempt to deliver a copy of a message, and what follows it.
+//! - [`delivery`]: one attempt to deliver a copy of a message, what follows it,
+//!   and the settings of both ([`TopicDelivery`]).
 //! - [`timer`]: the one task that wakes delayed messages and retries.
 //! - [`limits`]: the bounds, and what the held messages use of them.
 //! - [`payload`]: a payload as JSON, for the logs.
@@ -50,8 +51,9 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::TopicDelivery;
 use crate::lock;
+#[doc(hidden)]
+pub use delivery::TopicDelivery;
 pub(crate) use limits::Exceeded;
 pub use limits::TopicLimits;
 use limits::{Budget, Reservation};

@@ -1,12 +1,14 @@
-//! A topic message's payload as JSON, so logs show what was published.
+//! A topic message's payload as JSON, so logs show what was published
+//! (converted as [`nitric_protocol::json`] says).
 
-use nitric_protocol::prost_types::{value::Kind, Struct, Value};
+use nitric_protocol::json;
 use nitric_protocol::topics::v1::{topic_message::Content, TopicMessage};
 
-/// The payload of `message` as JSON (`null` if it has none).
+/// The payload of `message` as JSON (`null` if it has none). It converts a
+/// copy: logs ask for it only when a message is dropped.
 pub(super) fn to_json(message: &TopicMessage) -> serde_json::Value {
     match &message.content {
-        Some(Content::StructPayload(payload)) => object(payload),
+        Some(Content::StructPayload(payload)) => json::struct_to_json(payload.clone()),
         None => serde_json::Value::Null,
     }
 }
@@ -22,46 +24,10 @@ pub(super) fn preview(message: &TopicMessage, max_chars: usize) -> String {
     json
 }
 
-fn object(fields: &Struct) -> serde_json::Value {
-    serde_json::Value::Object(
-        fields
-            .fields
-            .iter()
-            .map(|(name, value)| (name.clone(), json(value)))
-            .collect(),
-    )
-}
-
-fn json(value: &Value) -> serde_json::Value {
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
-        Some(Kind::BoolValue(flag)) => serde_json::Value::Bool(*flag),
-        Some(Kind::NumberValue(number)) => self::number(*number),
-        Some(Kind::StringValue(text)) => serde_json::Value::String(text.clone()),
-        Some(Kind::ListValue(list)) => {
-            serde_json::Value::Array(list.values.iter().map(json).collect())
-        }
-        Some(Kind::StructValue(fields)) => object(fields),
-    }
-}
-
-/// Protobuf numbers are all doubles; whole ones print as integers, the way
-/// the application most likely wrote them. Infinities and NaN, which JSON
-/// cannot hold, print as strings.
-fn number(number: f64) -> serde_json::Value {
-    /// Beyond 2^53 a double no longer holds every integer.
-    const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
-    if number.fract() == 0.0 && number.abs() <= EXACT_INTEGERS {
-        return serde_json::Value::from(number as i64);
-    }
-    serde_json::Number::from_f64(number)
-        .map_or_else(|| number.to_string().into(), serde_json::Value::Number)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nitric_protocol::prost_types::ListValue;
+    use nitric_protocol::prost_types::{value::Kind, ListValue, Struct, Value};
 
     fn value(kind: Kind) -> Value {
         Value { kind: Some(kind) }
@@ -96,7 +62,7 @@ mod tests {
         };
         assert_eq!(
             to_json(&message).to_string(),
-            r#"{"admin":false,"age":42,"name":"Ann","nested":{},"none":null,"odd":"NaN","score":0.5,"tags":["a"]}"#
+            r#"{"admin":false,"age":42,"name":"Ann","nested":{},"none":null,"odd":null,"score":0.5,"tags":["a"]}"#
         );
         assert_eq!(to_json(&TopicMessage::default()), serde_json::Value::Null);
     }

@@ -1,7 +1,7 @@
 //! One subscriber stream: the application's side of `Subscriber.Subscribe`
 //! for one topic. Messages go down the stream under fresh ids; the answers
 //! come back in any order and are paired with their message by id (see
-//! [`crate::pairing`]).
+//! [`crate::app_stream`]).
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
 use super::Published;
-use crate::pairing::{PairedStream, Unanswered};
+use crate::app_stream::{PairedStream, Unanswered};
 
 /// The sending half of a `Subscribe` response stream.
 pub(crate) type MessageSender = mpsc::Sender<Result<ServerMessage, Status>>;

@@ -20,16 +20,15 @@ use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use nitric_protocol::websockets::v1::{
-    websocket_event_request::WebsocketEvent, WebsocketDisconnectionEvent, WebsocketMessageEvent,
+    websocket_event_request::WebsocketEvent, WebsocketMessageEvent,
 };
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::frame_type::DataType;
-use super::gateway::HANDLER_WAIT;
 use super::outbox::{Next, Outbox};
-use super::router::DispatchError;
-use super::upgrade::{ConnectionSlot, Socket};
+use super::socket::{ConnectionSlot, Socket};
+use crate::app_stream::DispatchError;
 
 /// How long we wait for the client to answer our close frame (or for our
 /// close frame, and what was queued before it, to go out) before dropping
@@ -79,29 +78,8 @@ pub(super) async fn run(
     // Boxed here and below: what only runs for a moment (an event on its
     // way, a write) would otherwise make every idle connection's task as
     // big as its largest step.
-    Box::pin(report_disconnect(socket.clone(), connection_id)).await;
+    Box::pin(socket.report_disconnect(&connection_id)).await;
     socket.connections.note_finished();
-}
-
-/// Sends the disconnect event of a connection the application had accepted.
-pub(super) async fn report_disconnect(socket: Arc<Socket>, connection_id: String) {
-    let disconnect = WebsocketEvent::Disconnection(WebsocketDisconnectionEvent {});
-    match socket
-        .router
-        .dispatch(
-            &socket.name,
-            &connection_id,
-            disconnect,
-            HANDLER_WAIT,
-            socket.limits.event_timeout,
-        )
-        .await
-    {
-        Ok(_) | Err(DispatchError::ShuttingDown) => {}
-        Err(error) => {
-            tracing::warn!(socket = %socket.name, connection_id, %error, "disconnect event failed");
-        }
-    }
 }
 
 fn going_away(reason: &str) -> CloseFrame {
@@ -135,9 +113,9 @@ async fn write_frames(
     connection_id: &str,
     reader_done: &CancellationToken,
 ) -> WriterEnd {
-    let limits = &socket.limits;
-    let lifetime_ends = Instant::from_std(outbox.opened()) + limits.max_connection_lifetime;
-    let mut next_ping = Instant::now() + limits.ping_interval;
+    let config = &socket.config;
+    let lifetime_ends = Instant::from_std(outbox.opened()) + config.max_connection_lifetime;
+    let mut next_ping = Instant::now() + config.ping_interval;
     // Set once a close is asked for: everything still to write must be out
     // by then.
     let mut close_by: Option<Instant> = None;
@@ -147,12 +125,12 @@ async fn write_frames(
         }
         let now = Instant::now();
         let next = if close_by.is_none() && now >= next_ping {
-            next_ping = now + limits.ping_interval;
+            next_ping = now + config.ping_interval;
             Next::Frame(Message::Ping(Default::default()))
         } else if let Some(next) = outbox.next() {
             next
         } else {
-            let idle_ends = Instant::from_std(outbox.last_activity()) + limits.idle_timeout;
+            let idle_ends = Instant::from_std(outbox.last_activity()) + config.idle_timeout;
             // One timer for the three clocks (each costs every idle
             // connection its room): whichever is due first.
             let mut wake_at = lifetime_ends.min(idle_ends);
@@ -168,11 +146,11 @@ async fn write_frames(
                 () = sleep_until(wake_at) => {
                     let now = Instant::now();
                     if now >= lifetime_ends {
-                        tracing::info!(socket = %socket.name, connection_id, lifetime = ?limits.max_connection_lifetime, "connection reached its maximum lifetime; closing it (1001)");
+                        tracing::info!(socket = %socket.name, connection_id, lifetime = ?config.max_connection_lifetime, "connection reached its maximum lifetime; closing it (1001)");
                         outbox.close(going_away("the connection reached its maximum lifetime"), true);
                     // A message may have gone either way meanwhile.
-                    } else if Instant::from_std(outbox.last_activity()) + limits.idle_timeout <= now {
-                        tracing::info!(socket = %socket.name, connection_id, idle = ?limits.idle_timeout, "connection idle too long; closing it (1001)");
+                    } else if Instant::from_std(outbox.last_activity()) + config.idle_timeout <= now {
+                        tracing::info!(socket = %socket.name, connection_id, idle = ?config.idle_timeout, "connection idle too long; closing it (1001)");
                         outbox.close(going_away("the connection was idle too long"), true);
                     }
                     // A ping that is due goes out at the top of the loop.
@@ -186,7 +164,7 @@ async fn write_frames(
             Next::Close(close) => (Message::Close(Some(close)), true),
         };
         let data = matches!(message, Message::Text(_) | Message::Binary(_));
-        let deadline = Instant::now() + limits.write_timeout;
+        let deadline = Instant::now() + config.write_timeout;
         match Box::pin(write(
             &mut sink,
             message,
@@ -216,7 +194,7 @@ async fn write_frames(
                 return WriterEnd::Dropped;
             }
             Written::TimedOut => {
-                tracing::warn!(socket = %socket.name, connection_id, write_timeout = ?limits.write_timeout, "client has not read anything for longer than the write timeout; dropping the connection");
+                tracing::warn!(socket = %socket.name, connection_id, write_timeout = ?config.write_timeout, "client has not read anything for longer than the write timeout; dropping the connection");
                 return WriterEnd::Dropped;
             }
         }
@@ -268,11 +246,11 @@ async fn read_frames(
     outbox: &Outbox,
     (writer_done, dropped): (&CancellationToken, &CancellationToken),
 ) {
-    let limits = &socket.limits;
+    let config = &socket.config;
     // A live client answers the pings the writer sends every
     // `ping_interval` within `pong_timeout`, so while we read, something
     // arrives at least this often.
-    let silence_limit = limits.ping_interval + limits.pong_timeout;
+    let silence_limit = config.ping_interval + config.pong_timeout;
     loop {
         let heard = Instant::now();
         let frame = tokio::select! {
@@ -341,17 +319,7 @@ async fn finish_closing(frames: &mut SplitStream<WebSocket>) {
 
 async fn deliver(socket: &Socket, connection_id: &str, body: Vec<u8>) {
     let message = WebsocketEvent::Message(WebsocketMessageEvent { body });
-    match socket
-        .router
-        .dispatch(
-            &socket.name,
-            connection_id,
-            message,
-            HANDLER_WAIT,
-            socket.limits.event_timeout,
-        )
-        .await
-    {
+    match socket.dispatch(connection_id, message).await {
         Ok(_) | Err(DispatchError::ShuttingDown) => {}
         Err(error @ DispatchError::Unanswered { .. }) => {
             tracing::warn!(socket = %socket.name, connection_id, %error, "message event failed; reading the connection's next frame");

@@ -12,6 +12,7 @@ use super::frame_type::frame_for;
 use super::outbox::{Outbox, Refused};
 use crate::lock;
 use crate::memory::Churn;
+use crate::Config;
 
 /// The live connections of every socket.
 pub(crate) struct Connections {
@@ -66,13 +67,13 @@ pub(crate) enum ConnectionError {
 }
 
 impl Connections {
-    pub(super) fn new(max_message_size: usize, max_queued_bytes: usize) -> Self {
+    pub(super) fn new(config: &Config) -> Self {
         Self {
             live: Mutex::new(HashMap::new()),
-            churn: Arc::default(),
+            churn: Arc::new(Churn::new(config.trim_memory)),
             closing_all: AtomicBool::new(false),
-            max_message_size,
-            max_queued_bytes,
+            max_message_size: config.max_message_size,
+            max_queued_bytes: config.max_queued_bytes,
         }
     }
 

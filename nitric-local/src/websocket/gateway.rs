@@ -4,7 +4,7 @@
 //! clients on the same port.
 //!
 //! Each gateway serves HTTP/1.1 itself (hyper's connection builder rather
-//! than `axum::serve`), so that a client has [`Limits::header_read_timeout`]
+//! than `axum::serve`), so that a client has [`Config::header_read_timeout`]
 //! to send a request's headers before its TCP connection is closed.
 
 use std::collections::HashMap;
@@ -25,14 +25,11 @@ use tokio_util::task::TaskTracker;
 
 use super::connections::Connections;
 use super::origin::AllowedOrigins;
-use super::router::HandlerRouter;
+use super::socket::Socket;
 use super::upgrade;
+use crate::app_stream::HandlerRouter;
 use crate::descriptors::accept::Acceptor;
 use crate::Config;
-
-/// How long an event waits for its handler to register, so clients arriving
-/// while the application restarts are served instead of refused.
-pub(super) const HANDLER_WAIT: Duration = Duration::from_secs(5);
 
 /// How long an HTTP connection still being served gets to finish when the
 /// membrane stops.
@@ -46,55 +43,6 @@ content-length: 54\r\n\
 connection: close\r\n\
 \r\n\
 the membrane has no file descriptor left for a client\n";
-
-/// Where gateways listen.
-#[derive(Debug, Clone)]
-pub(crate) struct GatewaySettings {
-    pub(crate) host: IpAddr,
-    /// Port of the first socket's gateway; 0 lets each pick a free port.
-    pub(crate) first_port: u16,
-    pub(crate) announce: bool,
-    pub(crate) limits: Limits,
-}
-
-/// What every gateway enforces; the fields of [`Config`] of the same names
-/// say what each means.
-#[derive(Debug, Clone)]
-pub(crate) struct Limits {
-    pub(crate) allowed_origins: Vec<String>,
-    pub(crate) max_message_size: usize,
-    pub(crate) max_frame_size: usize,
-    pub(crate) max_queued_bytes: usize,
-    pub(crate) write_timeout: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) max_connection_lifetime: Duration,
-    pub(crate) max_connections: usize,
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) ping_interval: Duration,
-    pub(crate) pong_timeout: Duration,
-    pub(crate) event_timeout: Duration,
-}
-
-impl Limits {
-    pub(crate) fn of(config: &Config) -> Self {
-        // A zero duration would make a timer fire at once, or forever.
-        let at_least_1ms = |duration: Duration| duration.max(Duration::from_millis(1));
-        Self {
-            allowed_origins: config.allowed_origins.clone(),
-            max_message_size: config.max_message_size,
-            max_frame_size: config.max_frame_size,
-            max_queued_bytes: config.max_queued_bytes,
-            write_timeout: at_least_1ms(config.write_timeout),
-            idle_timeout: at_least_1ms(config.idle_timeout),
-            max_connection_lifetime: at_least_1ms(config.max_connection_lifetime),
-            max_connections: config.max_connections,
-            header_read_timeout: at_least_1ms(config.header_read_timeout),
-            ping_interval: at_least_1ms(config.ping_interval),
-            pong_timeout: config.pong_timeout,
-            event_timeout: at_least_1ms(config.event_timeout),
-        }
-    }
-}
 
 /// Why a socket's gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +59,9 @@ pub(crate) enum GatewayError {
 
 /// Every socket's gateway.
 pub(crate) struct Gateways {
-    settings: GatewaySettings,
+    /// The membrane's settings: where gateways listen ([`Config::ws_host`],
+    /// [`Config::ws_port`] for the first), and the limits they enforce.
+    config: Arc<Config>,
     /// Serialises gateway starts, and remembers the next port to hand out.
     next_port: Mutex<Option<u16>>,
     /// Running gateways' URLs by [`socket_key`]; watched by
@@ -130,18 +80,15 @@ pub(crate) struct Gateways {
 
 impl Gateways {
     pub(crate) fn new(
-        settings: GatewaySettings,
+        config: Arc<Config>,
         router: Arc<HandlerRouter>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
-        let next_port = Some(settings.first_port);
-        let connections = Connections::new(
-            settings.limits.max_message_size,
-            settings.limits.max_queued_bytes,
-        );
+        let next_port = Some(config.ws_port);
+        let connections = Connections::new(&config);
         Self {
-            settings,
+            config,
             next_port: Mutex::new(next_port),
             urls: watch::Sender::new(HashMap::new()),
             connections: Arc::new(connections),
@@ -189,7 +136,7 @@ impl Gateways {
             socket: socket.to_owned(),
             last: u16::MAX,
         })?;
-        let addr = SocketAddr::new(self.settings.host, port);
+        let addr = SocketAddr::new(self.config.ws_host, port);
         let listener =
             tokio::net::TcpListener::bind(addr)
                 .await
@@ -210,29 +157,28 @@ impl Gateways {
         }
 
         let url = format!("ws://{}", reachable(bound));
-        let limits = Arc::new(self.settings.limits.clone());
-        let endpoint = upgrade::endpoint(upgrade::Socket {
+        let endpoint = upgrade::endpoint(Socket {
             name: socket.to_owned(),
             router: self.router.clone(),
             connections: self.connections.clone(),
             shutdown: self.shutdown.clone(),
             draining: self.draining.clone(),
             connection_tasks: self.connection_tasks.clone(),
-            origins: AllowedOrigins::new(&limits.allowed_origins),
-            limits: limits.clone(),
+            origins: AllowedOrigins::new(&self.config.allowed_origins),
+            config: self.config.clone(),
             open: Arc::default(),
         });
         self.tasks.spawn(serve(
             listener,
             endpoint,
-            limits.header_read_timeout,
+            self.config.header_read_timeout,
             self.shutdown.clone(),
             self.tasks.clone(),
         ));
 
         let page = format!("http://{}/", reachable(bound));
         tracing::info!(socket, %url, %page, "websocket gateway listening (open the page in a browser to try it)");
-        if self.settings.announce {
+        if self.config.announce {
             announce(socket, &url);
         }
         self.urls.send_modify(|urls| {

@@ -3,6 +3,9 @@
 //!
 //! - [`gateway`]: one HTTP listener per socket, started when an application
 //!   first registers a handler for it.
+//! - [`socket`]: what one socket's requests and connections share, and how
+//!   they send its events to the application (through
+//!   [`crate::app_stream`]).
 //! - [`upgrade`]: the HTTP side of a gateway, which asks the application's
 //!   connect handler before accepting a websocket.
 //! - [`host`]: the `Host` header every request to a gateway must carry.
@@ -16,9 +19,6 @@
 //!   text or a binary frame.
 //! - [`connections`]: the live connections, reachable by id for the
 //!   `Websocket` gRPC service.
-//! - [`router`]: the handler router, which sends each event down the
-//!   `HandleEvents` stream registered for its socket and event type and
-//!   pairs the answer with it (see [`crate::pairing`]).
 
 mod connection;
 mod connections;
@@ -28,9 +28,8 @@ mod host;
 mod origin;
 mod outbox;
 mod page;
-mod router;
+mod socket;
 mod upgrade;
 
 pub(crate) use connections::ConnectionError;
-pub(crate) use gateway::{GatewaySettings, Gateways, Limits};
-pub(crate) use router::{EventSender, HandlerRouter, Registration};
+pub(crate) use gateway::Gateways;

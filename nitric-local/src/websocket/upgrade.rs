@@ -15,7 +15,6 @@
 //! ([`crate::descriptors::accept`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
@@ -31,62 +30,17 @@ use nitric_protocol::websockets::v1::{
     QueryValue, WebsocketConnectionEvent, WebsocketEventResponse,
 };
 use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use super::connection;
-use super::connections::Connections;
-use super::gateway::{Limits, HANDLER_WAIT};
 use super::host;
-use super::origin::AllowedOrigins;
 use super::page;
-use super::router::{DispatchError, HandlerRouter};
+use super::socket::{ConnectionSlot, Socket};
+use crate::app_stream::DispatchError;
 
 /// What tungstenite reads from the socket at a time. Small, because every
 /// idle connection holds one; a bigger message grows the buffer while it
 /// arrives.
 const READ_BUFFER_SIZE: usize = 4 * 1024;
-
-/// What every request and connection of one socket's gateway shares.
-pub(super) struct Socket {
-    /// The socket's name as the application registered it.
-    pub(super) name: String,
-    pub(super) router: Arc<HandlerRouter>,
-    pub(super) connections: Arc<Connections>,
-    pub(super) shutdown: CancellationToken,
-    /// Cancelled once the gateway takes no more connections.
-    pub(super) draining: CancellationToken,
-    /// Each connection from its upgrade request until its disconnect event
-    /// is answered.
-    pub(super) connection_tasks: TaskTracker,
-    pub(super) limits: Arc<Limits>,
-    pub(super) origins: AllowedOrigins,
-    /// Connections open or being decided, for [`Limits::max_connections`].
-    pub(super) open: Arc<AtomicUsize>,
-}
-
-/// One of a socket's [`Limits::max_connections`], held by a connection from
-/// its upgrade request until it closes.
-pub(super) struct ConnectionSlot(Arc<AtomicUsize>);
-
-impl ConnectionSlot {
-    fn take(socket: &Socket) -> Option<Self> {
-        let max = socket.limits.max_connections;
-        socket
-            .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (open < max).then_some(open + 1)
-            })
-            .ok()
-            .map(|_| Self(socket.open.clone()))
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// The HTTP endpoint of one socket's gateway: `GET /` upgrades to a
 /// websocket, or, without an `Upgrade` header, serves the page for trying
@@ -136,7 +90,7 @@ async fn upgrade(
         );
     }
     let Some(slot) = ConnectionSlot::take(&socket) else {
-        let max = socket.limits.max_connections;
+        let max = socket.config.max_connections;
         tracing::warn!(socket = %socket.name, max_connections = max, "refusing a websocket connection: the socket is full");
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -158,20 +112,11 @@ async fn upgrade(
     let deciding = socket.clone();
     let id = connection_id.clone();
     socket.connection_tasks.spawn(async move {
-        let answer = deciding
-            .router
-            .dispatch(
-                &deciding.name,
-                &id,
-                connect,
-                HANDLER_WAIT,
-                deciding.limits.event_timeout,
-            )
-            .await;
+        let answer = deciding.dispatch(&id, connect).await;
         let accepted = matches!(&answer, Ok(answer) if !rejects(answer));
         if decided.send(answer).is_err() && accepted {
             tracing::info!(socket = %deciding.name, connection_id = id, "websocket client left while its connect handler ran");
-            connection::report_disconnect(deciding, id).await;
+            deciding.report_disconnect(&id).await;
         }
     });
     let Ok(answer) = decision.await else {
@@ -219,20 +164,20 @@ fn accept(
             // that the client is gone.
             tracing::warn!(socket = %socket.name, connection_id, %error, "websocket upgrade failed after the connect handler accepted");
             let tasks = socket.connection_tasks.clone();
-            tasks.spawn(connection::report_disconnect(socket, connection_id));
+            tasks.spawn(async move { socket.report_disconnect(&connection_id).await });
         }
     };
     let tasks = socket.connection_tasks.clone();
-    let limits = socket.limits.clone();
+    let config = socket.config.clone();
     upgrade
         .read_buffer_size(READ_BUFFER_SIZE)
         // Every frame goes out as it is sent: nothing waits in a buffer.
         .write_buffer_size(0)
         // One message being written, plus the control frames that may
         // queue behind it while the client is slow to read.
-        .max_write_buffer_size(limits.max_message_size + READ_BUFFER_SIZE)
-        .max_message_size(limits.max_message_size)
-        .max_frame_size(limits.max_frame_size)
+        .max_write_buffer_size(config.max_message_size + READ_BUFFER_SIZE)
+        .max_message_size(config.max_message_size)
+        .max_frame_size(config.max_frame_size)
         .on_failed_upgrade(on_failure)
         .on_upgrade(move |websocket: WebSocket| {
             tasks.track_future(connection::run(websocket, socket, connection_id, slot))

@@ -5,7 +5,7 @@
 //! An application opens one `HandleEvents` stream per (socket, event type).
 //! The gateway hands each event to [`HandlerRouter::dispatch`], which sends
 //! it down the right stream under a fresh id and resolves when the stream
-//! answers that id (see [`crate::pairing`]), so any number of events can be
+//! answers that id (see [`super::pairing`]), so any number of events can be
 //! outstanding on one stream and they may be answered in any order.
 
 use std::collections::HashMap;
@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
+use super::pairing::{PairedStream, Unanswered};
 use crate::lock;
-use crate::pairing::{PairedStream, Unanswered};
 
 /// The sending half of a `HandleEvents` response stream.
 pub(crate) type EventSender = mpsc::Sender<Result<ServerMessage, Status>>;

@@ -1,5 +1,5 @@
-//! What `WebsocketHandler.HandleEvents` and `Subscriber.Subscribe` have in
-//! common: a bidirectional application stream whose first message registers
+//! Serving an application stream over gRPC, as `WebsocketHandler.HandleEvents`
+//! and `Subscriber.Subscribe` both do: the stream's first message registers
 //! it, after which the membrane sends requests down it and the application
 //! answers each by id.
 //!
@@ -13,24 +13,24 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
-
-use super::MembraneState;
 
 /// The membrane's side of an application stream: the server messages it
 /// sends down the stream, as the gRPC response.
-pub(super) type ServerStream<S> = Pin<Box<dyn Stream<Item = Result<S, Status>> + Send + 'static>>;
+pub(crate) type ServerStream<S> = Pin<Box<dyn Stream<Item = Result<S, Status>> + Send + 'static>>;
 
 /// What an application's message on its stream carries: the `content` of
 /// either protocol's `ClientMessage`, as the membrane tells them apart.
-pub(super) enum ClientContent<R, A> {
+pub(crate) enum ClientContent<R, A> {
     Registration(R),
     Answer(A),
     Empty,
 }
 
 /// A message an application sends on its stream, in either protocol.
-pub(super) trait AppMessage: Send + 'static {
+pub(crate) trait AppMessage: Send + 'static {
     /// The membrane's messages on the same stream.
     type ServerMessage: Send + 'static;
     type Registration;
@@ -48,7 +48,7 @@ pub(super) trait AppMessage: Send + 'static {
 }
 
 /// Something routing the answers came across, for the service to log.
-pub(super) enum Note<'a> {
+pub(crate) enum Note<'a> {
     /// An answer to an id no request waits for.
     UnknownId(&'a str),
     /// A registration on a stream already registered.
@@ -59,14 +59,15 @@ pub(super) enum Note<'a> {
     Failed(&'a Status),
 }
 
-/// Serves the application's stream with `serve`, in a task of the
-/// membrane, and answers with the response stream it sends into (`capacity`
-/// messages deep).
-pub(super) fn open<C, F>(
-    state: &MembraneState,
+/// Serves the application's stream with `serve`, in a task on `tasks`, and
+/// answers with the response stream it sends into (`capacity` messages
+/// deep), which ends at `shutdown`.
+pub(crate) fn open<C, F>(
+    tasks: &TaskTracker,
+    shutdown: &CancellationToken,
     request: Request<Streaming<C>>,
     capacity: usize,
-    serve: impl FnOnce(MembraneState, Streaming<C>, mpsc::Sender<Result<C::ServerMessage, Status>>) -> F,
+    serve: impl FnOnce(Streaming<C>, mpsc::Sender<Result<C::ServerMessage, Status>>) -> F,
 ) -> Response<ServerStream<C::ServerMessage>>
 where
     C: AppMessage,
@@ -74,25 +75,25 @@ where
 {
     let from_app = request.into_inner();
     let (to_app, to_app_rx) = mpsc::channel(capacity);
-    state.tasks.spawn(serve(state.clone(), from_app, to_app));
+    tasks.spawn(serve(from_app, to_app));
     // Ending the response stream on shutdown lets the gRPC server finish
     // even while applications keep their streams open.
     let server_stream =
-        ReceiverStream::new(to_app_rx).take_until(state.shutdown.clone().cancelled_owned());
+        ReceiverStream::new(to_app_rx).take_until(shutdown.clone().cancelled_owned());
     Response::new(Box::pin(server_stream))
 }
 
 /// The registration the stream must open with, and the answer to send when
 /// it is accepted. `None` if the stream ended or failed first, or opened with
 /// something else (refused with INVALID_ARGUMENT).
-pub(super) async fn registration<C: AppMessage>(
-    state: &MembraneState,
+pub(crate) async fn registration<C: AppMessage>(
+    shutdown: &CancellationToken,
     from_app: &mut Streaming<C>,
     to_app: &mpsc::Sender<Result<C::ServerMessage, Status>>,
 ) -> Option<(C::Registration, C::ServerMessage)> {
     let first = tokio::select! {
         first = from_app.message() => first,
-        () = state.shutdown.cancelled() => return None,
+        () = shutdown.cancelled() => return None,
     };
     match first.map(|first| first.map(C::read)) {
         Ok(Some((id, ClientContent::Registration(request)))) => Some((request, C::registered(id))),
@@ -113,8 +114,8 @@ pub(super) async fn registration<C: AppMessage>(
 /// whether a request waited for its id) until the stream ends, the
 /// application stops reading, or the membrane stops. Whatever else arrives
 /// goes to `note`, to be logged.
-pub(super) async fn route_answers<C: AppMessage>(
-    state: &MembraneState,
+pub(crate) async fn route_answers<C: AppMessage>(
+    shutdown: &CancellationToken,
     mut from_app: Streaming<C>,
     to_app: &mpsc::Sender<Result<C::ServerMessage, Status>>,
     answer: impl Fn(&str, C::Answer) -> bool,
@@ -125,7 +126,7 @@ pub(super) async fn route_answers<C: AppMessage>(
             message = from_app.message() => message,
             // The application stopped reading our requests.
             () = to_app.closed() => return,
-            () = state.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
         };
         match message.map(|message| message.map(C::read)) {
             Ok(Some((id, ClientContent::Answer(response)))) => {

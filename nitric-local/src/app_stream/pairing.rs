@@ -2,7 +2,7 @@
 //! that come back paired with them by id.
 //!
 //! Both application streams work this way: websocket events go to a
-//! `HandleEvents` stream ([`crate::websocket`]), topic messages to a
+//! `HandleEvents` stream ([`super::router`]), topic messages to a
 //! `Subscribe` stream ([`crate::topics`]). Any number of requests may be
 //! outstanding on one stream, and they may be answered in any order.
 
