@@ -161,17 +161,19 @@
 
 #![warn(missing_docs)]
 
-mod app_stream;
-mod config;
-mod descriptors;
-mod in_process;
-mod lifecycle;
+// From the bottom up: no module uses one listed after it
+// (tests/tests/layers.rs checks).
 mod memory;
-mod policies;
-mod services;
+mod descriptors;
 mod store;
+mod policies;
+mod app_stream;
 mod topics;
+mod config;
 mod websocket;
+mod in_process;
+mod services;
+mod lifecycle;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

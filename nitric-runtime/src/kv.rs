@@ -5,9 +5,9 @@ pub use crate::declaration::{ConnectionCleanup, KvClientNeeds};
 use crate::declaration::{KvPermission, KvStoreDeclaration};
 use crate::error::Error;
 use crate::handle::ServiceHandle;
-use crate::json;
 use crate::transport::Channel;
 use futures_util::stream::{Stream, StreamExt};
+use nitric_protocol::json;
 use nitric_protocol::kvstore::v1::{
     kv_store_client::KvStoreClient, KvStoreDeleteKeyRequest, KvStoreGetValueRequest,
     KvStoreScanKeysRequest, KvStoreSetValueRequest, Store, ValueRef,
@@ -239,7 +239,7 @@ impl<'a> StoreCalls<'a> {
             .map(Some)
             .map_err(|reason| Error::Value {
                 operation: operation(),
-                reason,
+                reason: reason.to_string(),
             })
     }
 
@@ -251,7 +251,7 @@ impl<'a> StoreCalls<'a> {
         let operation = || set_operation(self.store, key);
         let content = json::to_struct(value).map_err(|reason| Error::Value {
             operation: operation(),
-            reason,
+            reason: reason.to_string(),
         })?;
         let request = KvStoreSetValueRequest {
             r#ref: self.value_ref(key),

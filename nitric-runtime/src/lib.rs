@@ -59,7 +59,6 @@
 // (tests/tests/layers.rs checks).
 mod error;
 mod handler;
-mod json;
 mod declaration;
 // The embedded membrane's types: nitric-local's, or uninhabited stand-ins
 // when the `local` feature leaves it out, so no other module needs a cfg.

@@ -3,8 +3,8 @@
 use crate::declaration::{TopicDeclaration, TopicPermission};
 use crate::error::Error;
 use crate::handle::ServiceHandle;
-use crate::json;
 use crate::transport::Channel;
+use nitric_protocol::json;
 use nitric_protocol::topics::v1::{
     topic_message, topics_client::TopicsClient, MessageRequest, TopicPublishRequest,
 };
@@ -93,7 +93,7 @@ pub(crate) async fn publish<T: Serialize + ?Sized>(
     let operation = || publish_operation(topic);
     let content = json::to_struct(payload).map_err(|reason| Error::Value {
         operation: operation(),
-        reason,
+        reason: reason.to_string(),
     })?;
     let delay = delay
         .map(prost_types::Duration::try_from)
@@ -181,7 +181,7 @@ impl<T: DeserializeOwned> FromTopicEvent for T {
     fn from_topic_event(message: TopicEvent) -> Result<Self, Error> {
         json::from_struct(message.payload).map_err(|reason| Error::Value {
             operation: format!("read a message of topic \"{}\"", message.topic),
-            reason,
+            reason: reason.to_string(),
         })
     }
 }

@@ -49,9 +49,38 @@ pub fn declared_modules(src: &Path) -> Vec<String> {
     modules
 }
 
+/// What `lib.rs` re-exports at the crate root, by name, with the module
+/// each comes from: `pub use config::{Config, parse_size};` maps both names
+/// to `config`, so `crate::Config` counts as a use of `config`.
+pub fn root_reexports(src: &Path) -> Vec<(String, String)> {
+    let tokens: Vec<TokenTree> = tokens(&src.join("lib.rs")).into_iter().collect();
+    let mut found = Vec::new();
+    for (index, token) in tokens.iter().enumerate() {
+        let (TokenTree::Ident(keyword), Some(TokenTree::Ident(module))) =
+            (token, tokens.get(index + 1))
+        else {
+            continue;
+        };
+        if keyword != "use" || !is_path_separator(&tokens, index + 2) {
+            continue;
+        }
+        let names = match tokens.get(index + 4) {
+            Some(TokenTree::Group(group)) => group_tails(group.stream()),
+            Some(_) => {
+                let rest: TokenStream = tokens[index + 4..].iter().cloned().collect();
+                group_tails(rest).into_iter().take(1).collect()
+            }
+            None => Vec::new(),
+        };
+        found.extend(names.into_iter().map(|name| (name, module.to_string())));
+    }
+    found
+}
+
 /// Every use of a module declared later than the module using it.
 pub fn violations(src: &Path) -> Vec<Violation> {
     let order = declared_modules(src);
+    let reexports = root_reexports(src);
     let rank = |name: &str| order.iter().position(|module| module == name);
     let mut found = BTreeSet::new();
     for file in rust_files(src) {
@@ -64,7 +93,11 @@ pub fn violations(src: &Path) -> Vec<Violation> {
             continue; // a file no `mod` declares (a bin, a stray)
         };
         let mut named = BTreeSet::new();
-        collect_uses(tokens(&file), &path, &order, &mut named);
+        let names = Names {
+            order: &order,
+            reexports: &reexports,
+        };
+        collect_uses(tokens(&file), &path, &names, &mut named);
         for used in named {
             if rank(&used).is_some_and(|used_rank| used_rank > own_rank) {
                 found.insert(Violation {
@@ -115,12 +148,7 @@ fn module_path(relative: &Path) -> Vec<String> {
 /// Adds to `named` each top-level module that `stream` names through
 /// `crate::` or a `super::` reaching the crate root; `at` is the module
 /// the stream is in.
-fn collect_uses(
-    stream: TokenStream,
-    at: &[String],
-    order: &[String],
-    named: &mut BTreeSet<String>,
-) {
+fn collect_uses(stream: TokenStream, at: &[String], names: &Names, named: &mut BTreeSet<String>) {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     let mut index = 0;
     while index < tokens.len() {
@@ -133,7 +161,7 @@ fn collect_uses(
                     if body.delimiter() == Delimiter::Brace {
                         let mut inner = at.to_vec();
                         inner.push(name.to_string());
-                        collect_uses(body.stream(), &inner, order, named);
+                        collect_uses(body.stream(), &inner, names, named);
                         index += 3;
                         continue;
                     }
@@ -161,10 +189,10 @@ fn collect_uses(
                 };
                 if base.is_empty() && is_path_separator(&tokens, separator) {
                     match tokens.get(separator + 2) {
-                        Some(TokenTree::Ident(first)) => note(first.to_string(), order, named),
+                        Some(TokenTree::Ident(first)) => names.note(&first.to_string(), named),
                         Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
                             for first in group_heads(group.stream()) {
-                                note(first, order, named);
+                                names.note(&first, named);
                             }
                         }
                         _ => {}
@@ -173,16 +201,27 @@ fn collect_uses(
                 index = separator + 1;
                 continue;
             }
-            TokenTree::Group(group) => collect_uses(group.stream(), at, order, named),
+            TokenTree::Group(group) => collect_uses(group.stream(), at, names, named),
             _ => {}
         }
         index += 1;
     }
 }
 
-fn note(name: String, order: &[String], named: &mut BTreeSet<String>) {
-    if order.contains(&name) {
-        named.insert(name);
+/// The crate's modules and root re-exports, to tell which module a path's
+/// first segment after `crate::` stands for.
+struct Names<'a> {
+    order: &'a [String],
+    reexports: &'a [(String, String)],
+}
+
+impl Names<'_> {
+    fn note(&self, first: &str, named: &mut BTreeSet<String>) {
+        if self.order.iter().any(|module| module == first) {
+            named.insert(first.to_owned());
+        } else if let Some((_, module)) = self.reexports.iter().find(|(name, _)| name == first) {
+            named.insert(module.clone());
+        }
     }
 }
 
@@ -193,6 +232,27 @@ fn is_path_separator(tokens: &[TokenTree], index: usize) -> bool {
         (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
             if first.as_char() == ':' && second.as_char() == ':'
     )
+}
+
+/// The name each comma-separated path in `use x::{...}` brings in: its
+/// last identifier, or the one after `as`.
+fn group_tails(stream: TokenStream) -> Vec<String> {
+    let mut tails = Vec::new();
+    let mut last = None;
+    for token in stream {
+        match token {
+            TokenTree::Ident(ident) => last = Some(ident.to_string()),
+            TokenTree::Punct(punct) if punct.as_char() == ',' || punct.as_char() == ';' => {
+                tails.extend(last.take());
+                if punct.as_char() == ';' {
+                    return tails;
+                }
+            }
+            _ => {}
+        }
+    }
+    tails.extend(last);
+    tails
 }
 
 /// The first identifier of each comma-separated path in `use x::{...}`.
@@ -242,6 +302,31 @@ mod tests {
                 module: "low".into(),
                 uses: "high".into()
             }]
+        );
+    }
+
+    #[test]
+    fn a_root_reexport_counts_as_its_module() {
+        let dir = crate_with(&[
+            ("lib.rs", "mod low;\nmod config;\npub use config::{Config, parse as parse_config};\npub use low::Low;\n"),
+            ("low.rs", "fn f(_: crate::Config) { crate::parse_config(); } pub struct Low;"),
+            ("config.rs", "pub struct Config; pub fn parse() { let _ = crate::Low; }"),
+        ]);
+        assert_eq!(
+            root_reexports(dir.path()),
+            [
+                ("Config".to_owned(), "config".to_owned()),
+                ("parse_config".to_owned(), "config".to_owned()),
+                ("Low".to_owned(), "low".to_owned())
+            ]
+        );
+        let found: Vec<String> = violations(dir.path())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            ["low.rs (module `low`) uses `config`, which lib.rs declares after it"]
         );
     }
 

@@ -29,3 +29,8 @@ fn check(crate_dir: &str) {
 fn nitric_runtime_has_no_module_using_a_later_one() {
     check("nitric-runtime");
 }
+
+#[test]
+fn nitric_local_has_no_module_using_a_later_one() {
+    check("nitric-local");
+}

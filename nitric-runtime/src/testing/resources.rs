@@ -3,10 +3,10 @@
 
 use super::TestError;
 use crate::handle::ServiceHandle;
-use crate::json;
 use crate::kv::StoreCalls;
 use crate::topic::{self, TopicEvent};
 use futures_util::TryStreamExt;
+use nitric_protocol::json;
 use nitric_protocol::topics::v1::{
     client_message, server_message, subscriber_client::SubscriberClient, ClientMessage,
     MessageResponse, RegistrationRequest,
