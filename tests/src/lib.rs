@@ -5,6 +5,7 @@ pub mod fresh_crate;
 pub mod interop;
 mod process;
 pub mod recording_membrane;
+#[cfg(feature = "external")]
 pub mod webdriver;
 
 pub use process::Process;
