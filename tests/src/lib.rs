@@ -6,6 +6,7 @@ pub mod interop;
 pub mod layers;
 mod process;
 pub mod recording_membrane;
+#[cfg(feature = "external")]
 pub mod webdriver;
 
 pub use process::Process;

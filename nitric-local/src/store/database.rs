@@ -34,6 +34,27 @@ use super::{Cause, DatabaseError, OpenError, Unusable, VALUES};
 /// the database closed until this much time after that reopen.
 pub(super) const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// When the database may be opened again after an I/O error: at most once
+/// per `interval`, measured on `clock`.
+pub(super) struct Reopening {
+    pub(super) interval: Duration,
+    pub(super) clock: Clock,
+}
+
+impl Reopening {
+    /// At most once per `interval` of real time.
+    pub(super) fn every(interval: Duration) -> Self {
+        Self {
+            interval,
+            clock: Box::new(Instant::now),
+        }
+    }
+}
+
+/// Reads the time: [`Instant::now`] in production; tests pass a clock they
+/// move by hand, so they need not wait through an interval.
+pub(super) type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
+
 /// Opens (or creates) the database: [`Database::create`] on the file in
 /// production, a backend that fails on demand in tests.
 pub(super) type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
@@ -47,7 +68,7 @@ pub(super) struct DatabaseHandle {
     /// The file, for messages.
     path: PathBuf,
     open: Opener,
-    reopen_interval: Duration,
+    reopening: Reopening,
 }
 
 enum State {
@@ -76,7 +97,7 @@ impl DatabaseHandle {
     pub(super) fn open(
         path: PathBuf,
         open: Opener,
-        reopen_interval: Duration,
+        reopening: Reopening,
     ) -> Result<Self, OpenError> {
         let db = open_with_table(&open)?;
         Ok(Self {
@@ -87,7 +108,7 @@ impl DatabaseHandle {
             }),
             path,
             open,
-            reopen_interval,
+            reopening,
         })
     }
 
@@ -116,7 +137,7 @@ impl DatabaseHandle {
                     });
                 }
                 State::Failed { since, why, .. } => {
-                    if !may_reopen || since.elapsed() < self.reopen_interval {
+                    if !may_reopen || self.too_soon_after(*since) {
                         return Err(Cause::Unusable {
                             path: self.path.clone(),
                             why: why.clone(),
@@ -159,11 +180,11 @@ impl DatabaseHandle {
             return;
         }
         match reopened {
-            Some(reopened) if reopened.elapsed() < self.reopen_interval => {
+            Some(reopened) if self.too_soon_after(reopened) => {
                 tracing::error!(
                     path = %self.path.display(),
                     %error,
-                    interval = ?self.reopen_interval,
+                    interval = ?self.reopening.interval,
                     "the key/value database failed with an I/O error again soon after it was \
                      reopened; every key/value operation fails until the interval has passed \
                      since that reopen, then the next one reopens it"
@@ -173,7 +194,7 @@ impl DatabaseHandle {
                     since: reopened,
                     why: Arc::new(Unusable::FailedAgain {
                         error: error.clone(),
-                        interval: self.reopen_interval,
+                        interval: self.reopening.interval,
                     }),
                 };
             }
@@ -188,7 +209,7 @@ impl DatabaseHandle {
             generation, since, ..
         } = *state
         {
-            if since.elapsed() >= self.reopen_interval {
+            if !self.too_soon_after(since) {
                 self.reopen(&mut state, generation);
             }
         }
@@ -200,7 +221,7 @@ impl DatabaseHandle {
         let opened = open_with_table(&self.open);
         // Measured once the repair is done, so that a long repair does not
         // eat into the interval the database then gets to work.
-        let now = Instant::now();
+        let now = (self.reopening.clock)();
         **state = match opened {
             Ok(db) => {
                 tracing::warn!(path = %self.path.display(), "reopened the key/value database after an I/O error");
@@ -224,6 +245,11 @@ impl DatabaseHandle {
                 }
             }
         };
+    }
+
+    /// Whether less than the reopen interval has passed since `then`.
+    fn too_soon_after(&self, then: Instant) -> bool {
+        (self.reopening.clock)().saturating_duration_since(then) < self.reopening.interval
     }
 
     fn write_state(&self) -> RwLockWriteGuard<'_, State> {

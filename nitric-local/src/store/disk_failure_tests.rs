@@ -4,13 +4,13 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use futures_util::FutureExt;
 
-use super::database::Opener;
+use super::database::{Clock, Opener, Reopening};
 use super::failing_disk::FailingDisk;
 use super::{Cause, Store, StoreError, Unusable};
 
@@ -25,15 +25,34 @@ fn open(disk: &FailingDisk) -> Store {
 
 /// A store on `disk`, and how many times it opened the database (the
 /// first open included).
-fn open_counting(disk: &FailingDisk, reopen_interval: Duration) -> (Store, Arc<AtomicUsize>) {
+fn open_counting(disk: &FailingDisk, reopening: Reopening) -> (Store, Arc<AtomicUsize>) {
     let opens = Arc::new(AtomicUsize::new(0));
     let (disk, counted) = (disk.clone(), opens.clone());
     let open: Opener = Box::new(move || {
         counted.fetch_add(1, Ordering::SeqCst);
         disk.open()
     });
-    let store = Store::open_with(DISK.into(), open, reopen_interval).unwrap();
+    let store = Store::open_with(DISK.into(), open, reopening).unwrap();
     (store, opens)
+}
+
+/// A clock that stands still until the test moves it on.
+#[derive(Clone)]
+struct ManualClock(Arc<Mutex<Instant>>);
+
+impl ManualClock {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+
+    fn clock(&self) -> Clock {
+        let now = self.0.clone();
+        Box::new(move || *now.lock().unwrap())
+    }
 }
 
 /// The value that lands on a bad block, for
@@ -240,7 +259,7 @@ fn assert_closed_after_failing_again<T: std::fmt::Debug>(outcome: Result<T, Stor
 #[tokio::test]
 async fn a_disk_that_opens_but_keeps_failing_writes_costs_one_reopen_per_interval() {
     let disk = FailingDisk::new();
-    let (store, opens) = open_counting(&disk, Duration::from_secs(3600));
+    let (store, opens) = open_counting(&disk, Reopening::every(Duration::from_secs(3600)));
     store.set("s", "key:001", b"old".to_vec()).await.unwrap();
     disk.fail_writes_holding(Some(BAD));
 
@@ -279,11 +298,15 @@ async fn a_disk_that_opens_but_keeps_failing_writes_costs_one_reopen_per_interva
 
 #[tokio::test]
 async fn once_the_interval_has_passed_the_next_operation_reopens_the_database() {
-    // Long enough that the few operations checked inside one interval run
-    // well within it, even on a loaded machine.
+    // Time passes only when the test moves the clock on.
     const INTERVAL: Duration = Duration::from_secs(1);
+    let time = ManualClock::new();
     let disk = FailingDisk::new();
-    let (store, opens) = open_counting(&disk, INTERVAL);
+    let reopening = Reopening {
+        interval: INTERVAL,
+        clock: time.clock(),
+    };
+    let (store, opens) = open_counting(&disk, reopening);
     store.set("s", "bad", b"old".to_vec()).await.unwrap();
     disk.fail_writes_holding(Some(BAD));
     for _ in 0..2 {
@@ -294,7 +317,7 @@ async fn once_the_interval_has_passed_the_next_operation_reopens_the_database() 
 
     // The disk still fails: the first operation after the interval
     // reopens the database once, fails again, and it is closed again.
-    tokio::time::sleep(INTERVAL).await;
+    time.advance(INTERVAL);
     assert_write_failed(answered(store.set("s", "bad", BAD.to_vec())).await, "bad");
     assert_eq!(opens.load(Ordering::SeqCst), 3);
     assert_closed_after_failing_again(answered(store.get("s", "bad")).await);
@@ -305,7 +328,7 @@ async fn once_the_interval_has_passed_the_next_operation_reopens_the_database() 
     disk.fail_writes_holding(None);
     assert_closed_after_failing_again(answered(store.set("s", "good", b"1".to_vec())).await);
     assert_eq!(opens.load(Ordering::SeqCst), 3);
-    tokio::time::sleep(INTERVAL).await;
+    time.advance(INTERVAL);
     answered(store.set("s", "bad", BAD.to_vec())).await.unwrap();
     assert_eq!(opens.load(Ordering::SeqCst), 4);
     assert_eq!(
@@ -332,7 +355,7 @@ async fn readers_and_a_writer_meeting_one_io_error_reopen_the_database_once() {
     }
     // A zero interval reopens after every I/O error, so only telling that
     // the operations met the same error keeps the reopens to one.
-    let (store, opens) = open_counting(&disk, Duration::ZERO);
+    let (store, opens) = open_counting(&disk, Reopening::every(Duration::ZERO));
 
     // A database just opened has none of the values cached: each
     // operation reads the disk, and waits there until every one of them
@@ -396,7 +419,7 @@ async fn a_lone_change_refused_for_another_operations_io_error_is_tried_again() 
         }
         store.close().await;
     }
-    let (store, opens) = open_counting(&disk, Duration::ZERO);
+    let (store, opens) = open_counting(&disk, Reopening::every(Duration::ZERO));
 
     // The change's commit waits in its first write to the disk...
     disk.writes().hold();

@@ -29,7 +29,7 @@ use std::time::Duration;
 use redb::{Database, TableDefinition};
 use tokio::sync::oneshot;
 
-use database::{DatabaseHandle, Opener, REOPEN_INTERVAL};
+use database::{DatabaseHandle, Opener, Reopening, REOPEN_INTERVAL};
 use writer::{Change, PendingChange};
 
 /// All values, ordered by store name, then key (byte-wise), which makes a
@@ -166,7 +166,7 @@ impl Store {
     pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
         let file = path.to_owned();
         let open: Opener = Box::new(move || Database::create(&file));
-        Self::open_with(path.to_owned(), open, REOPEN_INTERVAL)
+        Self::open_with(path.to_owned(), open, Reopening::every(REOPEN_INTERVAL))
     }
 
     /// Opens (or creates) a database on `backend`, to test how the store
@@ -180,15 +180,11 @@ impl Store {
     ) -> Result<Self, OpenError> {
         let open: Opener =
             Box::new(move || Database::builder().create_with_backend(backend.clone()));
-        Self::open_with(name.to_owned(), open, reopen_interval)
+        Self::open_with(name.to_owned(), open, Reopening::every(reopen_interval))
     }
 
-    fn open_with(
-        path: PathBuf,
-        open: Opener,
-        reopen_interval: Duration,
-    ) -> Result<Self, OpenError> {
-        let database = Arc::new(DatabaseHandle::open(path, open, reopen_interval)?);
+    fn open_with(path: PathBuf, open: Opener, reopening: Reopening) -> Result<Self, OpenError> {
+        let database = Arc::new(DatabaseHandle::open(path, open, reopening)?);
         let changes = writer::spawn(database.clone())
             .map_err(|error| OpenError::Database(redb::StorageError::Io(error).into()))?;
         Ok(Self { database, changes })

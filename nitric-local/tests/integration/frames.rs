@@ -120,6 +120,11 @@ async fn what_was_queued_before_a_protocol_error_goes_out_before_the_1002_close(
         messages
             .answer(&event_id, WebsocketEventResponse::default())
             .await;
+        // Not synchronisation: the frames asserted below are the same
+        // whenever the client starts reading. The pause makes it likely
+        // that the bad frame is read while the backlog is still queued,
+        // the case this test is about; the gateway shows no event for that
+        // moment that a test could wait for.
         tokio::time::sleep(Duration::from_millis(200)).await;
 
         let frames = frames_until_close(&mut tcp).await;

@@ -119,14 +119,19 @@ async fn an_idle_connection_is_closed_with_1001() {
     let mut app = test.accepting_app("chat").await;
     let (mut client, id) = app.connect().await;
 
-    // Messages keep it open past the idle timeout...
-    let started = Instant::now();
-    for _ in 0..8 {
+    // Messages keep it open past the idle timeout: one every 120 ms (the
+    // pause is the test: a client that talks less often than the timeout
+    // but never falls silent that long), for more than the timeout. The
+    // clock only says when to stop sending; nothing asserts on it.
+    let talking = Instant::now();
+    let mut sent = 0;
+    while talking.elapsed() <= Duration::from_millis(900) {
         client.send(Message::text("still here")).await.unwrap();
         app.messages.next().await;
+        sent += 1;
         tokio::time::sleep(Duration::from_millis(120)).await;
     }
-    assert!(started.elapsed() > Duration::from_millis(900));
+    assert!(sent > 1, "{sent} messages");
     // ...and silence closes it.
     assert_eq!(closed_with(&mut client).await, Some(CloseCode::Away));
     finish_closing(client);
@@ -135,23 +140,27 @@ async fn an_idle_connection_is_closed_with_1001() {
 
 #[tokio::test]
 async fn a_connection_is_closed_with_1001_at_the_end_of_its_lifetime() {
+    // Idle for an hour would be fine: only the lifetime can close it.
     let test = TestMembrane::start_with(|config| {
         config.max_connection_lifetime = Duration::from_millis(500);
+        config.idle_timeout = Duration::from_secs(3600);
     })
     .await;
     let mut app = test.accepting_app("chat").await;
     let (client, id) = app.connect().await;
-    let started = Instant::now();
 
+    // A busy client: it sends until the close, and the app hears it.
     let (mut out, mut incoming) = client.split();
     let chatting = tokio::spawn(async move {
-        for _ in 0..50 {
+        loop {
             if out.send(Message::text("busy")).await.is_err() {
                 return;
             }
+            // Pacing, not synchronisation: a client that keeps talking.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
+    assert_eq!(body(&app.messages.next().await), b"busy");
     let code = loop {
         match within("the close", incoming.next()).await {
             Some(Ok(Message::Close(frame))) => break frame.map(|frame| frame.code),
@@ -160,8 +169,6 @@ async fn a_connection_is_closed_with_1001_at_the_end_of_its_lifetime() {
         }
     };
     assert_eq!(code, Some(CloseCode::Away));
-    assert!(started.elapsed() >= Duration::from_millis(450));
-    assert!(started.elapsed() < Duration::from_secs(2));
     chatting.abort();
     // Reading on answers the close frame.
     tokio::spawn(async move { while let Some(Ok(_)) = incoming.next().await {} });
@@ -188,10 +195,9 @@ async fn a_client_slow_to_send_its_headers_is_disconnected() {
         config.header_read_timeout = Duration::from_millis(300);
     })
     .await;
-    let app = test.accepting_app("chat").await;
+    let mut app = test.accepting_app("chat").await;
     let addr = app.url.strip_prefix("ws://").unwrap().to_owned();
 
-    let started = Instant::now();
     let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n")
@@ -199,16 +205,15 @@ async fn a_client_slow_to_send_its_headers_is_disconnected() {
         .unwrap();
     for stream in [&mut silent, &mut slow] {
         let mut rest = Vec::new();
-        // The server closes the connection (perhaps after an error response).
+        // The server closes the connection (perhaps after an error
+        // response) instead of waiting for the rest of the headers.
         within("the server to close", stream.read_to_end(&mut rest))
             .await
             .ok();
     }
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(3),
-        "closed after {elapsed:?}"
-    );
+    // Neither was taken for a websocket client; one that sends its
+    // headers still is.
+    let (_prompt, _) = app.connect().await;
 }
 
 #[tokio::test]
@@ -317,11 +322,10 @@ async fn an_unanswered_connect_refuses_the_upgrade_with_504() {
     let mut connects = test.handler("chat", WebsocketEventType::Connect).await;
     let url = test.membrane.socket_url("chat").unwrap();
 
-    let started = Instant::now();
     let handshake = tokio::spawn(async move { refused_status(&url).await });
+    // Never answered: 504 says the event timeout ended the wait.
     let _ignored = connects.next_event().await;
     assert_eq!(within("the refusal", handshake).await.unwrap(), 504);
-    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Clients that do not read: they are closed, and nobody else waits for them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use nitric_protocol::resources::v1::{Action, ResourceType};
@@ -29,7 +29,9 @@ fn send(connection_id: &str, data: Vec<u8>) -> WebsocketSendRequest {
 async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast() {
     let test = TestMembrane::start_with(|config| {
         config.max_queued_bytes = 256 * 1024;
-        config.write_timeout = Duration::from_secs(1);
+        // Longer than `within` waits: a send that waited for the client
+        // that reads nothing would fail the test instead of slowing it.
+        config.write_timeout = Duration::from_secs(3600);
     })
     .await;
     test.allow(ResourceType::Websocket, "chat", &[Action::WebsocketManage])
@@ -79,7 +81,6 @@ async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast(
     });
     let mut websocket = WebsocketClient::new(test.channel().await);
     let mut slow_refusal = None;
-    let started = Instant::now();
     for round in 0..ROUNDS {
         let (id, event) = messages.next_event().await;
         assert_eq!(event.connection_id, sender_id);
@@ -87,7 +88,7 @@ async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast(
         let mut data = round.to_string().into_bytes();
         data.resize(BROADCAST_SIZE, b'.');
         for to in [&slow_id, &reader_id] {
-            match websocket.send_message(send(to, data.clone())).await {
+            match within("a send", websocket.send_message(send(to, data.clone()))).await {
                 Ok(_) => {}
                 Err(status) if to == &slow_id => {
                     assert_eq!(status.code(), Code::NotFound, "{status:?}");
@@ -101,11 +102,6 @@ async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast(
             .await;
     }
     let _sender = within("the sender", sending).await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "broadcasting took {:?}",
-        started.elapsed()
-    );
 
     let (received, _reader) = within("the broadcasts", reading).await.unwrap();
     for (round, text) in received.iter().enumerate() {
@@ -125,9 +121,11 @@ async fn a_client_that_never_reads_is_closed_and_the_others_get_every_broadcast(
 
 #[tokio::test]
 async fn close_connection_is_prompt_when_the_client_reads_nothing() {
+    // Longer than `within` waits: waiting for the blocked writes would
+    // fail the test.
     let test = TestMembrane::start_with(|config| {
         config.max_queued_bytes = 64 * 1024 * 1024;
-        config.write_timeout = Duration::from_secs(30);
+        config.write_timeout = Duration::from_secs(3600);
     })
     .await;
     let mut app = test.accepting_app("chat").await;
@@ -141,23 +139,18 @@ async fn close_connection_is_prompt_when_the_client_reads_nothing() {
             .await
             .unwrap();
     }
-    let started = Instant::now();
-    websocket
-        .close_connection(WebsocketCloseConnectionRequest {
+    within(
+        "closing the connection",
+        websocket.close_connection(WebsocketCloseConnectionRequest {
             socket_name: "chat".into(),
             connection_id: id.clone(),
-        })
-        .await
-        .unwrap();
-    assert!(started.elapsed() < Duration::from_millis(500));
+        }),
+    )
+    .await
+    .unwrap();
     // The close frame cannot get through, so the TCP connection is dropped
     // after a short grace instead of after the write timeout.
     assert_eq!(app.disconnects.next().await.connection_id, id);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "closed after {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
@@ -171,7 +164,8 @@ async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     let (_slow, id) = app.connect().await; // never read
     let mut websocket = WebsocketClient::new(test.channel().await);
 
-    let started = Instant::now();
+    // The queue holds 64 MiB and at most 20 MiB are sent: only the write
+    // timeout can drop the client.
     let mut refused = None;
     for _ in 0..200 {
         if let Err(status) = websocket
@@ -183,7 +177,6 @@ async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
         }
     }
     assert_eq!(app.disconnects.next().await.connection_id, id);
-    assert!(started.elapsed() < Duration::from_secs(5));
     if let Some(status) = refused {
         assert_eq!(status.code(), Code::NotFound);
     }

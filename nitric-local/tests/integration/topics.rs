@@ -367,6 +367,8 @@ async fn a_delayed_message_arrives_no_earlier_than_its_delay() {
     .unwrap();
     let message = subscriber.next().await;
 
+    // The delay is what is under test, and only a lower bound is checked:
+    // a loaded machine makes the wait longer, never shorter.
     assert!(
         published.elapsed() >= delay,
         "delivered after {:?}, before the delay of {delay:?}",

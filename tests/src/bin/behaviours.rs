@@ -1,13 +1,21 @@
 //! An app whose handlers misbehave on request, for the end-to-end tests.
 //!
 //! Connect query: `?reject=1` refuses, `?fail=1` errors, `?panic=1` panics,
-//! `?slow=1` accepts after one second; other parameters are remembered. The
-//! disconnect handler logs `disconnect handled for <id>`. Messages: `query` answers the connect
-//! query as JSON, `panic` panics, `slow` answers `slow done` after two
-//! seconds, `block` blocks its worker thread (no `.await`) until the next
-//! `release` message arrives or a minute passes, then answers `block done`; `missing
-//! key`, `send to stranger` and `write read-only` answer what those client
-//! calls returned, anything else is echoed.
+//! `?slow=1` logs `slow connect started` and accepts after one second;
+//! other parameters are remembered. The disconnect handler logs
+//! `disconnect handled for <id>`. Messages: `query` answers the connect
+//! query as JSON, `panic` panics, `slow` logs `slow handler started` and
+//! answers `slow done` after two seconds, `wait` logs `waiting for a
+//! release` and answers `wait done` once the next `release` message
+//! arrives (awaiting it, so no worker thread is held), `block` blocks its
+//! worker thread (no `.await`) until the next `release`, then answers
+//! `block done` (both give up after a minute); `missing key`, `send to
+//! stranger` and `write read-only` answer what those client calls
+//! returned, anything else is echoed.
+//!
+//! The tests wait for the log lines, never for time to pass: the one
+//! second and two seconds are how long a handler is in flight, which is
+//! what the tests of cancelled handshakes and of shutdown look at.
 
 use nitric_runtime::kv::KvStore;
 use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Reject};
@@ -63,21 +71,22 @@ async fn message(ctx: MessageContext) -> Result<(), BoxError> {
         "query" => serde_json::to_string(&QUERIES.get(ctx.connection_id()).await?)?,
         "panic" => panic!("the message handler panicked on purpose"),
         "slow" => {
+            tracing::info!("slow handler started");
             tokio::time::sleep(Duration::from_secs(2)).await;
             "slow done".to_owned()
         }
+        "wait" => {
+            let before = releases();
+            tracing::info!("waiting for a release");
+            tokio::task::spawn_blocking(move || wait_for_release(before)).await?;
+            "wait done".to_owned()
+        }
         "block" => {
-            let (releases, changed) = &RELEASES;
-            let releases = releases.lock().unwrap();
-            let before = *releases;
+            let before = releases();
             tracing::info!("blocking the thread on purpose");
             // A handler that never awaits: the worker thread is held until
             // the next `release`.
-            let _released = changed
-                .wait_timeout_while(releases, Duration::from_secs(60), |releases| {
-                    *releases == before
-                })
-                .unwrap();
+            wait_for_release(before);
             "block done".to_owned()
         }
         "release" => {
@@ -105,6 +114,24 @@ async fn message(ctx: MessageContext) -> Result<(), BoxError> {
     };
     ctx.socket().send(ctx.connection_id(), reply).await?;
     Ok(())
+}
+
+/// How many `release` messages have arrived so far.
+fn releases() -> u64 {
+    *RELEASES.0.lock().unwrap()
+}
+
+/// Blocks the calling thread until more than `before` releases have
+/// arrived, or a minute has passed.
+fn wait_for_release(before: u64) {
+    let (releases, changed) = &RELEASES;
+    let _released = changed
+        .wait_timeout_while(
+            releases.lock().unwrap(),
+            Duration::from_secs(60),
+            |releases| *releases == before,
+        )
+        .unwrap();
 }
 
 fn main() {

@@ -107,7 +107,8 @@ async fn message(ctx: MessageContext) -> Result<(), Error> {
 #[websocket("timed", on = "connect", timeout = "200ms")]
 async fn timed_connect(ctx: ConnectContext) {
     if ctx.query().get("slow").is_some() {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Never finishes: only the time limit can end it.
+        std::future::pending::<()>().await;
     }
 }
 
@@ -308,16 +309,11 @@ async fn typed_queries_and_json_replies() -> Result<(), TestError> {
 #[tokio::test]
 async fn a_handler_past_its_timeout_is_abandoned_as_failed() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let started = std::time::Instant::now();
+    // The handler never finishes, so only its 200 ms limit can refuse it.
     assert_eq!(
         app.connect_refused_with_query("timed", &[("slow", "1")])
             .await?,
         403
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "refused at the 200 ms timeout, not after the 5 s sleep: {:?}",
-        started.elapsed()
     );
     let mut quick = app.connect("timed").await?;
     quick.send_text("in time").await?;

@@ -2,7 +2,6 @@
 //! shutdown, seen from real websocket clients.
 
 use nitric_tests::{App, Client};
-use std::time::Duration;
 
 const APP: &str = env!("CARGO_BIN_EXE_behaviours");
 
@@ -52,21 +51,21 @@ async fn a_panicking_handler_does_not_stop_the_app() {
 
 #[tokio::test]
 async fn a_slow_handler_on_one_connection_does_not_hold_up_another() {
-    let (_app, url, _data) = started().await;
+    let (mut app, url, _data) = started().await;
     let mut slow = Client::connect(&url).await;
     let mut fast = Client::connect(&url).await;
-    slow.send("slow").await;
-    slow.send("after slow").await;
+    slow.send("wait").await;
+    slow.send("after wait").await;
+    app.stderr_line("waiting for a release").await;
+    // Answered while the other connection's handler waits: it cannot
+    // finish before the release, which is sent after this answer.
     fast.send("fast").await;
     assert_eq!(fast.receive().await, "fast");
-    assert_eq!(
-        slow.receives_within(Duration::ZERO).await,
-        None,
-        "the slow handler is still running"
-    );
+    fast.send("release").await;
+    assert_eq!(fast.receive().await, "released");
     // One connection's messages stay in order.
-    assert_eq!(slow.receive().await, "slow done");
-    assert_eq!(slow.receive().await, "after slow");
+    assert_eq!(slow.receive().await, "wait done");
+    assert_eq!(slow.receive().await, "after wait");
 }
 
 #[tokio::test]
@@ -74,9 +73,9 @@ async fn sigterm_lets_in_flight_handlers_finish_then_exits_zero() {
     let (mut app, url, _data) = started().await;
     let mut client = Client::connect(&url).await;
     client.send("slow").await;
-    app.stderr_line("handler registered").await;
-    // Give the event time to reach the handler before the signal.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The signal comes once the handler is running, and it takes two
+    // seconds more.
+    app.stderr_line("slow handler started").await;
     app.terminate();
     assert_eq!(client.receive().await, "slow done");
     let (status, stderr) = app.exit().await;

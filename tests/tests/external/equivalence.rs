@@ -88,7 +88,7 @@ fn check_fixture(name: &str, who: &str, recorded: &Recorded) {
         let mut text = format!(
             "# {who}.\n\
              # Run with NITRIC_ENVIRONMENT=build against the recording membrane\n\
-             # (tests/src/recording_membrane.rs) by tests/tests/equivalence.rs, which\n\
+             # (tests/src/recording_membrane.rs) by tests/tests/external/equivalence.rs, which\n\
              # compares it line for line. Lines sorted; see README.md beside this file.\n"
         );
         for line in &lines {
