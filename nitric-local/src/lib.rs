@@ -162,7 +162,7 @@
 #![warn(missing_docs)]
 
 // From the bottom up: no module uses one listed after it
-// (tests/tests/layers.rs checks).
+// (tests/tests/end_to_end/layers.rs checks).
 mod memory;
 mod descriptors;
 mod store;

@@ -56,7 +56,7 @@
 #![warn(missing_docs)]
 
 // From the bottom up: no module uses one listed after it
-// (tests/tests/layers.rs checks).
+// (tests/tests/end_to_end/layers.rs checks).
 mod error;
 mod handler;
 mod declaration;

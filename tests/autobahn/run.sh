@@ -3,7 +3,7 @@
 # fuzzingclient.json) against the echo example on its embedded membrane
 # (ws://127.0.0.1:4001) and against a bare tokio-tungstenite echo server
 # (ws://127.0.0.1:9002, bare-echo.rs), then prints both summaries. The
-# README's "RFC 6455 conformance" records and explains them.
+# docs/local-membrane.md's "RFC 6455 conformance" records and explains them.
 #
 #   tests/autobahn/run.sh
 #

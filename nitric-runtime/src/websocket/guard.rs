@@ -18,7 +18,7 @@ use std::ops::{Deref, DerefMut};
 /// any other error at warn as a failed guard (the log says the handler did
 /// not run). The client sees the refused handshake's
 /// HTTP status: 403 from this project's local membranes, 401 on AWS, 500
-/// under the Nitric CLI (see the README's "Connect guards").
+/// under the Nitric CLI (see docs/handlers.md, "Connect guards").
 ///
 /// Write `from_connect` as an `async fn`; what it awaits must be `Send`,
 /// as every handler's future is.

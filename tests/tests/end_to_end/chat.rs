@@ -86,7 +86,7 @@ async fn a_departed_connection_leaves_the_store() {
     membrane.shutdown().await;
 }
 
-/// The members of the lobby, as the chat's rooms keep them (see the README's
+/// The members of the lobby, as the chat's rooms keep them (see docs/rooms-and-state.md,
 /// "Rooms").
 async fn stored_connections(address: &str) -> Vec<String> {
     let mut client = KvStoreClient::connect(format!("http://{address}"))

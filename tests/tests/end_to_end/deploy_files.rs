@@ -1,6 +1,6 @@
 //! The files the Nitric CLI reads for the chat example point at things that
 //! exist: Docker is not available to the tests, so this is as far as they
-//! can follow `nitric up` (see the README, "Running under the Nitric CLI and
+//! can follow `nitric up` (see docs/deploying.md, "Running under the Nitric CLI and
 //! deploying").
 
 use std::path::{Path, PathBuf};

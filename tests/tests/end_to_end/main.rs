@@ -10,6 +10,7 @@ mod chat;
 mod deploy_files;
 mod echo;
 mod greeting;
+mod layers;
 mod membrane_restart;
 mod shutdown;
 mod startup_errors;
