@@ -38,10 +38,16 @@ pub(crate) const MAX_ROOM_NAME: usize = 256;
 
 /// `Ok` for a room name that fits in a key, else why not.
 pub(super) fn check_room(room: &str) -> Result<(), String> {
-    if room.len() > MAX_ROOM_NAME {
+    check_name("room name", room)
+}
+
+/// `Ok` for a name (`what`: "room name", "user id") that fits in a key,
+/// else why not; the limit is [`MAX_ROOM_NAME`] bytes.
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.len() > MAX_ROOM_NAME {
         return Err(format!(
-            "a room name is at most {MAX_ROOM_NAME} bytes, and this one is {}",
-            room.len()
+            "a {what} is at most {MAX_ROOM_NAME} bytes, and this one is {}",
+            name.len()
         ));
     }
     Ok(())
@@ -86,6 +92,34 @@ pub(super) fn joined_prefix(socket: &str, connection_id: &str) -> String {
     )
 }
 
+/// A key of `kind` made of `parts`, each escaped, joined with `:`: the
+/// keys of users, tickets, presence and history (see their modules).
+pub(super) fn compose(kind: &str, parts: &[&str]) -> String {
+    let mut key = kind.to_owned();
+    for part in parts {
+        key.push(SEPARATOR);
+        key.push_str(&encode(part));
+    }
+    key
+}
+
+/// [`compose`] with the socket as its first part, lowercased as the
+/// membrane matches it.
+pub(super) fn of_socket(kind: &str, socket: &str, parts: &[&str]) -> String {
+    let socket = socket_key(socket);
+    let mut all = vec![socket.as_str()];
+    all.extend_from_slice(parts);
+    compose(kind, &all)
+}
+
+/// The prefix listing every [`of_socket`] key of `kind` whose parts start
+/// with `parts`.
+pub(super) fn socket_prefix(kind: &str, socket: &str, parts: &[&str]) -> String {
+    let mut prefix = of_socket(kind, socket, parts);
+    prefix.push(SEPARATOR);
+    prefix
+}
+
 /// What a key listed under a prefix is to the lister.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Listed {
@@ -108,6 +142,12 @@ pub(super) fn last_part(key: &str, prefix: &str) -> Listed {
         return Listed::Foreign;
     }
     decode(part).map_or(Listed::Foreign, Listed::Part)
+}
+
+/// The decoded parts of a key after `prefix`, split at `:`; `None` for a
+/// key outside the prefix or one this module did not write.
+pub(super) fn parts_after(key: &str, prefix: &str) -> Option<Vec<String>> {
+    key.strip_prefix(prefix)?.split(SEPARATOR).map(decode).collect()
 }
 
 fn socket_part(socket: &str) -> String {
@@ -292,6 +332,21 @@ mod tests {
             &"c".repeat(128),
         );
         assert!(key.len() < 1_500, "{}", key.len());
+    }
+
+    #[test]
+    fn composed_keys_list_under_their_prefix_only() {
+        assert_eq!(of_socket("user", "Public", &["ada", "c1"]), "user:public:ada:c1");
+        let prefix = socket_prefix("user", "public", &["ada"]);
+        assert_eq!(prefix, "user:public:ada:");
+        let key = of_socket("user", "public", &["ada", "c:1"]);
+        assert_eq!(last_part(&key, &prefix), Listed::Part("c:1".to_owned()));
+        assert!(!of_socket("user", "public", &["adam", "c1"]).starts_with(&prefix));
+        assert_eq!(compose("ticket", &["a/b"]), "ticket:a~2Fb");
+        let key = of_socket("presence", "public", &["a:b", "c1"]);
+        let parts = parts_after(&key, &socket_prefix("presence", "public", &[]));
+        assert_eq!(parts, Some(vec!["a:b".to_owned(), "c1".to_owned()]));
+        assert_eq!(parts_after("presence:public:~zz", "presence:public:"), None);
     }
 
     #[test]

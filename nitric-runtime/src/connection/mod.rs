@@ -56,16 +56,28 @@
 //! # fn main() {}
 //! ```
 
+mod claim;
+mod history;
 mod keys;
+mod presence;
 mod rooms;
 mod state;
+mod tickets;
+mod users;
 
+pub use history::{History, Recorded};
+pub use presence::Presence;
 pub use rooms::{RoomBroadcast, Rooms};
 pub use state::ConnectionState;
+pub use tickets::{Ticket, TicketDesk, Tickets};
+pub use users::Users;
 
 use crate::declaration::{Departed, KvStoreDeclaration};
 use crate::error::Error;
+use crate::kv::KvStore;
+use crate::websocket::broadcast::ForgetConnection;
 use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, Websocket};
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 
 /// One connection of one socket: what rooms and connection state are kept
@@ -224,4 +236,49 @@ pub(crate) async fn clean_up(
             })
         }
     }
+}
+
+/// How users and presence forget a connection a send found gone: the keys
+/// that listed it go first (they may lack the key a cleanup follows), then
+/// it is cleaned up as after a disconnect.
+pub(super) struct ForgetGone<'a> {
+    pub(super) store: &'a KvStore<serde_json::Value>,
+    pub(super) socket: &'a Websocket,
+    /// The keys of `store` that listed a connection.
+    pub(super) listed_as: &'a (dyn Fn(&str) -> Vec<String> + Sync),
+}
+
+impl ForgetConnection for ForgetGone<'_> {
+    fn check_allowed(&self) -> Result<(), Error> {
+        self.store.require(crate::declaration::KvPermission::Delete)
+    }
+
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut first_error = None;
+            for key in (self.listed_as)(connection_id) {
+                if let Err(error) = self.store.delete(&key).await {
+                    first_error.get_or_insert(error);
+                }
+            }
+            let gone = Departed {
+                socket: self.socket.name(),
+                connection_id,
+            };
+            let operation = || format!("clean up connection \"{connection_id}\", found gone");
+            let cleaned = match self.socket.service(operation) {
+                Ok(service) => clean_up(service.cleanups(), gone, None).await,
+                Err(error) => Err(error),
+            };
+            first_error.map_or(cleaned, Err)
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch on this instance's clock: what
+/// tickets expire by and history entries are dated with.
+pub(super) fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
