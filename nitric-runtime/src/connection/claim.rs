@@ -65,9 +65,12 @@ pub(super) async fn claim(
     }
     let mine = nonce();
     store
-        .set_as(last, &Last {
-            nonce: mine.clone(),
-        })
+        .set_as(
+            last,
+            &Last {
+                nonce: mine.clone(),
+            },
+        )
         .await?;
     if is_closed(store, door).await? {
         return Ok(false);

@@ -233,7 +233,9 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> History<COUNT, MAX_AGE_SECS> {
     /// Deletes entry `seq` and its claim keys.
     async fn forget(&self, socket: &str, room: &str, seq: u64) -> Result<(), Error> {
         for kind in [ENTRY, LAST, DOOR] {
-            self.store.delete(&Self::key(kind, socket, room, seq)).await?;
+            self.store
+                .delete(&Self::key(kind, socket, room, seq))
+                .await?;
         }
         Ok(())
     }
@@ -344,7 +346,10 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> History<COUNT, MAX_AGE_SECS> {
         let entries = self.since(&socket, room, seq).await?;
         for (number, message) in &entries {
             socket
-                .send_json(connection.connection_id(), &envelope(room, *number, message))
+                .send_json(
+                    connection.connection_id(),
+                    &envelope(room, *number, message),
+                )
                 .await?;
         }
         Ok(entries.len())

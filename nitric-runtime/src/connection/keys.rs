@@ -147,7 +147,10 @@ pub(super) fn last_part(key: &str, prefix: &str) -> Listed {
 /// The decoded parts of a key after `prefix`, split at `:`; `None` for a
 /// key outside the prefix or one this module did not write.
 pub(super) fn parts_after(key: &str, prefix: &str) -> Option<Vec<String>> {
-    key.strip_prefix(prefix)?.split(SEPARATOR).map(decode).collect()
+    key.strip_prefix(prefix)?
+        .split(SEPARATOR)
+        .map(decode)
+        .collect()
 }
 
 fn socket_part(socket: &str) -> String {
@@ -336,7 +339,10 @@ mod tests {
 
     #[test]
     fn composed_keys_list_under_their_prefix_only() {
-        assert_eq!(of_socket("user", "Public", &["ada", "c1"]), "user:public:ada:c1");
+        assert_eq!(
+            of_socket("user", "Public", &["ada", "c1"]),
+            "user:public:ada:c1"
+        );
         let prefix = socket_prefix("user", "public", &["ada"]);
         assert_eq!(prefix, "user:public:ada:");
         let key = of_socket("user", "public", &["ada", "c:1"]);

@@ -6,6 +6,7 @@ use super::{Connection, ForgetGone};
 use crate::declaration::{Departed, KvPermission, KvStoreDeclaration};
 use crate::error::Error;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
+use crate::websocket::broadcast::ForgetConnection;
 use crate::websocket::{BroadcastReport, Websocket};
 use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
@@ -313,8 +314,7 @@ impl<M> Presence<M> {
     pub async fn sweep(&self, socket: &Websocket) -> Result<Vec<String>, Error> {
         let prefix = keys::socket_prefix(PRESENCE, socket.name(), &[]);
         let listed: Vec<String> = self.store.keys(&prefix).try_collect().await?;
-        let mut rooms_of: std::collections::BTreeMap<String, BTreeSet<String>> =
-            Default::default();
+        let mut rooms_of: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
         for key in &listed {
             if let Some([room, id]) = keys::parts_after(key, &prefix)
                 .and_then(|parts| <[String; 2]>::try_from(parts).ok())
@@ -322,25 +322,25 @@ impl<M> Presence<M> {
                 rooms_of.entry(id).or_default().insert(room);
             }
         }
-        let listed_as = |id: &str| {
-            rooms_of.get(id).into_iter().flatten().flat_map(|room| {
-                [
-                    member_key(socket.name(), room, id),
-                    present_key(socket.name(), id, room),
-                ]
-            })
-            .collect()
-        };
-        let forget = ForgetGone {
-            store: &self.store,
-            socket,
-            listed_as: &listed_as,
-        };
         let probe = json!({ "type": "presence", "event": "probe" });
         let report = socket
             .broadcast_json(rooms_of.keys().cloned(), &probe)
-            .forget_gone_with(&forget)
             .await?;
+        // Each room hears the gone member leave, then the rest of its data
+        // goes as after a disconnect.
+        let nothing_more = |_: &str| Vec::new();
+        let forget = ForgetGone {
+            store: &self.store,
+            socket,
+            listed_as: &nothing_more,
+        };
+        for id in &report.gone {
+            let gone = (socket, id.as_str());
+            for room in rooms_of.get(id).into_iter().flatten() {
+                self.leave_in(socket, &gone, room).await?;
+            }
+            forget.forget(id).await?;
+        }
         Ok(report.gone)
     }
 }

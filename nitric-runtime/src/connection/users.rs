@@ -137,7 +137,11 @@ impl Users {
     /// }
     /// # fn main() {}
     /// ```
-    pub async fn bind<C: Connection + ?Sized>(&self, connection: &C, user: &str) -> Result<(), Error> {
+    pub async fn bind<C: Connection + ?Sized>(
+        &self,
+        connection: &C,
+        user: &str,
+    ) -> Result<(), Error> {
         let (socket, id) = (connection.socket_name(), connection.connection_id());
         check_user(user, || {
             format!("bind connection \"{id}\" of socket \"{socket}\" to user {user:?}")
@@ -216,9 +220,16 @@ impl Users {
     /// }
     /// # fn main() {}
     /// ```
-    pub async fn connections_of(&self, socket: &Websocket, user: &str) -> Result<Vec<String>, Error> {
+    pub async fn connections_of(
+        &self,
+        socket: &Websocket,
+        user: &str,
+    ) -> Result<Vec<String>, Error> {
         check_user(user, || {
-            format!("list the connections of user {user:?} on socket \"{}\"", socket.name())
+            format!(
+                "list the connections of user {user:?} on socket \"{}\"",
+                socket.name()
+            )
         })?;
         let prefix = keys::socket_prefix(USER, socket.name(), &[user]);
         let keys: Vec<String> = self.store.keys(&prefix).try_collect().await?;

@@ -196,7 +196,7 @@ async fn fragile_disconnect(ctx: DisconnectContext) -> Result<(), BoxError> {
     }
 }
 
-async fn command(
+pub(crate) async fn command(
     client: &mut nitric_runtime::testing::TestClient,
     text: &str,
 ) -> Result<Value, TestError> {
@@ -205,7 +205,7 @@ async fn command(
 }
 
 /// Waits until `store` has no keys, or fails naming what is left.
-async fn until_empty(store: &TestKvStore<Value>, what: &str) -> Result<(), TestError> {
+pub(crate) async fn until_empty(store: &TestKvStore<Value>, what: &str) -> Result<(), TestError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let keys = store.keys("").await?;
