@@ -54,11 +54,13 @@ pub struct KvStore<T> {
 
 /// A client a `#[kv_store]` static can have: the static's type picks it.
 ///
-/// Implemented by [`KvStore<T>`], [`Rooms`](crate::connection::Rooms) and
-/// [`ConnectionState<T>`](crate::connection::ConnectionState). Each says
-/// what it needs from its declaration: rooms and connection state need
-/// `allow = [get, set, delete]` (a missing one fails the build), and the
-/// runtime deletes their data for a connection when it goes.
+/// Implemented by [`KvStore<T>`], [`Rooms`](crate::connection::Rooms),
+/// [`ConnectionState<T>`](crate::connection::ConnectionState) and the
+/// other clients of [`connection`](crate::connection) (users, tickets,
+/// presence, history). Each says what it needs from its declaration: those
+/// of `connection` need `allow = [get, set, delete]` (a missing one fails
+/// the build), and the runtime deletes their data for a connection when it
+/// goes.
 ///
 /// ```
 /// use nitric_runtime::connection::Rooms;
@@ -86,7 +88,7 @@ pub struct KvStore<T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a key/value client",
     label = "#[kv_store] cannot give a static of this type its value",
-    note = "a #[kv_store] static is a `KvStore<T>` (from `nitric_runtime::kv`), `Rooms` or `ConnectionState<T>` (from `nitric_runtime::connection`)"
+    note = "a #[kv_store] static is a `KvStore<T>` (from `nitric_runtime::kv`), or `Rooms`, `ConnectionState<T>`, `Users`, `Tickets`, `Presence<M>` or `History` (from `nitric_runtime::connection`)"
 )]
 pub trait KvClient {
     /// What the client needs from its declaration; generated-code

@@ -1,6 +1,10 @@
 //! What an app keeps per websocket connection, in a declared key/value
 //! store so every instance of the service sees it: the [`Rooms`] a
-//! connection is in, and a typed [`ConnectionState`] set when it connects.
+//! connection is in, and a typed [`ConnectionState`] set when it connects;
+//! the [`Users`] connections belong to, with [`Tickets`] and the [`Ticket`]
+//! guard to let them in; [`Presence`] in rooms, announced to them; and a
+//! room's [`History`], to resume after a reconnect (see
+//! docs/users-and-presence.md).
 //!
 //! Both are `#[kv_store]` statics; the runtime deletes a connection's data
 //! from them (a cleanup) when it disconnects, after the socket's disconnect
