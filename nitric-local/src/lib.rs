@@ -169,6 +169,7 @@ mod store;
 mod policies;
 mod app_stream;
 mod topics;
+mod schedules;
 mod config;
 mod websocket;
 mod in_process;
@@ -193,6 +194,8 @@ pub use config::{
 };
 pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
+#[doc(hidden)]
+pub use schedules::ScheduleTiming;
 pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
 #[doc(hidden)]
 pub use topics::TopicDelivery;
