@@ -194,9 +194,9 @@ pub use config::{
 };
 pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
+pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
 #[doc(hidden)]
 pub use schedules::ScheduleTiming;
-pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
 #[doc(hidden)]
 pub use topics::TopicDelivery;
 pub use topics::TopicLimits;

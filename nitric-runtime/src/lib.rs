@@ -70,6 +70,7 @@ mod transport;
 mod handle;
 pub mod kv;
 pub mod topic;
+pub mod schedule;
 pub mod websocket;
 pub mod connection;
 mod registry;
@@ -88,7 +89,7 @@ pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
 /// The embedded local membrane's settings ([`MembraneLocation::Embedded`]).
 #[cfg(feature = "local")]
 pub use nitric_local::Config as LocalConfig;
-pub use nitric_macros::{kv_store, subscribe, topic, websocket};
+pub use nitric_macros::{kv_store, schedule, subscribe, topic, websocket};
 pub use registry::Registry;
 pub use service::{run, serve, serve_with};
 pub use settings::{

@@ -19,7 +19,10 @@ pub(crate) enum Cadence {
 
 impl Cadence {
     /// Reads the registration's cadence, or says what is wrong with it.
-    pub(crate) fn read(wire: Option<&WireCadence>, timing: &ScheduleTiming) -> Result<Self, String> {
+    pub(crate) fn read(
+        wire: Option<&WireCadence>,
+        timing: &ScheduleTiming,
+    ) -> Result<Self, String> {
         match wire {
             Some(WireCadence::Every(every)) => {
                 let minutes = rate_minutes(&every.rate)?;
@@ -94,7 +97,14 @@ mod tests {
 
     #[test]
     fn refuses_what_the_clouds_cannot_run() {
-        for bad in ["", "0 minutes", "30 seconds", "five minutes", "1 week", "1 2 minutes"] {
+        for bad in [
+            "",
+            "0 minutes",
+            "30 seconds",
+            "five minutes",
+            "1 week",
+            "1 2 minutes",
+        ] {
             assert!(every(bad).unwrap_err().contains("is not a rate"), "{bad}");
         }
         let missing = Cadence::read(None, &ScheduleTiming::default()).unwrap_err();
@@ -107,7 +117,9 @@ mod tests {
             minute: Duration::from_millis(10),
             ..ScheduleTiming::default()
         };
-        let wire = WireCadence::Every(ScheduleEvery { rate: "3 minutes".into() });
+        let wire = WireCadence::Every(ScheduleEvery {
+            rate: "3 minutes".into(),
+        });
         assert_eq!(
             Cadence::read(Some(&wire), &timing),
             Ok(Cadence::Every(Duration::from_millis(30)))
@@ -116,7 +128,9 @@ mod tests {
 
     #[test]
     fn a_cron_cadence_waits_for_its_next_minute() {
-        let wire = WireCadence::Cron(ScheduleCron { expression: "0 * * * *".into() });
+        let wire = WireCadence::Cron(ScheduleCron {
+            expression: "0 * * * *".into(),
+        });
         let cadence = Cadence::read(Some(&wire), &ScheduleTiming::default()).unwrap();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(3600 + 59 * 60 + 30);
         assert_eq!(cadence.wait_from(now), Some(Duration::from_secs(30)));

@@ -141,9 +141,9 @@ impl Field {
     fn parse(&self, text: &str) -> Result<u64, String> {
         let mut bits = 0;
         for part in text.split(',') {
-            bits |= self.part(part).map_err(|reason| {
-                format!("cron {} field {text:?}: {reason}", self.name)
-            })?;
+            bits |= self
+                .part(part)
+                .map_err(|reason| format!("cron {} field {text:?}: {reason}", self.name))?;
         }
         Ok(bits)
     }
@@ -185,10 +185,7 @@ impl Field {
         }
         match text.parse::<u32>() {
             Ok(value) if (self.min..=self.max).contains(&value) => Ok(value),
-            Ok(value) => Err(format!(
-                "{value} is outside {}-{}",
-                self.min, self.max
-            )),
+            Ok(value) => Err(format!("{value} is outside {}-{}", self.min, self.max)),
             Err(_) => Err(format!("{text:?} is not a number")),
         }
     }
@@ -246,19 +243,52 @@ mod tests {
 
     #[test]
     fn finds_the_next_matching_minute() {
-        assert_eq!(next("* * * * *", "2024-05-01 10:15"), at("2024-05-01 10:16"));
-        assert_eq!(next("0 * * * *", "2024-05-01 10:15"), at("2024-05-01 11:00"));
-        assert_eq!(next("*/20 * * * *", "2024-05-01 10:15"), at("2024-05-01 10:20"));
-        assert_eq!(next("30 2 * * *", "2024-05-01 10:15"), at("2024-05-02 02:30"));
-        assert_eq!(next("0 0 1 JAN *", "2024-05-01 10:15"), at("2025-01-01 00:00"));
-        assert_eq!(next("0 0 29 2 *", "2024-03-01 00:00"), at("2028-02-29 00:00"));
+        assert_eq!(
+            next("* * * * *", "2024-05-01 10:15"),
+            at("2024-05-01 10:16")
+        );
+        assert_eq!(
+            next("0 * * * *", "2024-05-01 10:15"),
+            at("2024-05-01 11:00")
+        );
+        assert_eq!(
+            next("*/20 * * * *", "2024-05-01 10:15"),
+            at("2024-05-01 10:20")
+        );
+        assert_eq!(
+            next("30 2 * * *", "2024-05-01 10:15"),
+            at("2024-05-02 02:30")
+        );
+        assert_eq!(
+            next("0 0 1 JAN *", "2024-05-01 10:15"),
+            at("2025-01-01 00:00")
+        );
+        assert_eq!(
+            next("0 0 29 2 *", "2024-03-01 00:00"),
+            at("2028-02-29 00:00")
+        );
         // 2024-05-01 was a Wednesday; the next Monday is the 6th.
-        assert_eq!(next("0 9 * * MON", "2024-05-01 10:15"), at("2024-05-06 09:00"));
-        assert_eq!(next("0 9 * * 1-5/2", "2024-05-01 10:15"), at("2024-05-03 09:00"));
-        assert_eq!(next("0 0 * * 7", "2024-05-01 10:15"), at("2024-05-05 00:00"));
+        assert_eq!(
+            next("0 9 * * MON", "2024-05-01 10:15"),
+            at("2024-05-06 09:00")
+        );
+        assert_eq!(
+            next("0 9 * * 1-5/2", "2024-05-01 10:15"),
+            at("2024-05-03 09:00")
+        );
+        assert_eq!(
+            next("0 0 * * 7", "2024-05-01 10:15"),
+            at("2024-05-05 00:00")
+        );
         // Day of month or day of week, when both are given: the 10th, or a Sunday.
-        assert_eq!(next("0 0 10 * 0", "2024-05-01 10:15"), at("2024-05-05 00:00"));
-        assert_eq!(next("15,45 8-9 ? * *", "2024-05-01 09:50"), at("2024-05-02 08:15"));
+        assert_eq!(
+            next("0 0 10 * 0", "2024-05-01 10:15"),
+            at("2024-05-05 00:00")
+        );
+        assert_eq!(
+            next("15,45 8-9 ? * *", "2024-05-01 09:50"),
+            at("2024-05-02 08:15")
+        );
     }
 
     #[test]

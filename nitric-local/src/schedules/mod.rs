@@ -160,7 +160,10 @@ mod tests {
     fn a_name_is_held_by_one_stream_at_a_time() {
         let book = Arc::new(ScheduleBook::default());
         let claim = book.claim("nightly").unwrap();
-        assert!(book.claim("nightly").unwrap_err().contains("already registered"));
+        assert!(book
+            .claim("nightly")
+            .unwrap_err()
+            .contains("already registered"));
         assert!(book.claim("Nightly").is_ok());
         drop(claim);
         assert!(book.claim("nightly").is_ok());

@@ -102,7 +102,10 @@ async fn serve_stream(
         Cadence::read(request.cadence.as_ref(), &state.schedule_timing)
             .map_err(Status::invalid_argument)
             .and_then(|cadence| {
-                let claim = state.schedules.claim(&name).map_err(Status::already_exists)?;
+                let claim = state
+                    .schedules
+                    .claim(&name)
+                    .map_err(Status::already_exists)?;
                 Ok((cadence, claim))
             })
     };

@@ -82,9 +82,14 @@ impl ScheduleApp {
     async fn answer(&self, id: String) {
         let answer = ClientMessage {
             id,
-            content: Some(client_message::Content::IntervalResponse(IntervalResponse {})),
+            content: Some(client_message::Content::IntervalResponse(
+                IntervalResponse {},
+            )),
         };
-        self.to_membrane.send(answer).await.expect("the stream is open");
+        self.to_membrane
+            .send(answer)
+            .await
+            .expect("the stream is open");
     }
 }
 
@@ -119,7 +124,9 @@ async fn a_name_has_one_stream_and_is_free_again_once_it_ends() {
         .err()
         .expect("a second registration of the name is refused");
     assert_eq!(refused.code(), Code::AlreadyExists);
-    assert!(refused.message().contains("schedule \"nightly\" is already registered"));
+    assert!(refused
+        .message()
+        .contains("schedule \"nightly\" is already registered"));
     // Another name is fine.
     ScheduleApp::register(&test, "hourly", every("1 hour"))
         .await
@@ -149,7 +156,10 @@ async fn registrations_the_clouds_could_not_run_are_refused_saying_why() {
     };
     let status = refusal(every("30 seconds")).await;
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("minutes, hours or days"), "{status:?}");
+    assert!(
+        status.message().contains("minutes, hours or days"),
+        "{status:?}"
+    );
     let status = refusal(Cadence::Cron(ScheduleCron {
         expression: "61 * * * *".into(),
     }))
@@ -160,7 +170,10 @@ async fn registrations_the_clouds_could_not_run_are_refused_saying_why() {
         .await
         .err()
         .expect("refused");
-    assert!(status.message().contains("schedule_name is empty"), "{status:?}");
+    assert!(
+        status.message().contains("schedule_name is empty"),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]
@@ -173,6 +186,10 @@ async fn a_cron_schedule_registers_and_waits_for_its_minute() {
     let mut app = ScheduleApp::register(&test, "weekdays", cron)
         .await
         .expect("registered");
-    let nothing = tokio::time::timeout(Duration::from_millis(200), app.from_membrane.message()).await;
-    assert!(nothing.is_err(), "a cron schedule fired at once: {nothing:?}");
+    let nothing =
+        tokio::time::timeout(Duration::from_millis(200), app.from_membrane.message()).await;
+    assert!(
+        nothing.is_err(),
+        "a cron schedule fired at once: {nothing:?}"
+    );
 }

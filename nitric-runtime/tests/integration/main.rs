@@ -5,5 +5,6 @@
 //! each module on sockets, stores and topics of its own.
 
 mod rooms_and_state;
+mod schedules;
 mod test_kit;
 mod typed_handlers;
