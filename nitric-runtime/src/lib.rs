@@ -1,7 +1,8 @@
 //! Write [Nitric](https://nitric.io) websocket applications in Rust.
 //!
-//! Annotate `async fn`s with [`#[websocket]`](macro@websocket) and
-//! [`#[subscribe]`](macro@subscribe), declare key/value stores and topics with
+//! Annotate `async fn`s with [`#[websocket]`](macro@websocket),
+//! [`#[subscribe]`](macro@subscribe) and [`#[schedule]`](macro@schedule),
+//! declare key/value stores and topics with
 //! [`#[kv_store]`](macro@kv_store) and [`#[topic]`](macro@topic); [`run`] does
 //! the rest. It declares every resource and the
 //! permissions this service needs with the Nitric membrane (the sidecar at
