@@ -175,8 +175,7 @@ mod tests {
         problems(&Registry {
             websocket_functions,
             subscribe_functions,
-            resources: Vec::new(),
-            cleanups: &[],
+            ..Registry::default()
         })
     }
 
