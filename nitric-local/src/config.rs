@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::schedules::ScheduleTiming;
 use crate::topics::{TopicDelivery, TopicLimits};
 
 const KIB: usize = 1024;
@@ -411,6 +412,10 @@ pub struct Config {
     /// shorten the backoff; everyone else keeps the default.
     #[doc(hidden)]
     pub topic_delivery: TopicDelivery,
+    /// How schedules keep time. Internal: tests shorten a minute of a
+    /// rate; everyone else keeps the default.
+    #[doc(hidden)]
+    pub schedule_timing: ScheduleTiming,
 }
 
 impl Default for Config {
@@ -437,6 +442,7 @@ impl Default for Config {
             trim_memory: false,
             topic_limits: TopicLimits::default(),
             topic_delivery: TopicDelivery::default(),
+            schedule_timing: ScheduleTiming::default(),
         }
     }
 }

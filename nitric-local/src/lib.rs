@@ -21,6 +21,9 @@
 //!   a bounded number of attempts with an error log giving the topic, the
 //!   payload's size and at most its first 200 characters. A `Publish` may
 //!   ask for a delay, at most 7 days (INVALID_ARGUMENT beyond).
+//! - `Schedules`: each schedule registered on its stream fires on its
+//!   rate (Nitric's words, "5 minutes") or its 5-field cron expression
+//!   (UTC), one stream per schedule name (see the `schedules` module).
 //!
 //! Topic messages live in memory only. A message published while its topic
 //! has no subscriber is queued and delivered once a subscriber registers.
@@ -169,6 +172,7 @@ mod store;
 mod policies;
 mod app_stream;
 mod topics;
+mod schedules;
 mod config;
 mod websocket;
 mod in_process;
@@ -194,6 +198,8 @@ pub use config::{
 pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
 pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
+#[doc(hidden)]
+pub use schedules::ScheduleTiming;
 #[doc(hidden)]
 pub use topics::TopicDelivery;
 pub use topics::TopicLimits;

@@ -138,6 +138,8 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         declarations: Arc::new(Declarations::default()),
         policies: Arc::new(Policies::new(config.enforce_policies)),
         topics: topics.clone(),
+        schedules: Arc::default(),
+        schedule_timing: config.schedule_timing.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
     };

@@ -18,6 +18,7 @@ mod kv_store;
 mod resource_name;
 mod resource_static;
 mod runtime_contract;
+mod schedule;
 mod subscribe;
 mod topic;
 mod websocket;
@@ -446,4 +447,99 @@ pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn subscribe(args: TokenStream, item: TokenStream) -> TokenStream {
     subscribe::expand(args.into(), item.into()).into()
+}
+
+/// Registers an `async fn` the membrane calls on a schedule: every so often
+/// (`every`) or on the minutes a cron expression matches (`cron`).
+///
+/// ```
+/// use nitric_runtime::schedule::ScheduleContext;
+/// use nitric_runtime::websocket::Websocket;
+///
+/// #[nitric_runtime::schedule("tick", every = "5 minutes")]
+/// async fn tick(ctx: ScheduleContext) -> Result<(), nitric_runtime::Error> {
+///     println!("{} fired", ctx.name());
+///     Websocket::new("public").send("2f1c...", "tick").await
+/// }
+///
+/// #[nitric_runtime::schedule("nightly", cron = "0 3 * * *", timeout = "10m")]
+/// async fn nightly() {
+///     println!("03:00 UTC");
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// - The schedule name, a string literal: letters, digits, `-` and `_`,
+///   unique in the project.
+/// - Exactly one of:
+///   - `every = "5 minutes"`: Nitric's rate words (a count and `minutes`,
+///     `hours` or `days`; a bare unit means one) or any duration
+///     `humantime` reads (`"90m"`, `"2h"`), a whole number of minutes and
+///     at least one: the clouds' schedulers fire at most once a minute. It
+///     is sent as Nitric's words, in the largest unit that divides it.
+///   - `cron = "0 * * * *"`: five fields (minute, hour, day of month, month,
+///     day of week), in UTC; each `*`, a number, a range, a step (`*/15`)
+///     or a list, months and days also by name (`JAN`, `MON`).
+/// - `timeout = "30s"` (optional): how long one run may take; past it the
+///   run is abandoned and logged.
+/// - `crate = "path"` (optional): where the runtime crate is, when renamed.
+///
+/// # The function
+///
+/// A free `async fn` taking the firing's
+/// `nitric_runtime::schedule::ScheduleContext`, or no parameter. It returns
+/// `()` or `Result<(), E>` like every handler. It runs inside the service,
+/// so it may use websockets, key/value stores, rooms and topics. An `Err`,
+/// a panic or a timeout is logged; the schedule fires again at its next
+/// time (the contract has no "failed" answer for a schedule). A service has
+/// at most one function per schedule name; the runtime refuses to start
+/// otherwise. A schedule declares no resource, as the official SDKs do.
+///
+/// # What it expands to
+///
+/// For `tick` above: the function as written, then
+///
+/// ```text
+/// const _: () = {
+///     use ::nitric_runtime::__private as __nitric;
+///     #[doc(hidden)]
+///     fn __nitric_adapter(
+///         __nitric_input: __nitric::ScheduleContext,
+///     ) -> __nitric::BoxFuture<__nitric::HandlerResult> {
+///         ::std::boxed::Box::pin(async move {
+///             let __nitric_output: Result<(), nitric_runtime::Error> = tick(
+///                 <ScheduleContext as __nitric::FromScheduleContext>::from_schedule_context(
+///                     __nitric_input,
+///                 ),
+///             )
+///             .await;
+///             <Result<(), nitric_runtime::Error> as __nitric::IntoHandlerResult>::into_handler_result(
+///                 __nitric_output,
+///             )
+///         })
+///     }
+///     __nitric::inventory::submit! {
+///         __nitric::ScheduleFunction::every(
+///             "tick",
+///             "5 minutes",
+///             __nitric_adapter,
+///             __nitric::Source::new("tick", "src/main.rs", 4u32),
+///         )
+///     }
+/// };
+/// ```
+///
+/// # Mistakes are compile errors
+///
+/// ```compile_fail
+/// // Schedules fire at most once a minute.
+/// #[nitric_runtime::schedule("fast", every = "10s")]
+/// async fn fast() {}
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn schedule(args: TokenStream, item: TokenStream) -> TokenStream {
+    schedule::expand(args.into(), item.into()).into()
 }

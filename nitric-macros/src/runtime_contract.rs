@@ -133,6 +133,18 @@ pub(crate) const FROM_TOPIC_EVENT: RuntimeItem = RuntimeItem::new("FromTopicEven
 /// The input of a subscriber's adapter.
 pub(crate) const TOPIC_EVENT: RuntimeItem = RuntimeItem::new("TopicEvent");
 
+// `#[schedule]`: the adapter takes the firing's context and hands it over
+// with `from_schedule_context`; the registration is
+// `ScheduleFunction::every(name, rate, adapter, source)` or
+// `ScheduleFunction::cron(name, expression, adapter, source)`.
+
+/// The registration of one `#[schedule]` function.
+pub(crate) const SCHEDULE_FUNCTION: RuntimeItem = RuntimeItem::new("ScheduleFunction");
+/// `<Parameter as FromScheduleContext>::from_schedule_context(context)`.
+pub(crate) const FROM_SCHEDULE_CONTEXT: RuntimeItem = RuntimeItem::new("FromScheduleContext");
+/// The input of a schedule's adapter.
+pub(crate) const SCHEDULE_CONTEXT: RuntimeItem = RuntimeItem::new("ScheduleContext");
+
 // Resource statics: `static DECLARATION: XDeclaration = XDeclaration::new(
 // name, &[XPermission::..], source)`, submitted as
 // `ResourceDeclaration::X(&DECLARATION)`, and the static's value
@@ -184,6 +196,9 @@ const ALL: &[RuntimeItem] = &[
     SUBSCRIBE_FUNCTION,
     FROM_TOPIC_EVENT,
     TOPIC_EVENT,
+    SCHEDULE_FUNCTION,
+    FROM_SCHEDULE_CONTEXT,
+    SCHEDULE_CONTEXT,
     RESOURCE_DECLARATION,
     KV_PERMISSION,
     KV_STORE_DECLARATION,

@@ -58,4 +58,24 @@ pub mod topics {
     }
 }
 
+/// `nitric.proto.schedules.v1`: handlers the membrane calls on a rate or a
+/// cron expression.
+///
+/// ```
+/// use nitric_protocol::schedules::v1::{registration_request::Cadence, RegistrationRequest, ScheduleEvery};
+///
+/// let request = RegistrationRequest {
+///     schedule_name: "cleanup".into(),
+///     cadence: Some(Cadence::Every(ScheduleEvery { rate: "5 minutes".into() })),
+/// };
+/// assert_eq!(request.schedule_name, "cleanup");
+/// ```
+pub mod schedules {
+    /// Version 1 of the package.
+    pub mod v1 {
+        #![allow(missing_docs)]
+        tonic::include_proto!("nitric.proto.schedules.v1");
+    }
+}
+
 pub use prost_types;

@@ -22,6 +22,12 @@ pub use crate::websocket::{ConnectContext, DisconnectContext, MessageContext};
 pub use crate::registry::SubscribeFunction;
 pub use crate::topic::{FromTopicEvent, TopicEvent};
 
+// `#[schedule]`: `ScheduleFunction::every(name, rate, adapter, source)` or
+// `::cron(name, expression, adapter, source)`; the adapter reads its
+// parameter with `<P as FromScheduleContext>::from_schedule_context`.
+pub use crate::registry::ScheduleFunction;
+pub use crate::schedule::{FromScheduleContext, ScheduleContext};
+
 // Resource statics: `#[kv_store]` and `#[topic]`.
 pub use crate::declaration::ResourceDeclaration;
 

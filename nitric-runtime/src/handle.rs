@@ -275,6 +275,8 @@ pub(crate) struct Deadlines {
     pub(crate) websocket_event: std::time::Duration,
     /// A topic message, after which the membrane delivers it again.
     pub(crate) topic_message: std::time::Duration,
+    /// A schedule's firing.
+    pub(crate) schedule_interval: std::time::Duration,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

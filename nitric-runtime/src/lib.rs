@@ -1,7 +1,8 @@
 //! Write [Nitric](https://nitric.io) websocket applications in Rust.
 //!
-//! Annotate `async fn`s with [`#[websocket]`](macro@websocket) and
-//! [`#[subscribe]`](macro@subscribe), declare key/value stores and topics with
+//! Annotate `async fn`s with [`#[websocket]`](macro@websocket),
+//! [`#[subscribe]`](macro@subscribe) and [`#[schedule]`](macro@schedule),
+//! declare key/value stores and topics with
 //! [`#[kv_store]`](macro@kv_store) and [`#[topic]`](macro@topic); [`run`] does
 //! the rest. It declares every resource and the
 //! permissions this service needs with the Nitric membrane (the sidecar at
@@ -70,6 +71,7 @@ mod transport;
 mod handle;
 pub mod kv;
 pub mod topic;
+pub mod schedule;
 pub mod websocket;
 pub mod connection;
 mod registry;
@@ -88,7 +90,7 @@ pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
 /// The embedded local membrane's settings ([`MembraneLocation::Embedded`]).
 #[cfg(feature = "local")]
 pub use nitric_local::Config as LocalConfig;
-pub use nitric_macros::{kv_store, subscribe, topic, websocket};
+pub use nitric_macros::{kv_store, schedule, subscribe, topic, websocket};
 pub use registry::Registry;
 pub use service::{run, serve, serve_with};
 pub use settings::{

@@ -14,6 +14,7 @@
 mod kv_keys;
 mod kvstore;
 mod resources;
+mod schedules;
 mod subscriber;
 mod topics;
 mod websocket;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use nitric_protocol::kvstore::v1::kv_store_server::KvStoreServer;
 use nitric_protocol::resources::v1::resources_server::ResourcesServer;
+use nitric_protocol::schedules::v1::schedules_server::SchedulesServer;
 use nitric_protocol::topics::v1::subscriber_server::SubscriberServer;
 use nitric_protocol::topics::v1::topics_server::TopicsServer;
 use nitric_protocol::websockets::v1::websocket_handler_server::WebsocketHandlerServer;
@@ -35,6 +37,7 @@ use tonic::transport::Server;
 
 use crate::app_stream::HandlerRouter;
 use crate::policies::Policies;
+use crate::schedules::{ScheduleBook, ScheduleTiming};
 use crate::store::Store;
 use crate::topics::TopicBroker;
 use crate::websocket::Gateways;
@@ -50,6 +53,8 @@ pub(crate) struct MembraneState {
     pub(crate) declarations: Arc<Declarations>,
     pub(crate) policies: Arc<Policies>,
     pub(crate) topics: Arc<TopicBroker>,
+    pub(crate) schedules: Arc<ScheduleBook>,
+    pub(crate) schedule_timing: ScheduleTiming,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
 }
@@ -91,6 +96,9 @@ pub(crate) fn grpc_routes(state: &MembraneState, message_limit: usize) -> Routes
     ))))
     .add_service(limited!(SubscriberServer::new(
         subscriber::SubscriberService::new(state.clone())
+    )))
+    .add_service(limited!(SchedulesServer::new(
+        schedules::SchedulesService::new(state.clone())
     )))
     .prepare()
 }

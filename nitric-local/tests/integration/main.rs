@@ -16,6 +16,7 @@ mod malformed_requests;
 mod page;
 mod registration;
 mod resources;
+mod schedules;
 mod slow_clients;
 mod topics;
 mod websocket_api;

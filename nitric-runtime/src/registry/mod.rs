@@ -2,9 +2,11 @@
 //! declarations, collected through `inventory` when the service starts.
 
 mod handler;
+mod schedule;
 mod validate;
 
 pub use handler::{SubscribeFunction, WebsocketAdapter, WebsocketFunction};
+pub use schedule::{Cadence, ScheduleFunction};
 
 use crate::declaration::{KvStoreDeclaration, ResourceDeclaration, Source};
 use crate::error::InvalidService;
@@ -16,6 +18,7 @@ use std::sync::OnceLock;
 
 inventory::collect!(WebsocketFunction);
 inventory::collect!(SubscribeFunction);
+inventory::collect!(ScheduleFunction);
 inventory::collect!(ResourceDeclaration);
 
 /// Everything the macros registered in this binary, checked to form a
@@ -41,6 +44,7 @@ inventory::collect!(ResourceDeclaration);
 pub struct Registry {
     pub(crate) websocket_functions: Vec<&'static WebsocketFunction>,
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
+    pub(crate) schedule_functions: Vec<&'static ScheduleFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
     /// The key/value declarations whose clients keep data per connection
     /// (rooms, connection state): cleaned up after every disconnect and
@@ -70,6 +74,7 @@ impl Registry {
         let mut registry = Self {
             websocket_functions: inventory::iter::<WebsocketFunction>().collect(),
             subscribe_functions: inventory::iter::<SubscribeFunction>().collect(),
+            schedule_functions: inventory::iter::<ScheduleFunction>().collect(),
             resources: inventory::iter::<ResourceDeclaration>().collect(),
             cleanups: &[],
         };
@@ -79,6 +84,9 @@ impl Registry {
         registry
             .subscribe_functions
             .sort_by_key(|subscription| subscription.source);
+        registry
+            .schedule_functions
+            .sort_by_key(|schedule| schedule.source);
         registry.resources.sort_by_key(|resource| resource.source());
         registry.add_cleanup_handlers();
         registry

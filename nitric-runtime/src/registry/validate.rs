@@ -10,6 +10,7 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
     let mut problems = Vec::new();
     if registry.websocket_functions.is_empty()
         && registry.subscribe_functions.is_empty()
+        && registry.schedule_functions.is_empty()
         && registry.resources.is_empty()
     {
         problems.push(
@@ -30,6 +31,13 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
         duplicates(
             &sources,
             &format!("topic \"{topic}\" has two subscribers"),
+            &mut problems,
+        );
+    }
+    for (name, sources) in super::schedule::shared_names(&registry.schedule_functions) {
+        duplicates(
+            &sources,
+            &format!("schedule \"{name}\" has two handlers"),
             &mut problems,
         );
     }
@@ -167,8 +175,7 @@ mod tests {
         problems(&Registry {
             websocket_functions,
             subscribe_functions,
-            resources: Vec::new(),
-            cleanups: &[],
+            ..Registry::default()
         })
     }
 

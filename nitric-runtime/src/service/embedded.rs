@@ -24,6 +24,19 @@ pub(crate) fn topic_answer_timeout(location: &MembraneLocation) -> std::time::Du
 /// assumed of a membrane elsewhere, whose setting the service cannot read.
 const REMOTE_TOPIC_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a membrane waits for the answer to a schedule's firing: the
+/// embedded membrane's setting, or its default for a membrane elsewhere.
+pub(crate) fn schedule_answer_timeout(location: &MembraneLocation) -> std::time::Duration {
+    match location {
+        #[cfg(feature = "local")]
+        MembraneLocation::Embedded(config) => config.schedule_timing.answer_timeout,
+        MembraneLocation::Remote(_) => REMOTE_SCHEDULE_ANSWER_TIMEOUT,
+    }
+}
+
+/// What the local membrane waits for a schedule's answer by default.
+const REMOTE_SCHEDULE_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The membrane this service talks to, and how to stop it if it is ours.
 pub(crate) struct RunningMembrane {
     pub(crate) address: String,

@@ -195,6 +195,7 @@ impl Started {
         let deadlines = Deadlines {
             websocket_event: settings.event_timeout,
             topic_message: embedded::topic_answer_timeout(&settings.membrane),
+            schedule_interval: embedded::schedule_answer_timeout(&settings.membrane),
         };
         let membrane = RunningMembrane::start(&settings.membrane).await?;
         let channel = match transport::connect_lazy(&membrane.address, membrane.dial()) {
@@ -220,7 +221,9 @@ impl Started {
     /// How many event streams a session opens.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn streams(&self) -> usize {
-        self.registry.websocket_functions.len() + self.registry.subscribe_functions.len()
+        self.registry.websocket_functions.len()
+            + self.registry.subscribe_functions.len()
+            + self.registry.schedule_functions.len()
     }
 
     /// Serves until `stop` is cancelled or serving ends, then stops the

@@ -64,6 +64,11 @@ use tokio_util::sync::CancellationToken;
 /// connection, unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a minute of a schedule's rate lasts in a [`TestApp`]: a
+/// `#[schedule("name", every = "5 minutes")]` fires every 250 ms, so a test
+/// sees it fire. Cron schedules follow the clock.
+pub const TEST_MINUTE: Duration = Duration::from_millis(50);
+
 /// The app's handlers served on an in-process local membrane.
 ///
 /// Stop it with [`stop`](Self::stop) to see how serving ended; dropping it
@@ -115,6 +120,12 @@ impl TestApp {
                 // app's key/value and topic clients still refuse what its
                 // declarations do not allow: `Error::NotAllowed`.)
                 enforce_policies: false,
+                // Schedules fire within a test: a minute of a rate lasts
+                // TEST_MINUTE ("5 minutes" fires every quarter second).
+                schedule_timing: nitric_local::ScheduleTiming {
+                    minute: TEST_MINUTE,
+                    ..nitric_local::ScheduleTiming::default()
+                },
                 ..nitric_local::Config::embedded()
             })),
             environment: Environment::Local,

@@ -6,5 +6,6 @@
 
 mod people;
 mod rooms_and_state;
+mod schedules;
 mod test_kit;
 mod typed_handlers;
