@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "nitric/websockets/v1/websockets.proto",
     "nitric/kvstore/v1/kvstore.proto",
     "nitric/topics/v1/topics.proto",
+    "nitric/apis/v1/apis.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

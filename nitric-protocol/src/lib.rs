@@ -58,4 +58,13 @@ pub mod topics {
     }
 }
 
+/// `nitric.proto.apis.v1`: HTTP API routes served over streams.
+pub mod apis {
+    /// Version 1 of the package.
+    pub mod v1 {
+        #![allow(missing_docs)]
+        tonic::include_proto!("nitric.proto.apis.v1");
+    }
+}
+
 pub use prost_types;
