@@ -72,6 +72,7 @@ pub mod kv;
 pub mod topic;
 pub mod websocket;
 pub mod connection;
+pub mod api;
 mod registry;
 mod dispatch;
 mod settings;
@@ -88,7 +89,7 @@ pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
 /// The embedded local membrane's settings ([`MembraneLocation::Embedded`]).
 #[cfg(feature = "local")]
 pub use nitric_local::Config as LocalConfig;
-pub use nitric_macros::{kv_store, subscribe, topic, websocket};
+pub use nitric_macros::{api, kv_store, subscribe, topic, websocket};
 pub use registry::Registry;
 pub use service::{run, serve, serve_with};
 pub use settings::{

@@ -1,9 +1,11 @@
 //! What the macros registered at compile time: handlers and resource
 //! declarations, collected through `inventory` when the service starts.
 
+mod api;
 mod handler;
 mod validate;
 
+pub use api::ApiFunction;
 pub use handler::{SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 
 use crate::declaration::{KvStoreDeclaration, ResourceDeclaration, Source};
@@ -17,6 +19,7 @@ use std::sync::OnceLock;
 inventory::collect!(WebsocketFunction);
 inventory::collect!(SubscribeFunction);
 inventory::collect!(ResourceDeclaration);
+inventory::collect!(ApiFunction);
 
 /// Everything the macros registered in this binary, checked to form a
 /// valid service: the `#[websocket]` and `#[subscribe]` handlers and the
@@ -42,6 +45,8 @@ pub struct Registry {
     pub(crate) websocket_functions: Vec<&'static WebsocketFunction>,
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
+    /// The `#[api]` routes.
+    pub(crate) api_functions: Vec<&'static ApiFunction>,
     /// The key/value declarations whose clients keep data per connection
     /// (rooms, connection state): cleaned up after every disconnect and
     /// refused connect.
@@ -71,6 +76,7 @@ impl Registry {
             websocket_functions: inventory::iter::<WebsocketFunction>().collect(),
             subscribe_functions: inventory::iter::<SubscribeFunction>().collect(),
             resources: inventory::iter::<ResourceDeclaration>().collect(),
+            api_functions: inventory::iter::<ApiFunction>().collect(),
             cleanups: &[],
         };
         registry
@@ -80,6 +86,7 @@ impl Registry {
             .subscribe_functions
             .sort_by_key(|subscription| subscription.source);
         registry.resources.sort_by_key(|resource| resource.source());
+        registry.api_functions.sort_by_key(|route| route.source);
         registry.add_cleanup_handlers();
         registry
     }

@@ -3,7 +3,7 @@
 //! away.
 
 use super::declare;
-use crate::dispatch::{self, StreamEnd, SubscribeStream, WebsocketStream};
+use crate::dispatch::{self, ApiStream, StreamEnd, SubscribeStream, WebsocketStream};
 use crate::error::Error;
 use crate::handle::ServiceHandle;
 use crate::registry::Registry;
@@ -88,6 +88,13 @@ async fn session(
     }
     for &function in &registry.subscribe_functions {
         let stream = SubscribeStream(function);
+        let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
+        streams
+            .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });
+    }
+
+    for &function in &registry.api_functions {
+        let stream = ApiStream(function);
         let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
         streams
             .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });
