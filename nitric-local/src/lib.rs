@@ -171,6 +171,7 @@ mod app_stream;
 mod topics;
 mod config;
 mod websocket;
+mod apis;
 mod in_process;
 mod services;
 mod lifecycle;

@@ -50,18 +50,26 @@ pub(crate) struct Route {
 /// each parameter segment is `:name` with a name used once.
 fn path_problem(path: &str) -> Option<String> {
     if !path.starts_with('/') {
-        return Some(format!("the path {path:?} must start with `/`, as in \"/{}\"", path.trim_start_matches('/')));
+        return Some(format!(
+            "the path {path:?} must start with `/`, as in \"/{}\"",
+            path.trim_start_matches('/')
+        ));
     }
     if path == "/" {
         return None;
     }
-    if let Some(bad) = path.chars().find(|c| matches!(c, '?' | '#' | '*' | '{' | '}') || c.is_whitespace()) {
+    if let Some(bad) = path
+        .chars()
+        .find(|c| matches!(c, '?' | '#' | '*' | '{' | '}') || c.is_whitespace())
+    {
         return Some(format!("the path {path:?} contains {bad:?}; a route is a path with `:name` parameters, as in \"/rooms/:room\""));
     }
     let mut names = Vec::new();
     for segment in path[1..].split('/') {
         if segment.is_empty() {
-            return Some(format!("the path {path:?} has an empty segment (`//` or a trailing `/`)"));
+            return Some(format!(
+                "the path {path:?} has an empty segment (`//` or a trailing `/`)"
+            ));
         }
         let Some(name) = segment.strip_prefix(':') else {
             if segment.contains(':') {
@@ -78,7 +86,9 @@ fn path_problem(path: &str) -> Option<String> {
             return Some(format!("in the path {path:?}, the parameter {segment:?} is not `:` and a name (letters, digits and `_`, not starting with a digit)"));
         }
         if names.contains(&name) {
-            return Some(format!("the path {path:?} names the parameter `:{name}` twice"));
+            return Some(format!(
+                "the path {path:?} names the parameter `:{name}` twice"
+            ));
         }
         names.push(name);
     }
@@ -104,7 +114,8 @@ impl Parse for ApiArgs {
         while let Some(key) = next_key(input)? {
             let word = key.to_string();
             if let Some(&(_, method)) = METHODS.iter().find(|(option, _)| *option == word) {
-                let literal = string_value(input, &format!("{word} = \"/rooms/:room\""), &mut errors)?;
+                let literal =
+                    string_value(input, &format!("{word} = \"/rooms/:room\""), &mut errors)?;
                 if let Some((first, _)) = &route {
                     let mut error = syn::Error::new(
                         key.span(),
@@ -114,7 +125,10 @@ impl Parse for ApiArgs {
                     errors.push(error);
                     continue;
                 }
-                let path = literal.as_ref().map(LitStr::value).unwrap_or_else(|| "/".to_owned());
+                let path = literal
+                    .as_ref()
+                    .map(LitStr::value)
+                    .unwrap_or_else(|| "/".to_owned());
                 if let (Some(literal), Some(problem)) = (&literal, path_problem(&path)) {
                     errors.push(syn::Error::new(literal.span(), problem));
                 }
@@ -129,7 +143,8 @@ impl Parse for ApiArgs {
                 _ => misspelled = unknown_option(input, &key, OPTIONS, &mut errors)?.or(misspelled),
             }
         }
-        let misspelled_method = misspelled.is_some_and(|option| METHODS.iter().any(|(m, _)| *m == option));
+        let misspelled_method =
+            misspelled.is_some_and(|option| METHODS.iter().any(|(m, _)| *m == option));
         if route.is_none() && !misspelled_method {
             errors.push(syn::Error::new(
                 Span::call_site(),
@@ -227,7 +242,12 @@ mod tests {
             Ok(("main".into(), "GET", "/rooms/:room".into()))
         );
         assert_eq!(
-            parse(quote!("main", delete = "/", timeout = "5s", crate = "::renamed",)),
+            parse(quote!(
+                "main",
+                delete = "/",
+                timeout = "5s",
+                crate = "::renamed",
+            )),
             Ok(("main".into(), "DELETE", "/".into()))
         );
     }

@@ -11,6 +11,7 @@
 //! `app_stream` themselves, so there they would close a circle. What a
 //! key/value key may be is [`kv_keys`].
 
+mod api;
 mod kv_keys;
 mod kvstore;
 mod resources;
@@ -21,6 +22,7 @@ mod websocket_handler;
 
 use std::sync::Arc;
 
+use nitric_protocol::apis::v1::api_server::ApiServer;
 use nitric_protocol::kvstore::v1::kv_store_server::KvStoreServer;
 use nitric_protocol::resources::v1::resources_server::ResourcesServer;
 use nitric_protocol::topics::v1::subscriber_server::SubscriberServer;
@@ -33,6 +35,7 @@ use tonic::service::Routes;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
+use crate::apis::Apis;
 use crate::app_stream::HandlerRouter;
 use crate::policies::Policies;
 use crate::store::Store;
@@ -50,6 +53,7 @@ pub(crate) struct MembraneState {
     pub(crate) declarations: Arc<Declarations>,
     pub(crate) policies: Arc<Policies>,
     pub(crate) topics: Arc<TopicBroker>,
+    pub(crate) apis: Arc<Apis>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
 }
@@ -92,6 +96,9 @@ pub(crate) fn grpc_routes(state: &MembraneState, message_limit: usize) -> Routes
     .add_service(limited!(SubscriberServer::new(
         subscriber::SubscriberService::new(state.clone())
     )))
+    .add_service(limited!(ApiServer::new(api::ApiService::new(
+        state.clone()
+    ))))
     .prepare()
 }
 

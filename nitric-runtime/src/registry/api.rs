@@ -55,7 +55,13 @@ impl ApiFunction {
 /// and `/rooms/:id` answer the same requests.
 fn shape(path: &str) -> String {
     path.split('/')
-        .map(|segment| if segment.starts_with(':') { ":" } else { segment })
+        .map(|segment| {
+            if segment.starts_with(':') {
+                ":"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -65,7 +71,11 @@ fn shape(path: &str) -> String {
 pub(super) fn problems(routes: &[&ApiFunction], problems: &mut Vec<String>) {
     let mut by_route: BTreeMap<(String, &str, String), Vec<&ApiFunction>> = BTreeMap::new();
     for route in routes {
-        let key = (route.api.to_ascii_lowercase(), route.method, shape(route.path));
+        let key = (
+            route.api.to_ascii_lowercase(),
+            route.method,
+            shape(route.path),
+        );
         by_route.entry(key).or_default().push(route);
     }
     for same in by_route.values().filter(|same| same.len() > 1) {
@@ -94,7 +104,9 @@ mod tests {
 
     fn route(method: &'static str, path: &'static str, line: u32) -> &'static ApiFunction {
         let source = Source::new("route", "src/main.rs", line);
-        Box::leak(Box::new(ApiFunction::new("main", method, path, nothing, source)))
+        Box::leak(Box::new(ApiFunction::new(
+            "main", method, path, nothing, source,
+        )))
     }
 
     #[test]
@@ -108,7 +120,10 @@ mod tests {
         ];
         problems(&routes, &mut found);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("2 handlers for GET /rooms/:room"), "{found:?}");
+        assert!(
+            found[0].contains("2 handlers for GET /rooms/:room"),
+            "{found:?}"
+        );
         assert!(found[0].contains("src/main.rs:1"), "{found:?}");
         assert!(found[0].contains("src/main.rs:2"), "{found:?}");
     }
