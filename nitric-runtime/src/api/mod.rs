@@ -27,10 +27,12 @@
 
 mod body;
 mod context;
+mod details;
 mod response;
 
 pub use crate::websocket::{Json, PayloadError};
 pub use body::FromRequest;
 pub use context::HttpContext;
+pub use details::url;
 pub(crate) use response::internal_error;
 pub use response::{ApiResult, IntoApiResult, IntoResponse, Response};

@@ -220,7 +220,9 @@ impl Started {
     /// How many event streams a session opens.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn streams(&self) -> usize {
-        self.registry.websocket_functions.len() + self.registry.subscribe_functions.len()
+        self.registry.websocket_functions.len()
+            + self.registry.subscribe_functions.len()
+            + self.registry.api_functions.len()
     }
 
     /// Serves until `stop` is cancelled or serving ends, then stops the

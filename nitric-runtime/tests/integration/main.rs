@@ -4,6 +4,7 @@
 //! links its tests once; the handlers of every module are linked into it,
 //! each module on sockets, stores and topics of its own.
 
+mod apis;
 mod rooms_and_state;
 mod test_kit;
 mod typed_handlers;
