@@ -238,7 +238,7 @@ impl Apis {
         if matching.is_empty() {
             return Err(Unrouted::NoRoute);
         }
-        matching.sort_by(|(a, _), (b, _)| b.path.specificity().cmp(&a.path.specificity()));
+        matching.sort_by_key(|(route, _)| std::cmp::Reverse(route.path.specificity()));
         // A live stream before one that ended, among routes of one shape.
         matching.sort_by_key(|(route, _)| !route.stream.is_open());
         match matching

@@ -170,6 +170,7 @@ mod tests {
             websocket_functions,
             subscribe_functions,
             resources: Vec::new(),
+            api_functions: Vec::new(),
             cleanups: &[],
         })
     }
