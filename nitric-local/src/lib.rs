@@ -21,6 +21,10 @@
 //!   a bounded number of attempts with an error log giving the topic, the
 //!   payload's size and at most its first 200 characters. A `Publish` may
 //!   ask for a delay, at most 7 days (INVALID_ARGUMENT beyond).
+//! - `Api`: `Serve` streams each serving one route of an HTTP API, which
+//!   gets a real HTTP listener (the first on port 4100); requests are routed
+//!   by method and path (`:name` parameters), answered 404, 405, 503 or 504
+//!   when the application cannot answer; `ApiDetails` gives its URL.
 //!
 //! Topic messages live in memory only. A message published while its topic
 //! has no subscriber is queued and delivered once a subscriber registers.
@@ -139,6 +143,8 @@
 //! - `lifecycle`: [`start`] brings the parts up, [`LocalMembrane`] takes
 //!   them down;
 //! - `websocket/`: the per-socket gateways and their connections;
+//! - `apis/`: one HTTP listener per API, routing requests by method and
+//!   path to the application's `Api.Serve` streams;
 //! - `app_stream/`: the application's streams (`HandleEvents`, `Subscribe`):
 //!   the handler router that sends each websocket event down the stream
 //!   registered for its socket and event type, and the pairing of requests

@@ -148,7 +148,7 @@ impl Apis {
         if port != 0 {
             *next_port = port.checked_add(1);
         }
-        let url = format!("http://{}", http::reachable(bound));
+        let url = format!("http://{}", crate::websocket::reachable(bound));
         self.tasks
             .spawn(http::serve(listener, self.clone(), api.to_owned()));
         tracing::info!(api, %url, "api listening");
@@ -168,16 +168,7 @@ impl Apis {
 
     /// Resolves with the URL of `api`'s listener once it runs.
     pub(crate) async fn wait_for(&self, api: &str) -> String {
-        let key = key(api);
-        let mut urls = self.urls.subscribe();
-        let found = urls
-            .wait_for(|urls| urls.contains_key(&key))
-            .await
-            .map(|urls| urls[&key].clone());
-        match found {
-            Ok(url) => url,
-            Err(_) => unreachable!("api URLs dropped while borrowed"),
-        }
+        crate::websocket::wait_for_url(&self.urls, &key(api)).await
     }
 
     /// Registers a stream for `methods` of `path` on `api`, and queues
