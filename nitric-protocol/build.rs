@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "nitric/kvstore/v1/kvstore.proto",
     "nitric/topics/v1/topics.proto",
     "nitric/schedules/v1/schedules.proto",
+    "nitric/apis/v1/apis.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -41,6 +41,10 @@ pub(crate) struct Flags {
     /// ports; 0 picks free ports [default: 4001] [env: NITRIC_LOCAL_WS_PORT]
     #[arg(long, value_name = "port", value_parser = port)]
     ws_port: Option<u16>,
+    /// Port of the first HTTP API; later APIs take the next ports; 0 picks
+    /// free ports [default: 4100] [env: NITRIC_LOCAL_API_PORT]
+    #[arg(long, value_name = "port", value_parser = port)]
+    api_port: Option<u16>,
     /// Address the websocket gateways bind to [default: 127.0.0.1]
     #[arg(long, value_name = "ip", value_parser = ip_addr)]
     host: Option<IpAddr>,
@@ -117,6 +121,7 @@ impl Flags {
         }
         set(&mut config.grpc_addr, self.grpc_addr.map(Some));
         set(&mut config.ws_port, self.ws_port);
+        set(&mut config.api_port, self.api_port);
         set(&mut config.ws_host, self.host);
         set(&mut config.data_dir, self.data_dir);
         if self.no_enforce_policies {

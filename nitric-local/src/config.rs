@@ -22,9 +22,10 @@ pub struct ConfigError(String);
 
 /// The variables [`Config::with_env`] reads, each setting the field of
 /// the same name.
-pub const ENV_VARIABLES: [&str; 7] = [
+pub const ENV_VARIABLES: [&str; 8] = [
     "NITRIC_LOCAL_GRPC_ADDR",
     "NITRIC_LOCAL_WS_PORT",
+    "NITRIC_LOCAL_API_PORT",
     "NITRIC_LOCAL_DATA_DIR",
     ALLOWED_ORIGINS_ENV,
     "NITRIC_LOCAL_MAX_MESSAGE_SIZE",
@@ -69,7 +70,7 @@ impl Config {
 
     /// This config with what the variables of [`ENV_VARIABLES`] set,
     /// looked up by `lookup`: `NITRIC_LOCAL_GRPC_ADDR` (an address, or
-    /// `off` for no listener), `NITRIC_LOCAL_WS_PORT`,
+    /// `off` for no listener), `NITRIC_LOCAL_WS_PORT`, `NITRIC_LOCAL_API_PORT`,
     /// `NITRIC_LOCAL_DATA_DIR`, `NITRIC_LOCAL_ALLOWED_ORIGINS`
     /// (comma-separated origins, `*` for any), and the sizes
     /// `NITRIC_LOCAL_MAX_MESSAGE_SIZE`, `NITRIC_LOCAL_MAX_FRAME_SIZE` and
@@ -110,6 +111,11 @@ impl Config {
                 }
                 "NITRIC_LOCAL_WS_PORT" => {
                     self.ws_port = trimmed
+                        .parse()
+                        .map_err(|_| invalid("is not a port number (0-65535)".into()))?;
+                }
+                "NITRIC_LOCAL_API_PORT" => {
+                    self.api_port = trimmed
                         .parse()
                         .map_err(|_| invalid("is not a port number (0-65535)".into()))?;
                 }
@@ -331,6 +337,10 @@ pub struct Config {
     /// takes the next port (4001, 4002, ...). 0 gives every websocket a free
     /// port. Default 4001.
     pub ws_port: u16,
+    /// The port of the first HTTP API's listener (bound on
+    /// [`Config::ws_host`]); each further API takes the next port (4100,
+    /// 4101, ...). 0 gives every API a free port. Default 4100.
+    pub api_port: u16,
     /// The folder holding the key/value database, created if missing.
     /// Default `.nitric`, relative to the working directory.
     pub data_dir: PathBuf,
@@ -424,6 +434,7 @@ impl Default for Config {
             grpc_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 50051)),
             ws_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             ws_port: 4001,
+            api_port: 4100,
             data_dir: PathBuf::from(".nitric"),
             announce: true,
             allowed_origins: Vec::new(),

@@ -24,6 +24,10 @@
 //! - `Schedules`: each schedule registered on its stream fires on its
 //!   rate (Nitric's words, "5 minutes") or its 5-field cron expression
 //!   (UTC), one stream per schedule name (see the `schedules` module).
+//! - `Api`: `Serve` streams each serving one route of an HTTP API, which
+//!   gets a real HTTP listener (the first on port 4100); requests are routed
+//!   by method and path (`:name` parameters), answered 404, 405, 503 or 504
+//!   when the application cannot answer; `ApiDetails` gives its URL.
 //!
 //! Topic messages live in memory only. A message published while its topic
 //! has no subscriber is queued and delivered once a subscriber registers.
@@ -142,6 +146,8 @@
 //! - `lifecycle`: [`start`] brings the parts up, [`LocalMembrane`] takes
 //!   them down;
 //! - `websocket/`: the per-socket gateways and their connections;
+//! - `apis/`: one HTTP listener per API, routing requests by method and
+//!   path to the application's `Api.Serve` streams;
 //! - `app_stream/`: the application's streams (`HandleEvents`, `Subscribe`):
 //!   the handler router that sends each websocket event down the stream
 //!   registered for its socket and event type, and the pairing of requests
@@ -175,6 +181,7 @@ mod topics;
 mod schedules;
 mod config;
 mod websocket;
+mod apis;
 mod in_process;
 mod services;
 mod lifecycle;

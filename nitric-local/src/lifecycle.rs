@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::apis::Apis;
 use crate::app_stream::HandlerRouter;
 use crate::config::Config;
 use crate::descriptors::accept::Acceptor;
@@ -79,6 +80,7 @@ pub struct LocalMembrane {
     /// What in-process calls reach, until shutdown.
     routes: StoppableRoutes,
     gateways: Arc<Gateways>,
+    apis: Arc<Apis>,
     declarations: Arc<Declarations>,
     topics: Arc<TopicBroker>,
     store: Store,
@@ -131,6 +133,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         shutdown.clone(),
         tasks.clone(),
     );
+    let apis = Arc::new(Apis::new(config.clone(), shutdown.clone(), tasks.clone()));
     let state = MembraneState {
         router,
         gateways: gateways.clone(),
@@ -140,6 +143,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         topics: topics.clone(),
         schedules: Arc::default(),
         schedule_timing: config.schedule_timing.clone(),
+        apis: apis.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
     };
@@ -179,6 +183,7 @@ pub async fn start(config: Config) -> Result<LocalMembrane, StartError> {
         in_process,
         routes: in_process_routes,
         gateways,
+        apis,
         declarations: state.declarations,
         topics,
         store,
@@ -309,6 +314,17 @@ impl LocalMembrane {
     /// Resolves with the URL of `socket`'s gateway once it runs.
     pub async fn wait_for_socket(&self, socket: &str) -> String {
         self.gateways.wait_for(socket).await
+    }
+
+    /// The URL of `api`'s HTTP listener (case-insensitive), such as
+    /// `http://127.0.0.1:4100`, once an application registered a route of it.
+    pub fn api_url(&self, api: &str) -> Option<String> {
+        self.apis.url(api)
+    }
+
+    /// Resolves with the URL of `api`'s HTTP listener once it runs.
+    pub async fn wait_for_api(&self, api: &str) -> String {
+        self.apis.wait_for(api).await
     }
 
     /// Every resource and policy declaration received, in arrival order.

@@ -5,7 +5,7 @@
 
 use crate::diagnostics::{item_with_errors, Errors};
 use crate::runtime_contract::{
-    RuntimePath, BOX_FUTURE, HANDLER_RESULT, INTO_HANDLER_RESULT, INVENTORY, SOURCE,
+    RuntimeItem, RuntimePath, BOX_FUTURE, HANDLER_RESULT, INTO_HANDLER_RESULT, INVENTORY, SOURCE,
 };
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -171,12 +171,37 @@ pub(crate) struct Registration {
     pub(crate) submission: TokenStream,
 }
 
+/// What an adapter's future comes to, and the trait turning the user's
+/// output into it: `<Output as Trait>::method(output)`.
+pub(crate) struct AdapterOutput {
+    pub(crate) result: RuntimeItem,
+    pub(crate) into: RuntimeItem,
+    pub(crate) method: &'static str,
+}
+
+/// The output of the event handlers' adapters: a `HandlerResult`.
+const HANDLER_OUTPUT: AdapterOutput = AdapterOutput {
+    result: HANDLER_RESULT,
+    into: INTO_HANDLER_RESULT,
+    method: "into_handler_result",
+};
+
 /// The function as written, then, in a `const _` block so no name leaks,
 /// the adapter the runtime calls through a fn pointer and its submission.
 pub(crate) fn emit(
     runtime: &RuntimePath,
     function: &ItemFn,
     registration: Registration,
+) -> TokenStream {
+    emit_returning(runtime, function, registration, &HANDLER_OUTPUT)
+}
+
+/// [`emit`], for an adapter whose future comes to `output.result`.
+pub(crate) fn emit_returning(
+    runtime: &RuntimePath,
+    function: &ItemFn,
+    registration: Registration,
+    adapter_output: &AdapterOutput,
 ) -> TokenStream {
     let Registration {
         input_type,
@@ -200,15 +225,17 @@ pub(crate) fn emit(
         None => (TokenStream::new(), TokenStream::new()),
     };
     let output = Ident::new("__nitric_output", Span::mixed_site());
+    let result = adapter_output.result;
 
     // Spanned to the return type, so an unsupported one is reported there.
     let (output_type, output_span) = match &function.sig.output {
         ReturnType::Default => (quote!(()), name.span()),
         ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
     };
-    let into_handler_result = INTO_HANDLER_RESULT.spanned(output_span);
+    let into = adapter_output.into.spanned(output_span);
+    let method = Ident::new(adapter_output.method, output_span);
     let into_result = quote_spanned! {output_span=>
-        <#output_type as #into_handler_result>::into_handler_result(#output)
+        <#output_type as #into>::#method(#output)
     };
     // Spanned to the name, so a future that is not `Send` is reported there.
     let boxed = quote_spanned! {name.span()=>
@@ -226,7 +253,7 @@ pub(crate) fn emit(
             #import
 
             #[doc(hidden)]
-            fn #adapter(#parameter: #input_type) -> #BOX_FUTURE<#HANDLER_RESULT> {
+            fn #adapter(#parameter: #input_type) -> #BOX_FUTURE<#result> {
                 #boxed
             }
 

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+mod api;
 #[cfg(test)]
 mod arbitrary;
 mod attribute_args;
@@ -342,6 +343,74 @@ pub fn kv_store(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
     topic::expand(args.into(), item.into()).into()
+}
+
+/// Registers an `async fn` as the handler of one route of an HTTP API.
+///
+/// ```
+/// use nitric_runtime::api::{HttpContext, Json, Response};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Message {
+///     text: String,
+/// }
+///
+/// #[nitric_runtime::api("main", get = "/rooms/:room")]
+/// async fn room(ctx: HttpContext) -> String {
+///     format!("welcome to {}", ctx.param("room").unwrap_or_default())
+/// }
+///
+/// #[nitric_runtime::api("main", post = "/rooms/:room/messages", timeout = "5s")]
+/// async fn post(ctx: HttpContext, Json(message): Json<Message>) -> Result<Response, nitric_runtime::Error> {
+///     println!("{} in {:?}", message.text, ctx.param("room"));
+///     Ok(Response::new(202))
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// - The API name, a string literal, named like sockets. The API is
+///   declared with the membrane as the official SDKs declare `api(name)`.
+/// - One route: `get`, `post`, `put`, `patch` or `delete` `= "/path"`. The
+///   path starts with `/`; a segment `:name` is a parameter, read with
+///   `ctx.param("name")`. A function answers one method of one path; two
+///   functions for the same method and path (parameter names aside) of one
+///   API make the runtime refuse to start, naming both.
+/// - `timeout = "30s"` (optional): how long one run may take; past it the
+///   request is answered 500.
+/// - `crate = "path"` (optional): where the runtime crate is, when renamed.
+///
+/// # The function
+///
+/// A free `async fn` taking at most two parameters: the request's
+/// [`HttpContext`](../nitric_runtime/api/struct.HttpContext.html), then a
+/// value read from the request before the handler runs (any `FromRequest`
+/// type: `Json<T>` answers 400 to a body that is not a JSON `T`). It
+/// returns anything implementing `IntoResponse` (`Response`, `String`,
+/// `&'static str`, `Json<T>`, `(u16, R)`, `()` for 204), or `Result<R, E>`:
+/// an `Err`, a panic or a timeout is logged and answered 500.
+///
+/// # What it expands to
+///
+/// As for `#[subscribe]`: the function as written, then one `const _`
+/// block holding the adapter (`fn(HttpContext) -> BoxFuture<ApiResult>`,
+/// reading the parameters with `FromContext` and `FromRequest` and the
+/// output with `IntoApiResult`) and its registration,
+/// `ApiFunction::new("main", "GET", "/rooms/:room", __nitric_adapter, Source::new(..))`.
+///
+/// # Mistakes are compile errors
+///
+/// ```compile_fail
+/// // The path must start with `/`.
+/// #[nitric_runtime::api("main", get = "rooms")]
+/// async fn rooms(ctx: nitric_runtime::api::HttpContext) {}
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn api(args: TokenStream, item: TokenStream) -> TokenStream {
+    api::expand(args.into(), item.into()).into()
 }
 
 /// Registers an `async fn` as this service's subscriber of a topic.

@@ -178,6 +178,23 @@ pub(crate) const FROM_CONNECT: RuntimeItem = RuntimeItem::new("FromConnect");
 /// `<Payload as FromMessage>::__read_for_handler(&context)`.
 pub(crate) const FROM_MESSAGE: RuntimeItem = RuntimeItem::new("FromMessage");
 
+// `#[api]`: the adapter takes the request's context with `from_context`,
+// reads a second parameter with `<T as FromRequest>::from_request(&context)`
+// (a rejection is the answer) and turns the output into an `ApiResult`
+// with `<Output as IntoApiResult>::into_api_result(output)`; the
+// registration is `ApiFunction::new(api, method, path, adapter, source)`.
+
+/// What an `#[api]` adapter's future comes to.
+pub(crate) const API_RESULT: RuntimeItem = RuntimeItem::new("ApiResult");
+/// `<T as FromRequest>::from_request(&context)`.
+pub(crate) const FROM_REQUEST: RuntimeItem = RuntimeItem::new("FromRequest");
+/// The input of an `#[api]` adapter.
+pub(crate) const HTTP_CONTEXT: RuntimeItem = RuntimeItem::new("HttpContext");
+/// `<Output as IntoApiResult>::into_api_result(output)`.
+pub(crate) const INTO_API_RESULT: RuntimeItem = RuntimeItem::new("IntoApiResult");
+/// The registration of one `#[api]` route.
+pub(crate) const API_FUNCTION: RuntimeItem = RuntimeItem::new("ApiFunction");
+
 /// Every item above, in order, for the test that `__private.rs` mirrors
 /// this file.
 #[cfg(test)]
@@ -208,6 +225,11 @@ const ALL: &[RuntimeItem] = &[
     KV_CLIENT,
     FROM_CONNECT,
     FROM_MESSAGE,
+    API_RESULT,
+    FROM_REQUEST,
+    HTTP_CONTEXT,
+    INTO_API_RESULT,
+    API_FUNCTION,
 ];
 
 #[cfg(test)]

@@ -78,4 +78,15 @@ pub mod schedules {
     }
 }
 
+/// `nitric.proto.apis.v1`: HTTP API routes served over streams.
+pub mod apis {
+    /// Version 1 of the package.
+    pub mod v1 {
+        // A request is much larger than a registration; both are built once
+        // per message, so boxing would buy nothing.
+        #![allow(missing_docs, clippy::large_enum_variant)]
+        tonic::include_proto!("nitric.proto.apis.v1");
+    }
+}
+
 pub use prost_types;

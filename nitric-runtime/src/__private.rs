@@ -44,3 +44,10 @@ pub use crate::kv::KvClient;
 // `<P as FromMessage>::__read_for_handler(&context)`, and a connect
 // handler's guard, `<G as FromConnect>::__guard_for_handler(&context).await`.
 pub use crate::websocket::{FromConnect, FromMessage};
+
+// `#[api]`: the adapter takes the request's context, reads a second
+// parameter with `<T as FromRequest>::from_request(&context)` and turns the
+// output into an `ApiResult` with `IntoApiResult`; the registration is
+// `ApiFunction::new(api, method, path, adapter, source)`.
+pub use crate::api::{ApiResult, FromRequest, HttpContext, IntoApiResult};
+pub use crate::registry::ApiFunction;

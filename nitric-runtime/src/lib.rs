@@ -74,6 +74,7 @@ pub mod topic;
 pub mod schedule;
 pub mod websocket;
 pub mod connection;
+pub mod api;
 mod registry;
 mod dispatch;
 mod settings;
@@ -90,7 +91,7 @@ pub use handler::{FromContext, HandlerResult, IntoHandlerResult};
 /// The embedded local membrane's settings ([`MembraneLocation::Embedded`]).
 #[cfg(feature = "local")]
 pub use nitric_local::Config as LocalConfig;
-pub use nitric_macros::{kv_store, schedule, subscribe, topic, websocket};
+pub use nitric_macros::{api, kv_store, schedule, subscribe, topic, websocket};
 pub use registry::Registry;
 pub use service::{run, serve, serve_with};
 pub use settings::{

@@ -11,6 +11,7 @@
 //! `app_stream` themselves, so there they would close a circle. What a
 //! key/value key may be is [`kv_keys`].
 
+mod api;
 mod kv_keys;
 mod kvstore;
 mod resources;
@@ -22,6 +23,7 @@ mod websocket_handler;
 
 use std::sync::Arc;
 
+use nitric_protocol::apis::v1::api_server::ApiServer;
 use nitric_protocol::kvstore::v1::kv_store_server::KvStoreServer;
 use nitric_protocol::resources::v1::resources_server::ResourcesServer;
 use nitric_protocol::schedules::v1::schedules_server::SchedulesServer;
@@ -35,6 +37,7 @@ use tonic::service::Routes;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
 
+use crate::apis::Apis;
 use crate::app_stream::HandlerRouter;
 use crate::policies::Policies;
 use crate::schedules::{ScheduleBook, ScheduleTiming};
@@ -55,6 +58,7 @@ pub(crate) struct MembraneState {
     pub(crate) topics: Arc<TopicBroker>,
     pub(crate) schedules: Arc<ScheduleBook>,
     pub(crate) schedule_timing: ScheduleTiming,
+    pub(crate) apis: Arc<Apis>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
 }
@@ -100,6 +104,9 @@ pub(crate) fn grpc_routes(state: &MembraneState, message_limit: usize) -> Routes
     .add_service(limited!(SchedulesServer::new(
         schedules::SchedulesService::new(state.clone())
     )))
+    .add_service(limited!(ApiServer::new(api::ApiService::new(
+        state.clone()
+    ))))
     .prepare()
 }
 

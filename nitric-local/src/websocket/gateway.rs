@@ -194,21 +194,29 @@ impl Gateways {
 
     /// Resolves with the URL of `socket`'s gateway once it runs.
     pub(crate) async fn wait_for(&self, socket: &str) -> String {
-        let key = socket_key(socket);
-        let mut urls = self.urls.subscribe();
-        let found = urls
-            .wait_for(|urls| urls.contains_key(&key))
-            .await
-            .map(|urls| urls[&key].clone());
-        match found {
-            Ok(url) => url,
-            // The sender lives as long as `self`, which we borrow.
-            Err(_) => unreachable!("gateway URLs dropped while borrowed"),
-        }
+        wait_for_url(&self.urls, &socket_key(socket)).await
     }
 
     pub(crate) fn connections(&self) -> &Connections {
         &self.connections
+    }
+}
+
+/// Resolves with the URL under `key` in `urls` once it is there; the
+/// gateways' and the APIs' listeners publish their URLs this way.
+pub(crate) async fn wait_for_url(
+    urls: &watch::Sender<HashMap<String, String>>,
+    key: &str,
+) -> String {
+    let mut urls = urls.subscribe();
+    let found = urls
+        .wait_for(|urls| urls.contains_key(key))
+        .await
+        .map(|urls| urls[key].clone());
+    match found {
+        Ok(url) => url,
+        // The caller borrows the sender, so it lives.
+        Err(_) => unreachable!("listener URLs dropped while borrowed"),
     }
 }
 
@@ -263,7 +271,7 @@ async fn serve(
 
 /// The address a client on this machine can dial: a gateway bound to every
 /// interface is announced on loopback.
-fn reachable(bound: SocketAddr) -> SocketAddr {
+pub(crate) fn reachable(bound: SocketAddr) -> SocketAddr {
     match bound.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())

@@ -32,4 +32,4 @@ mod socket;
 mod upgrade;
 
 pub(crate) use connections::ConnectionError;
-pub(crate) use gateway::Gateways;
+pub(crate) use gateway::{reachable, wait_for_url, Gateways};

@@ -132,6 +132,7 @@ pub fn config_for(data_dir: &std::path::Path) -> Config {
     Config {
         grpc_addr: Some("127.0.0.1:0".parse().unwrap()),
         ws_port: 0,
+        api_port: 0,
         data_dir: data_dir.to_owned(),
         announce: false,
         ..Config::default()

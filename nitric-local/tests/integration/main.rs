@@ -2,6 +2,7 @@
 //! websocket clients, the real database on disk, real topic subscribers.
 //! One test binary, one module per area, so the crate links its tests once.
 
+mod apis;
 mod binary;
 mod common;
 #[cfg(target_os = "linux")]

@@ -4,10 +4,12 @@
 //! The driver here is shared; each kind of stream (websocket events, topic
 //! subscriptions) says how to register, read and answer in its own module.
 
+mod api;
 mod schedule;
 mod subscribe;
 mod websocket;
 
+pub(crate) use api::ApiStream;
 pub(crate) use schedule::ScheduleStream;
 pub(crate) use subscribe::SubscribeStream;
 pub(crate) use websocket::WebsocketStream;

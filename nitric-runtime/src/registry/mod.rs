@@ -1,10 +1,12 @@
 //! What the macros registered at compile time: handlers and resource
 //! declarations, collected through `inventory` when the service starts.
 
+mod api;
 mod handler;
 mod schedule;
 mod validate;
 
+pub use api::ApiFunction;
 pub use handler::{SubscribeFunction, WebsocketAdapter, WebsocketFunction};
 pub use schedule::{Cadence, ScheduleFunction};
 
@@ -20,6 +22,7 @@ inventory::collect!(WebsocketFunction);
 inventory::collect!(SubscribeFunction);
 inventory::collect!(ScheduleFunction);
 inventory::collect!(ResourceDeclaration);
+inventory::collect!(ApiFunction);
 
 /// Everything the macros registered in this binary, checked to form a
 /// valid service: the `#[websocket]` and `#[subscribe]` handlers and the
@@ -46,6 +49,8 @@ pub struct Registry {
     pub(crate) subscribe_functions: Vec<&'static SubscribeFunction>,
     pub(crate) schedule_functions: Vec<&'static ScheduleFunction>,
     pub(crate) resources: Vec<&'static ResourceDeclaration>,
+    /// The `#[api]` routes.
+    pub(crate) api_functions: Vec<&'static ApiFunction>,
     /// The key/value declarations whose clients keep data per connection
     /// (rooms, connection state): cleaned up after every disconnect and
     /// refused connect.
@@ -76,6 +81,7 @@ impl Registry {
             subscribe_functions: inventory::iter::<SubscribeFunction>().collect(),
             schedule_functions: inventory::iter::<ScheduleFunction>().collect(),
             resources: inventory::iter::<ResourceDeclaration>().collect(),
+            api_functions: inventory::iter::<ApiFunction>().collect(),
             cleanups: &[],
         };
         registry
@@ -88,6 +94,7 @@ impl Registry {
             .schedule_functions
             .sort_by_key(|schedule| schedule.source);
         registry.resources.sort_by_key(|resource| resource.source());
+        registry.api_functions.sort_by_key(|route| route.source);
         registry.add_cleanup_handlers();
         registry
     }

@@ -12,9 +12,10 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
         && registry.subscribe_functions.is_empty()
         && registry.schedule_functions.is_empty()
         && registry.resources.is_empty()
+        && registry.api_functions.is_empty()
     {
         problems.push(
-            "no handlers or resources are registered; annotate an async fn with #[websocket(\"name\", on = \"...\")] or #[subscribe(\"topic\")]".to_owned(),
+            "no handlers or resources are registered; annotate an async fn with #[websocket(\"name\", on = \"...\")], #[subscribe(\"topic\")] or #[api(\"name\", get = \"/path\")]".to_owned(),
         );
     }
     websocket_problems(&registry.websocket_functions, &mut problems);
@@ -42,6 +43,7 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
         );
     }
     state_problems(&registry.resources, &mut problems);
+    super::api::problems(&registry.api_functions, &mut problems);
     problems
 }
 

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::registry::Registry;
 use crate::transport::Channel;
 use nitric_protocol::resources::v1::{
-    resource_declare_request::Config, resources_client::ResourcesClient, Action,
+    resource_declare_request::Config, resources_client::ResourcesClient, Action, ApiResource,
     KeyValueStoreResource, PolicyResource, ResourceDeclareRequest, ResourceIdentifier,
     ResourceType, TopicResource,
 };
@@ -50,6 +50,17 @@ pub(crate) fn requests(registry: &Registry) -> Vec<ResourceDeclareRequest> {
                 }
             }
         }
+    }
+    // Each API once, as the official SDKs' `api(name)` declares it: with an
+    // empty security map, and no policy (serving a route needs none).
+    let apis: BTreeSet<&str> = registry
+        .api_functions
+        .iter()
+        .map(|route| route.api)
+        .collect();
+    for api in apis {
+        let config = Config::Api(ApiResource::default());
+        requests.push(resource(ResourceType::Api, api, Some(config)));
     }
     // A subscription declares its topic too, as the official SDKs' `topic(name)` does.
     for subscription in &registry.subscribe_functions {

@@ -224,6 +224,7 @@ impl Started {
         self.registry.websocket_functions.len()
             + self.registry.subscribe_functions.len()
             + self.registry.schedule_functions.len()
+            + self.registry.api_functions.len()
     }
 
     /// Serves until `stop` is cancelled or serving ends, then stops the

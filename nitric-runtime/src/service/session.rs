@@ -3,7 +3,9 @@
 //! away.
 
 use super::declare;
-use crate::dispatch::{self, ScheduleStream, StreamEnd, SubscribeStream, WebsocketStream};
+use crate::dispatch::{
+    self, ApiStream, ScheduleStream, StreamEnd, SubscribeStream, WebsocketStream,
+};
 use crate::error::Error;
 use crate::handle::ServiceHandle;
 use crate::registry::Registry;
@@ -94,6 +96,13 @@ async fn session(
     }
     for &function in &registry.schedule_functions {
         let stream = ScheduleStream(function);
+        let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
+        streams
+            .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });
+    }
+
+    for &function in &registry.api_functions {
+        let stream = ApiStream(function);
         let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
         streams
             .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });

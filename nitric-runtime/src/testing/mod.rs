@@ -112,6 +112,7 @@ impl TestApp {
         let settings = Settings {
             membrane: MembraneLocation::Embedded(Box::new(nitric_local::Config {
                 ws_port: 0,
+                api_port: 0,
                 data_dir: data_dir.path().to_owned(),
                 announce: false,
                 // The test kit's own clients (`kv_store`, `topic`) act with
@@ -196,6 +197,11 @@ impl TestApp {
     /// The `ws://` URL of `socket`.
     pub async fn url(&self, socket: &str) -> Result<String, TestError> {
         Ok(self.scope(Websocket::new(socket).url()).await?)
+    }
+
+    /// The `http://` base URL of the API `api`, for requests to its routes.
+    pub async fn api_url(&self, api: &str) -> Result<String, TestError> {
+        Ok(self.scope(crate::api::url(api)).await?)
     }
 
     /// Connects a client to `socket` and waits for the app to accept it.
