@@ -38,24 +38,27 @@ fn package_and_unpack(target: &Path) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    // A fixed folder, and tar keeps the files' times from the archive, so
-    // cargo sees the same sources on the next run and does not rebuild them.
-    let crates = target.join("crates");
-    if crates.exists() {
-        std::fs::remove_dir_all(&crates).unwrap();
+    // `cargo package` gives every file one fixed time, so unpacking over
+    // the last run's sources would hide what changed from cargo. Unpack
+    // aside, then write into the fixed folder only the files whose bytes
+    // differ: those get a new time and are rebuilt, the rest keep theirs.
+    let unpacked = target.join("unpacked");
+    if unpacked.exists() {
+        std::fs::remove_dir_all(&unpacked).unwrap();
     }
-    std::fs::create_dir_all(&crates).unwrap();
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let crates = target.join("crates");
     for name in PUBLISHED {
         let archive = target.join(format!("package/{name}-0.1.0.crate"));
         let status = Command::new("tar")
             .arg("-xzf")
             .arg(&archive)
             .arg("-C")
-            .arg(&crates)
+            .arg(&unpacked)
             .status()
             .expect("run tar");
         assert!(status.success(), "tar could not unpack {archive:?}");
-        std::fs::rename(crates.join(format!("{name}-0.1.0")), crates.join(name)).unwrap();
+        sync_tree(&unpacked.join(format!("{name}-0.1.0")), &crates.join(name));
     }
     crates
 }
@@ -107,4 +110,39 @@ async fn the_chat_example_runs_as_a_user_crate_built_from_the_packages() {
         status.success(),
         "the chat exits 0 on SIGTERM: {status}\n{output}"
     );
+}
+
+/// Makes `to` hold what `from` holds: writes the files that are new or
+/// whose bytes differ, leaves identical ones (and their times) alone, and
+/// removes what `from` lacks.
+fn sync_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut wanted = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (source, destination) = (entry.path(), to.join(entry.file_name()));
+        wanted.insert(entry.file_name());
+        if source.is_dir() {
+            sync_tree(&source, &destination);
+            continue;
+        }
+        let bytes = std::fs::read(&source).unwrap();
+        if std::fs::read(&destination).ok().as_deref() != Some(bytes.as_slice()) {
+            if destination.is_dir() {
+                std::fs::remove_dir_all(&destination).unwrap();
+            }
+            std::fs::write(&destination, bytes).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(to).unwrap() {
+        let entry = entry.unwrap();
+        if !wanted.contains(&entry.file_name()) {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(path).unwrap();
+            } else {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
 }

@@ -73,7 +73,7 @@ fn the_readme_code_builds_and_its_test_file_passes_in_a_fresh_crate() {
 
     // What the other blocks use besides the runtime.
     let dependencies = format!(
-        "{dependencies}serde = {{ version = \"1\", features = [\"derive\"] }}\ntracing = \"0.1\"\n"
+        "{dependencies}serde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\ntracing = \"0.1\"\n"
     );
 
     let blocks = rust_blocks(&readme);
