@@ -11,6 +11,8 @@ pub const MEMBRANE: &str = env!("CARGO_BIN_EXE_nitric-local-membrane");
 pub const ECHO: &str = env!("CARGO_BIN_EXE_echo");
 /// The chat example.
 pub const CHAT: &str = env!("CARGO_BIN_EXE_chat");
+/// The lobby example: the chat with tickets, presence and history.
+pub const LOBBY: &str = env!("CARGO_BIN_EXE_lobby");
 
 /// What the membrane (and an embedded one) logs: warnings, plus each
 /// handler's registration, which the start-up figures wait for.
@@ -20,7 +22,7 @@ pub const MEMBRANE_LOG: &str =
 pub const REGISTERED: &str = "websocket handler registered";
 /// The line the membrane logs for each handler stream that ended.
 pub const UNREGISTERED: &str = "websocket handler unregistered";
-/// Handlers in each app: connect, disconnect, message.
+/// Websocket handlers in each app: connect, disconnect, message.
 pub const HANDLERS: usize = 3;
 
 /// An app's implementation.
@@ -45,14 +47,15 @@ impl Lang {
         }
     }
 
-    /// Starts `app` (`echo` or `chat`) against `membrane`, logging warnings
-    /// only.
+    /// Starts `app` (`echo` or `chat`; `lobby` in Rust only) against
+    /// `membrane`, logging warnings only.
     pub fn start(self, app: &str, membrane: &Membrane) -> Running {
         match self {
             Lang::Rust => {
                 let binary = match app {
                     "echo" => ECHO,
                     "chat" => CHAT,
+                    "lobby" => LOBBY,
                     other => panic!("no Rust app {other}"),
                 };
                 let data = tempfile::tempdir().expect("create a data directory");
@@ -114,8 +117,16 @@ pub async fn serving(lang: Lang, app: &str) -> (Membrane, Running, String) {
     // (Rust and Python declare them before registering: those lines may be
     // behind the registrations already waited for.)
     let mut resources = vec!["Websocket \"public\""];
-    if app == "chat" {
-        resources.push("KeyValueStore \"connections\"");
+    match app {
+        "chat" => resources.push("KeyValueStore \"connections\""),
+        "lobby" => resources.extend([
+            "KeyValueStore \"tickets\"",
+            "KeyValueStore \"users\"",
+            "KeyValueStore \"rooms\"",
+            "KeyValueStore \"presence\"",
+            "KeyValueStore \"history\"",
+        ]),
+        _ => {}
     }
     let logged = membrane.output();
     resources.retain(|resource| !logged.contains(&format!(" on {resource}")));

@@ -9,7 +9,7 @@
 //! figures and the machine they came from are recorded in BENCHMARKS.md.
 //! Every loop is bounded in count and time and all traffic stays on
 //! loopback. Naming sections after `--` runs only those (`echo`, `cpu`,
-//! `broadcast`, `startup`, `idle`). An SDK that cannot be installed is
+//! `broadcast`, `lobby`, `startup`, `idle`). An SDK that cannot be installed is
 //! reported as unavailable in the table; the other figures are still
 //! measured.
 
@@ -21,6 +21,9 @@ mod cpu;
 mod echo;
 mod floor;
 mod idle;
+/// The lobby example's login client, shared with its test.
+#[path = "../../../examples/lobby/login.rs"]
+mod lobby_login;
 mod procfs;
 mod report;
 mod startup;
@@ -73,6 +76,9 @@ async fn run(open_files_limit: u64) -> String {
     if chosen.runs("broadcast") {
         broadcast::measure(&mut report, &available).await;
     }
+    if chosen.runs("lobby") {
+        broadcast::measure_lobby(&mut report, &available).await;
+    }
     if chosen.runs("startup") {
         startup::measure(&mut report, &available).await;
     }
@@ -92,7 +98,7 @@ async fn run(open_files_limit: u64) -> String {
 struct Chosen(Vec<String>);
 
 impl Chosen {
-    const SECTIONS: [&str; 5] = ["echo", "cpu", "broadcast", "startup", "idle"];
+    const SECTIONS: [&str; 6] = ["echo", "cpu", "broadcast", "lobby", "startup", "idle"];
 
     fn from_args() -> Self {
         // Cargo passes `--bench`; anything else is a section's name.

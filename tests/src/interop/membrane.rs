@@ -43,7 +43,15 @@ impl Membrane {
         let data = tempfile::tempdir().expect("create a data directory");
         let mut command = Command::new(binary);
         command
-            .args(["--grpc-addr", grpc_addr, "--ws-port", "0", "--data-dir"])
+            .args([
+                "--grpc-addr",
+                grpc_addr,
+                "--ws-port",
+                "0",
+                "--api-port",
+                "0",
+            ])
+            .arg("--data-dir")
             .arg(data.path())
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1");
@@ -69,6 +77,18 @@ impl Membrane {
         self.process
             .stdout_after(&format!("websocket \"{socket}\" listening on "))
             .await
+    }
+
+    /// Waits until `api`'s listener runs (an app registered a route of it)
+    /// and returns its `http://` URL, also when a wait for another line
+    /// (such as [`socket_url`](Self::socket_url)) read past it.
+    pub async fn api_url(&mut self, api: &str) -> String {
+        let prefix = format!("api \"{api}\" listening on ");
+        let printed = self.output();
+        match printed.lines().find_map(|line| line.strip_prefix(&prefix)) {
+            Some(url) => url.trim().to_owned(),
+            None => self.process.stdout_after(&prefix).await,
+        }
     }
 
     /// Waits for a log line containing `needle` and returns it.
