@@ -96,10 +96,15 @@ pub enum Error {
         /// Where the resource is declared, `file:line`.
         declared_at: String,
     },
-    /// A send to a connection whose connect handler is still running. On AWS
-    /// the connection exists only once that handler has answered, so the
-    /// send would fail there; it fails locally too, before deployment.
-    #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" while its connect handler is running: the connection exists only once that handler returns. To greet a new connection, publish to a topic from the connect handler and send from the topic's subscriber")]
+    /// A send to a connection the membrane has not opened yet: its connect
+    /// handler is still running, or answered moments ago (within 10 s) and
+    /// the membrane
+    /// answered that it does not know the connection. On AWS the connection
+    /// exists only once that handler has answered, so the send would fail
+    /// there; it fails locally too, before deployment. Unlike
+    /// [`Error::ConnectionGone`], the connection's data must be kept: a
+    /// broadcast reports it as failed and forgets nothing.
+    #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" before the membrane has opened it (its connect handler is running or has only just answered): the connection exists only once that handler returns. To greet a new connection, publish to a topic from the connect handler and send from the topic's subscriber")]
     ConnectionNotReady {
         /// The socket.
         socket: String,

@@ -12,10 +12,12 @@ use crate::declaration::KvStoreDeclaration;
 use crate::error::Error;
 use crate::transport::Channel;
 use nitric_protocol::names::socket_key;
+use std::collections::VecDeque;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -64,6 +66,9 @@ struct Shared {
     /// How many connect handlers run: every send checks it, and most
     /// sends happen while it is 0, so they take no lock.
     connecting_count: AtomicUsize,
+    /// Connections whose connect handler ended within [`JUST_CONNECTED`],
+    /// oldest first: (when, socket key, id).
+    just_connected: Mutex<VecDeque<(Instant, Box<str>, Box<str>)>>,
     /// How many event streams the current session has registered.
     registered: watch::Sender<usize>,
     /// Each handler, with how many of its events are running.
@@ -83,6 +88,7 @@ impl ServiceHandle {
                 deadlines,
                 connecting: Mutex::new(HashMap::new()),
                 connecting_count: AtomicUsize::new(0),
+                just_connected: Mutex::new(VecDeque::new()),
                 registered: watch::Sender::new(0),
                 running: Mutex::new(Vec::new()),
             }),
@@ -170,6 +176,18 @@ impl ServiceHandle {
             socket,
             connection_id: connection_id.into(),
         }
+    }
+
+    /// Whether the connect handler of this connection ended within
+    /// [`JUST_CONNECTED`]: a membrane that does not know it yet has not
+    /// opened it, rather than lost it.
+    pub(crate) fn just_connected(&self, socket: &str, connection_id: &str) -> bool {
+        let socket = socket_key(socket);
+        let mut recent = lock(&self.shared.just_connected);
+        forget_older_than(&mut recent, JUST_CONNECTED);
+        recent
+            .iter()
+            .any(|(_, key, id)| **key == *socket && **id == *connection_id)
     }
 
     /// Whether the connect handler of this connection is still running.
@@ -284,8 +302,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// How long after its connect handler ended a connection the membrane does
+/// not know is taken as not opened yet rather than gone. The membrane
+/// opens it once it has the handler's answer, which crosses the event
+/// stream and, locally, completes the handshake: milliseconds, seconds
+/// under load. A connection that really left that soon is still cleaned
+/// up by its disconnect event.
+pub(crate) const JUST_CONNECTED: Duration = Duration::from_secs(10);
+
+/// Drops the entries of `recent` older than `age`.
+fn forget_older_than(recent: &mut VecDeque<(Instant, Box<str>, Box<str>)>, age: Duration) {
+    while recent
+        .front()
+        .is_some_and(|(when, _, _)| when.elapsed() > age)
+    {
+        recent.pop_front();
+    }
+}
+
 /// A connection whose connect handler is running; the mark ends when this
-/// drops, however the handler ended.
+/// drops, however the handler ended, and the connection is then "just
+/// connected" for [`JUST_CONNECTED`].
 pub(crate) struct Connecting {
     service: ServiceHandle,
     socket: Box<str>,
@@ -305,5 +342,54 @@ impl Drop for Connecting {
             .shared
             .connecting_count
             .fetch_sub(1, Ordering::AcqRel);
+        let mut recent = lock(&self.service.shared.just_connected);
+        forget_older_than(&mut recent, JUST_CONNECTED);
+        recent.push_back((
+            Instant::now(),
+            self.socket.clone(),
+            self.connection_id.clone(),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{connect_lazy, Dial};
+
+    fn service() -> ServiceHandle {
+        let channel = connect_lazy("127.0.0.1:1", Dial::Tcp).unwrap();
+        let deadlines = Deadlines {
+            websocket_event: Duration::from_secs(1),
+            topic_message: Duration::from_secs(1),
+            schedule_interval: Duration::from_secs(1),
+        };
+        ServiceHandle::new(channel, deadlines, &[])
+    }
+
+    #[test]
+    fn a_connection_is_just_connected_once_its_connect_handler_ends() {
+        let service = service();
+        let connecting = service.begin_connecting("Public", "c1");
+        assert!(service.is_connecting("public", "c1"));
+        assert!(!service.just_connected("public", "c1"));
+        drop(connecting);
+        assert!(!service.is_connecting("public", "c1"));
+        // Socket names compare without case, ids exactly.
+        assert!(service.just_connected("PUBLIC", "c1"));
+        assert!(!service.just_connected("public", "C1"));
+        assert!(!service.just_connected("other", "c1"));
+    }
+
+    #[test]
+    fn entries_older_than_the_window_are_forgotten() {
+        let long_ago = Instant::now() - Duration::from_secs(60);
+        let mut recent = VecDeque::from([
+            (long_ago, "public".into(), "old".into()),
+            (Instant::now(), "public".into(), "new".into()),
+        ]);
+        forget_older_than(&mut recent, JUST_CONNECTED);
+        let left: Vec<&str> = recent.iter().map(|(_, _, id)| &**id).collect();
+        assert_eq!(left, ["new"]);
     }
 }

@@ -161,7 +161,19 @@ impl Websocket {
             .unary::<WebsocketSendResponse>(SEND_MESSAGE, &request)
             .await
             .map_err(|status| {
-                Error::from_connection_status(send_operation(&self.name, connection_id), status)
+                match Error::from_connection_status(
+                    send_operation(&self.name, connection_id),
+                    status,
+                ) {
+                    // Not opened yet, so its data stays.
+                    gone if gone.is_gone() && service.just_connected(&self.name, connection_id) => {
+                        Error::ConnectionNotReady {
+                            socket: self.name.to_string(),
+                            connection_id: connection_id.to_owned(),
+                        }
+                    }
+                    other => other,
+                }
             })?;
         Ok(())
     }
