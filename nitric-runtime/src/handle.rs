@@ -68,7 +68,7 @@ struct Shared {
     connecting_count: AtomicUsize,
     /// Connections whose connect handler ended within [`JUST_CONNECTED`],
     /// oldest first: (when, socket key, id).
-    just_connected: Mutex<VecDeque<(Instant, Box<str>, Box<str>)>>,
+    just_connected: Mutex<VecDeque<JustConnected>>,
     /// How many event streams the current session has registered.
     registered: watch::Sender<usize>,
     /// Each handler, with how many of its events are running.
@@ -310,8 +310,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// up by its disconnect event.
 pub(crate) const JUST_CONNECTED: Duration = Duration::from_secs(10);
 
+/// When a connect handler ended, with the socket key and connection id.
+type JustConnected = (Instant, Box<str>, Box<str>);
+
 /// Drops the entries of `recent` older than `age`.
-fn forget_older_than(recent: &mut VecDeque<(Instant, Box<str>, Box<str>)>, age: Duration) {
+fn forget_older_than(recent: &mut VecDeque<JustConnected>, age: Duration) {
     while recent
         .front()
         .is_some_and(|(when, _, _)| when.elapsed() > age)
