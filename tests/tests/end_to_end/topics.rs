@@ -56,7 +56,7 @@ async fn sending_from_inside_the_connect_handler_is_a_typed_error() {
     let (typed, message): (bool, String) = serde_json::from_str(&client.receive().await).unwrap();
     assert!(typed, "Error::ConnectionNotReady, got: {message}");
     assert!(
-        message.contains("while its connect handler is running"),
+        message.contains("its connect handler is running"),
         "{message}"
     );
     assert!(
