@@ -45,11 +45,41 @@ use proc_macro::TokenStream;
 ///   this service is given permission to manage its connections.
 /// - `on = "connect" | "disconnect" | "message"`: the event handled. A socket
 ///   needs one handler of each; the runtime refuses to start otherwise.
+/// - `action = "join"` (optional, with `on = "message"`): the handler of
+///   JSON messages whose `"action"` field is `"join"`. It returns `()`,
+///   `Json<T>` or a `Result` of either, which becomes the reply
+///   `{"ref": .., "status": "ok" | "error", "response": ..}` to a message
+///   carrying a `"ref"`. A socket may have many action handlers and at most
+///   one message handler without an action, which takes the rest. Two
+///   handlers of one action in one module fail to compile; in different
+///   modules, to start (see `docs/actions.md`):
+///
+///   ```
+///   use nitric_runtime::websocket::{Json, MessageContext};
+///
+///   #[nitric_runtime::websocket("public", on = "message", action = "join")]
+///   async fn join(ctx: MessageContext) -> Json<String> {
+///       Json(format!("welcome, {}", ctx.connection_id()))
+///   }
+///   # fn main() {}
+///   ```
+///
+///   ```compile_fail
+///   use nitric_runtime::websocket::MessageContext;
+///
+///   #[nitric_runtime::websocket("public", on = "message", action = "join")]
+///   async fn join(ctx: MessageContext) {}
+///
+///   // error[E0428]: the name `__nitric_action_join_of_socket_public_has_two_handlers` is defined multiple times
+///   #[nitric_runtime::websocket("public", on = "message", action = "join")]
+///   async fn enter(ctx: MessageContext) {}
+///   # fn main() {}
+///   ```
 /// - `timeout = "30s"` (optional): how long one run may take, read as
 ///   `humantime` reads durations (`"500ms"`, `"30s"`, `"2 minutes"`,
 ///   `"1m 30s"`); past it the run is abandoned and counts as failed (a
-///   connect is refused). Without it a run may take as long as the
-///   membrane waits (29 s on AWS).
+///   connect is refused, an action replies with an error). Without it a
+///   run may take as long as the membrane waits (29 s on AWS).
 /// - `crate = "path"` (optional): where the runtime crate is, when the
 ///   dependency is renamed in `Cargo.toml`.
 ///

@@ -195,6 +195,17 @@ pub(crate) const INTO_API_RESULT: RuntimeItem = RuntimeItem::new("IntoApiResult"
 /// The registration of one `#[api]` route.
 pub(crate) const API_FUNCTION: RuntimeItem = RuntimeItem::new("ApiFunction");
 
+// Action handlers, `#[websocket(socket, on = "message", action = "...")]`:
+// the adapter turns the output into the reply's response with
+// `<Output as IntoActionResult>::into_action_result(output)`, and the
+// registration is `WebsocketFunction::new(socket, WebsocketAdapter::Action(
+// adapter), source).with_action(action)`.
+
+/// What an action adapter's future comes to.
+pub(crate) const ACTION_RESULT: RuntimeItem = RuntimeItem::new("ActionResult");
+/// `<Output as IntoActionResult>::into_action_result(output)`.
+pub(crate) const INTO_ACTION_RESULT: RuntimeItem = RuntimeItem::new("IntoActionResult");
+
 /// Every item above, in order, for the test that `__private.rs` mirrors
 /// this file.
 #[cfg(test)]
@@ -230,6 +241,8 @@ const ALL: &[RuntimeItem] = &[
     HTTP_CONTEXT,
     INTO_API_RESULT,
     API_FUNCTION,
+    ACTION_RESULT,
+    INTO_ACTION_RESULT,
 ];
 
 #[cfg(test)]

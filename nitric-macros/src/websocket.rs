@@ -5,11 +5,12 @@ use crate::attribute_args::{
     self, crate_option, leading_name, next_key, note_duplicate, string_value, unknown_option,
 };
 use crate::diagnostics::{expected_one_of, Errors};
-use crate::handler_fn::{self, Checked, HandlerAttribute, Parameters, Registration};
+use crate::handler_fn::{self, AdapterOutput, Checked, HandlerAttribute, Parameters, Registration};
 use crate::resource_name::ResourceName;
 use crate::runtime_contract::{
-    RuntimeItem, RuntimePath, CONNECT_CONTEXT, DISCONNECT_CONTEXT, FROM_CONNECT, FROM_CONTEXT,
-    FROM_MESSAGE, MESSAGE_CONTEXT, WEBSOCKET_ADAPTER, WEBSOCKET_FUNCTION,
+    RuntimeItem, RuntimePath, ACTION_RESULT, CONNECT_CONTEXT, DISCONNECT_CONTEXT, FROM_CONNECT,
+    FROM_CONTEXT, FROM_MESSAGE, INTO_ACTION_RESULT, MESSAGE_CONTEXT, WEBSOCKET_ADAPTER,
+    WEBSOCKET_FUNCTION,
 };
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -19,7 +20,15 @@ use syn::{Ident, LitStr, Type};
 
 const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
-const OPTIONS: &[&str] = &[ON, attribute_args::TIMEOUT, attribute_args::CRATE];
+const ACTION: &str = "action";
+const OPTIONS: &[&str] = &[ON, ACTION, attribute_args::TIMEOUT, attribute_args::CRATE];
+
+/// An action handler's output becomes the reply's `response`.
+const ACTION_OUTPUT: AdapterOutput = AdapterOutput {
+    result: ACTION_RESULT,
+    into: INTO_ACTION_RESULT,
+    method: "into_action_result",
+};
 
 /// The event `on = "..."` names: the runtime's `WebsocketEventType` (the
 /// contract's enum) as the macro reads it, with what each event's handler
@@ -113,6 +122,8 @@ impl OnEvent {
 pub(crate) struct WebsocketArgs {
     socket: ResourceName,
     event: OnEvent,
+    /// `action = "..."`: the message handler of one action.
+    action: Option<LitStr>,
     timeout: Option<attribute_args::Timeout>,
     runtime: RuntimePath,
 }
@@ -125,6 +136,7 @@ impl Parse for WebsocketArgs {
         let mut timeout = None;
         let mut runtime = None;
         let mut misspelled = None;
+        let mut action: Option<LitStr> = None;
         while let Some(key) = next_key(input)? {
             match key.to_string().as_str() {
                 ON => {
@@ -141,6 +153,18 @@ impl Parse for WebsocketArgs {
                         }
                     }
                 }
+                ACTION => {
+                    note_duplicate(&action, &key, &mut errors);
+                    if let Some(literal) = string_value(input, "action = \"join\"", &mut errors)? {
+                        if literal.value().is_empty() {
+                            errors.push(syn::Error::new(
+                                literal.span(),
+                                "the action must not be empty; it is the value of the messages' \"action\" field, as in `action = \"join\"`",
+                            ));
+                        }
+                        action = Some(literal);
+                    }
+                }
                 attribute_args::TIMEOUT => {
                     attribute_args::timeout_option(input, &key, &mut timeout, &mut errors)?
                 }
@@ -155,10 +179,19 @@ impl Parse for WebsocketArgs {
                 format!("missing the event: add `on = \"connect\"`, `on = \"disconnect\"` or `on = \"message\"`, as in {USAGE}"),
             ));
         }
+        if let (Some(action), Some(event)) = (&action, event) {
+            if event != OnEvent::Message {
+                errors.push(syn::Error::new(
+                    action.span(),
+                    "only message handlers take an action: write `on = \"message\", action = \"...\"`",
+                ));
+            }
+        }
         let socket = socket.map_err(|error| errors.push(error)).ok();
         let args = socket.zip(event).map(|(socket, event)| Self {
             socket,
             event,
+            action,
             timeout,
             runtime: runtime.unwrap_or(RuntimePath::DEFAULT),
         });
@@ -208,12 +241,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .get(1)
         .and_then(|ty| args.event.second_argument(ty, &input));
     let socket = &args.socket.value;
-    let variant = args.event.adapter_variant();
+    let variant = match &args.action {
+        Some(_) => Ident::new("Action", Span::call_site()),
+        None => args.event.adapter_variant(),
+    };
     let adapter = handler_fn::adapter();
     let source = handler_fn::source(&function);
     let with_timeout = attribute_args::with_timeout(args.timeout);
+    let with_action = args
+        .action
+        .as_ref()
+        .map(|action| quote!(.with_action(#action)));
     let submission = quote! {
-        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)#with_timeout
+        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)#with_action #with_timeout
     };
 
     let registration = Registration {
@@ -222,7 +262,49 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         second_argument,
         submission,
     };
-    handler_fn::emit(&args.runtime, &function, registration)
+    match &args.action {
+        None => handler_fn::emit(&args.runtime, &function, registration),
+        Some(action) => {
+            let mut expanded =
+                handler_fn::emit_returning(&args.runtime, &function, registration, &ACTION_OUTPUT);
+            expanded.extend(one_handler_per_action(socket, action));
+            expanded
+        }
+    }
+}
+
+/// A marker named after the socket and the action, in the handler's
+/// module: a second handler of the action there defines the name again,
+/// and rustc reports both places ("the name `..._has_two_handlers` is
+/// defined multiple times"), pointing at the second `action = "..."`.
+/// Handlers in different modules do not meet here; the runtime refuses
+/// them at startup, naming both. (A symbol from `#[export_name]` would
+/// meet across modules, but only when linking, which `cargo check` and
+/// IDEs never do, and as an `unsafe` linker error across crates.)
+fn one_handler_per_action(socket: &str, action: &LitStr) -> TokenStream {
+    let name = format!(
+        "__nitric_action_{}_of_socket_{}_has_two_handlers",
+        identifier_part(&action.value()),
+        // Socket names match case-insensitively.
+        identifier_part(&socket.to_lowercase()),
+    );
+    let marker = Ident::new(&name, action.span());
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        struct #marker;
+    }
+}
+
+/// `text` as part of an identifier: ASCII letters, digits and `_` as they
+/// are, anything else as its code point in hex between underscores.
+fn identifier_part(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => c.to_string(),
+            other => format!("_{:x}_", u32::from(other)),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -274,7 +356,39 @@ mod tests {
         let error = parse(quote!("public", onn = "message")).unwrap_err();
         assert_eq!(
             error,
-            "unknown option `onn`: expected one of `on`, `timeout`, `crate`; did you mean `on`?"
+            "unknown option `onn`: expected one of `on`, `action`, `timeout`, `crate`; did you mean `on`?"
+        );
+    }
+
+    #[test]
+    fn an_action_is_for_message_handlers_and_not_empty() {
+        let args = syn::parse2::<WebsocketArgs>(quote!("public", on = "message", action = "join"))
+            .expect("parses");
+        assert_eq!(
+            args.action.map(|action| action.value()),
+            Some("join".into())
+        );
+        let error = parse(quote!("public", on = "connect", action = "join")).unwrap_err();
+        assert!(
+            error.contains("only message handlers take an action"),
+            "{error}"
+        );
+        let error = parse(quote!("public", on = "message", action = "")).unwrap_err();
+        assert!(error.contains("the action must not be empty"), "{error}");
+        let error =
+            parse(quote!("public", on = "message", action = "a", action = "b")).unwrap_err();
+        assert!(error.contains("duplicate `action` option"), "{error}");
+    }
+
+    #[test]
+    fn the_marker_of_an_action_is_an_identifier_for_any_names() {
+        assert_eq!(identifier_part("send_message"), "send_message");
+        assert_eq!(identifier_part("room:join"), "room_3a_join");
+        let marker = one_handler_per_action("Chat Room", &syn::parse_quote!("é"));
+        let item: syn::ItemStruct = syn::parse2(marker).expect("a struct");
+        assert_eq!(
+            item.ident,
+            "__nitric_action__e9__of_socket_chat_20_room_has_two_handlers"
         );
     }
 
@@ -501,7 +615,7 @@ mod tests {
 
             #[test]
             fn an_unknown_option_is_reported_on_its_key(key in "[a-z_][a-z0-9_]{0,10}") {
-                prop_assume!(key != "on" && syn::parse_str::<Ident>(&key).is_ok());
+                prop_assume!(key != "on" && key != "action" && syn::parse_str::<Ident>(&key).is_ok());
                 let source = format!("\"public\", on = \"message\", {key} = \"x\"");
                 let tokens = tokens(&source);
                 let errors = placed_errors(parse_source(&tokens).err().expect("refused"));

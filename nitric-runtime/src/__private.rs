@@ -51,3 +51,8 @@ pub use crate::websocket::{FromConnect, FromMessage};
 // `ApiFunction::new(api, method, path, adapter, source)`.
 pub use crate::api::{ApiResult, FromRequest, HttpContext, IntoApiResult};
 pub use crate::registry::ApiFunction;
+
+// Action handlers: the adapter turns the output into the reply's response
+// with `IntoActionResult`; the registration is `WebsocketFunction::new(
+// socket, WebsocketAdapter::Action(adapter), source).with_action(action)`.
+pub use crate::websocket::{ActionResult, IntoActionResult};

@@ -4,7 +4,9 @@
 use crate::declaration::Source;
 use crate::handler::{BoxFuture, HandlerResult};
 use crate::topic::TopicEvent;
-use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, WebsocketEventType};
+use crate::websocket::{
+    ActionResult, ConnectContext, DisconnectContext, MessageContext, WebsocketEventType,
+};
 use std::fmt;
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ pub enum WebsocketAdapter {
     Disconnect(fn(DisconnectContext) -> BoxFuture<HandlerResult>),
     /// For `on = "message"`.
     Message(fn(MessageContext) -> BoxFuture<HandlerResult>),
+    /// For `on = "message", action = "..."`: its result is the reply.
+    Action(fn(MessageContext) -> BoxFuture<ActionResult>),
 }
 
 impl fmt::Debug for WebsocketAdapter {
@@ -32,7 +36,7 @@ impl WebsocketAdapter {
         match self {
             Self::Connect(_) => WebsocketEventType::Connect,
             Self::Disconnect(_) => WebsocketEventType::Disconnect,
-            Self::Message(_) => WebsocketEventType::Message,
+            Self::Message(_) | Self::Action(_) => WebsocketEventType::Message,
         }
     }
 }
@@ -49,6 +53,9 @@ pub struct WebsocketFunction {
     /// How long one run may take (`timeout = "..."`); past it, the run is
     /// abandoned and counts as failed.
     pub timeout: Option<Duration>,
+    /// The action it handles (`action = "..."`), for a message handler
+    /// routed by the messages' `"action"` field; `None` for the others.
+    pub action: Option<&'static str>,
 }
 
 impl WebsocketFunction {
@@ -59,7 +66,16 @@ impl WebsocketFunction {
             adapter,
             source,
             timeout: None,
+            action: None,
         }
+    }
+
+    /// The registration of an action handler: `on = "message", action =
+    /// "join"` registers `new(socket, WebsocketAdapter::Action(adapter),
+    /// source).with_action("join")`.
+    pub const fn with_action(mut self, action: &'static str) -> Self {
+        self.action = Some(action);
+        self
     }
 
     /// The registration with a time limit per run; `timeout = "..."` adds it.

@@ -3,11 +3,13 @@
 
 mod api;
 mod handler;
+mod routes;
 mod schedule;
 mod validate;
 
 pub use api::ApiFunction;
 pub use handler::{SubscribeFunction, WebsocketAdapter, WebsocketFunction};
+pub(crate) use routes::{MessageRoutes, Route};
 pub use schedule::{Cadence, ScheduleFunction};
 
 use crate::declaration::{KvStoreDeclaration, ResourceDeclaration, Source};
@@ -55,6 +57,8 @@ pub struct Registry {
     /// (rooms, connection state): cleaned up after every disconnect and
     /// refused connect.
     pub(crate) cleanups: &'static [&'static KvStoreDeclaration],
+    /// Each socket's message handlers, behind its one message stream.
+    pub(crate) message_routes: &'static [MessageRoutes],
 }
 
 impl Registry {
@@ -83,6 +87,7 @@ impl Registry {
             resources: inventory::iter::<ResourceDeclaration>().collect(),
             api_functions: inventory::iter::<ApiFunction>().collect(),
             cleanups: &[],
+            message_routes: &[],
         };
         registry
             .websocket_functions
@@ -96,6 +101,9 @@ impl Registry {
         registry.resources.sort_by_key(|resource| resource.source());
         registry.api_functions.sort_by_key(|route| route.source);
         registry.add_cleanup_handlers();
+        // Gathered once per process, so leaked once.
+        registry.message_routes =
+            Box::leak(MessageRoutes::of(&registry.websocket_functions).into_boxed_slice());
         registry
     }
 
@@ -225,6 +233,9 @@ mod tests {
             ..Registry::default()
         };
         registry.add_cleanup_handlers();
+        // Gathered once per process, so leaked once.
+        registry.message_routes =
+            Box::leak(MessageRoutes::of(&registry.websocket_functions).into_boxed_slice());
         registry
     }
 

@@ -93,18 +93,41 @@ fn websocket_problems(handlers: &[&WebsocketFunction], problems: &mut Vec<String
                     "socket \"{socket}\" has no {event} handler; add #[websocket(\"{socket}\", on = \"{event}\")] to an async fn (every socket needs connect, disconnect and message handlers)"
                 ));
             }
-            let sources: Vec<Source> = for_event.iter().map(|handler| handler.source).collect();
-            let mut problem = format!("socket \"{socket}\" has two {event} handlers");
-            // Names match case-insensitively; show a spelling that hides a clash.
-            if let Some(other) = for_event.iter().find(|handler| handler.socket != socket) {
-                problem = format!(
-                    "{problem} (\"{socket}\" and \"{}\" are the same socket)",
-                    other.socket
-                );
+            // Action handlers share the message stream with at most one
+            // handler without an action; each action has one handler.
+            let mut by_action: BTreeMap<Option<&str>, Vec<&WebsocketFunction>> = BTreeMap::new();
+            for handler in for_event {
+                by_action.entry(handler.action).or_default().push(handler);
             }
-            duplicates(&sources, &problem, problems);
+            for (action, for_action) in by_action {
+                let problem = match action {
+                    None => format!("socket \"{socket}\" has two {event} handlers"),
+                    Some(action) => {
+                        format!("socket \"{socket}\" has two handlers for action \"{action}\"")
+                    }
+                };
+                same_socket_duplicates(socket, &for_action, problem, problems);
+            }
         }
     }
+}
+
+/// [`duplicates`], noting when the names differ only in case.
+fn same_socket_duplicates(
+    socket: &str,
+    for_event: &[&WebsocketFunction],
+    mut problem: String,
+    problems: &mut Vec<String>,
+) {
+    let sources: Vec<Source> = for_event.iter().map(|handler| handler.source).collect();
+    // Names match case-insensitively; show a spelling that hides a clash.
+    if let Some(other) = for_event.iter().find(|handler| handler.socket != socket) {
+        problem = format!(
+            "{problem} (\"{socket}\" and \"{}\" are the same socket)",
+            other.socket
+        );
+    }
+    duplicates(&sources, &problem, problems);
 }
 
 /// One problem per registration after the first, naming both; earliest in
@@ -208,6 +231,36 @@ mod tests {
             problems_of(handlers, vec![]),
             vec!["socket \"Public\" has two message handlers (\"Public\" and \"public\" are the same socket), `message` (src/main.rs:3) and `shout` (src/main.rs:9); keep one"]
         );
+    }
+
+    #[test]
+    fn actions_share_the_message_stream_one_handler_each() {
+        fn on_action(_: MessageContext) -> BoxFuture<crate::websocket::ActionResult> {
+            Box::pin(async { Ok(serde_json::Value::Null) })
+        }
+        let action = |socket, name, item, line| {
+            &*Box::leak(Box::new(
+                WebsocketFunction::new(
+                    socket,
+                    WebsocketAdapter::Action(on_action),
+                    source(item, line),
+                )
+                .with_action(name),
+            ))
+        };
+        let mut handlers = complete("public");
+        handlers.push(action("public", "join", "join", 10));
+        handlers.push(action("public", "leave", "leave", 11));
+        assert_eq!(problems_of(handlers.clone(), vec![]), Vec::<String>::new());
+        handlers.push(action("PUBLIC", "join", "enter", 12));
+        assert_eq!(
+            problems_of(handlers, vec![]),
+            vec!["socket \"public\" has two handlers for action \"join\" (\"public\" and \"PUBLIC\" are the same socket), `join` (src/main.rs:10) and `enter` (src/main.rs:12); keep one"]
+        );
+        // Actions alone are enough: no fallback is needed.
+        let mut handlers = complete("chat")[..2].to_vec();
+        handlers.push(action("chat", "join", "join", 10));
+        assert_eq!(problems_of(handlers, vec![]), Vec::<String>::new());
     }
 
     #[test]

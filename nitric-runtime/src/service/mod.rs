@@ -221,7 +221,7 @@ impl Started {
     /// How many event streams a session opens.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn streams(&self) -> usize {
-        self.registry.websocket_functions.len()
+        crate::dispatch::WebsocketStream::all(&self.registry).len()
             + self.registry.subscribe_functions.len()
             + self.registry.schedule_functions.len()
             + self.registry.api_functions.len()

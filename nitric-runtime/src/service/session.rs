@@ -82,8 +82,7 @@ async fn session(
     // waits while a worker is busy with another stream's events. Dropping
     // the set (the session given up) stops them all.
     let mut streams = JoinSet::new();
-    for &function in &registry.websocket_functions {
-        let stream = WebsocketStream(function);
+    for stream in WebsocketStream::all(registry) {
         let (service, stop, abandon) = (service.clone(), stop.clone(), abandon.clone());
         streams
             .spawn(async move { dispatch::handle_events(&service, stream, stop, abandon).await });

@@ -1,10 +1,13 @@
 //! A real websocket client for tests, speaking to the local gateway over
 //! loopback.
 
+use super::assertions::{self, Reply};
 use super::TestError;
 use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -57,6 +60,11 @@ pub struct TestClient {
     socket: String,
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     timeout: Duration,
+    /// Messages received while an assertion waited for another, in order;
+    /// later receives and assertions see them first.
+    pending: VecDeque<Received>,
+    /// The `"ref"` of the next [`request`](Self::request).
+    next_ref: u64,
 }
 
 impl TestClient {
@@ -80,6 +88,8 @@ impl TestClient {
             socket: socket.to_owned(),
             stream,
             timeout,
+            pending: VecDeque::new(),
+            next_ref: 1,
         })
     }
 
@@ -120,6 +130,9 @@ impl TestClient {
 
     /// The next text or binary message, waiting at most the timeout.
     pub async fn recv(&mut self) -> Result<Received, TestError> {
+        if let Some(received) = self.pending.pop_front() {
+            return Ok(received);
+        }
         match self.next_message(self.timeout).await? {
             Some(received) => Ok(received),
             None => Err(TestError::new(format!(
@@ -155,12 +168,159 @@ impl TestClient {
 
     /// Fails if a message arrives within `quiet`.
     pub async fn expect_silence(&mut self, quiet: Duration) -> Result<(), TestError> {
+        if let Some(received) = self.pending.front() {
+            return Err(TestError::new(format!(
+                "socket \"{}\": expected no message for {quiet:?}, got {received:?}",
+                self.socket
+            )));
+        }
         match self.next_message(quiet).await? {
             None => Ok(()),
             Some(received) => Err(TestError::new(format!(
                 "socket \"{}\": expected no message for {quiet:?}, got {received:?}",
                 self.socket
             ))),
+        }
+    }
+
+    /// Waits, at most the timeout, for a message equal to `expected` as
+    /// JSON, as Phoenix's `assert_push`: messages before it stay queued
+    /// for later receives and assertions. On failure, the error shows the
+    /// expected JSON, every message that did arrive, and a line diff
+    /// against the closest.
+    ///
+    /// ```no_run
+    /// # async fn example(app: nitric_runtime::testing::TestApp) -> Result<(), nitric_runtime::testing::TestError> {
+    /// use serde_json::json;
+    ///
+    /// let mut ada = app.connect("public").await?;
+    /// ada.send_json(&json!({"action": "say", "text": "hi"})).await?;
+    /// ada.assert_push(&json!({"said": "hi"})).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn assert_push<T: Serialize + ?Sized>(
+        &mut self,
+        expected: &T,
+    ) -> Result<(), TestError> {
+        let expected = assertions::to_json(expected)?;
+        self.wait_for("assert_push", &expected, |message| *message == expected)
+            .await
+            .map(drop)
+    }
+
+    /// Fails if a message is queued or arrives within `within`, as
+    /// Phoenix's `refute_push`; the error shows it.
+    pub async fn refute_push(&mut self, within: Duration) -> Result<(), TestError> {
+        self.expect_silence(within).await
+    }
+
+    /// Waits for the reply to the message sent with `"ref": reference` and
+    /// asserts it is ok with `expected` as its response; an error reply,
+    /// or none within the timeout, fails with what arrived.
+    ///
+    /// ```no_run
+    /// # async fn example(app: nitric_runtime::testing::TestApp) -> Result<(), nitric_runtime::testing::TestError> {
+    /// use serde_json::json;
+    ///
+    /// let mut ada = app.connect("public").await?;
+    /// ada.send_json(&json!({"action": "join", "ref": "7", "room": "lobby"})).await?;
+    /// ada.assert_reply("7", &json!({"joined": "lobby"})).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn assert_reply<T: Serialize + ?Sized>(
+        &mut self,
+        reference: impl Serialize,
+        expected: &T,
+    ) -> Result<(), TestError> {
+        let reference = assertions::to_json(&reference)?;
+        let expected = assertions::to_json(expected)?;
+        let wanted = serde_json::json!({ "ref": reference, "status": "ok", "response": expected });
+        self.wait_for("assert_reply", &wanted, |message| *message == wanted)
+            .await
+            .map(drop)
+    }
+
+    /// Sends `payload` (a JSON object) as action `action` with a fresh
+    /// `"ref"`, and waits for its [`Reply`]; messages arriving before it
+    /// stay queued.
+    ///
+    /// ```no_run
+    /// # async fn example(app: nitric_runtime::testing::TestApp) -> Result<(), nitric_runtime::testing::TestError> {
+    /// use nitric_runtime::testing::Reply;
+    /// use serde_json::json;
+    ///
+    /// let mut ada = app.connect("public").await?;
+    /// let reply = ada.request("join", &json!({"room": "lobby"})).await?;
+    /// assert_eq!(reply, Reply::Ok(json!({"joined": "lobby"})));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn request<T: Serialize + ?Sized>(
+        &mut self,
+        action: &str,
+        payload: &T,
+    ) -> Result<Reply, TestError> {
+        let reference = self.next_ref.to_string();
+        self.next_ref += 1;
+        let mut message = match assertions::to_json(payload)? {
+            Value::Object(fields) => fields,
+            Value::Null => serde_json::Map::new(),
+            other => {
+                return Err(TestError::new(format!(
+                    "request {action:?}: the payload must be a JSON object, to carry \"action\" and \"ref\"; got {other}"
+                )))
+            }
+        };
+        message.insert("action".into(), action.into());
+        message.insert("ref".into(), reference.clone().into());
+        self.send_json(&message).await?;
+        let wanted =
+            serde_json::json!({ "ref": reference, "status": "ok or error", "response": "..." });
+        let reply = self
+            .wait_for(&format!("request {action:?}"), &wanted, |message| {
+                message.get("ref").and_then(Value::as_str) == Some(&reference)
+                    && Reply::from_json(message).is_some()
+            })
+            .await?;
+        Ok(Reply::from_json(&reply).expect("matched as a reply"))
+    }
+
+    /// The first queued or arriving JSON message `matches` accepts, within
+    /// the timeout; the others stay queued. `expected` is for the error.
+    async fn wait_for(
+        &mut self,
+        what: &str,
+        expected: &Value,
+        mut matches: impl FnMut(&Value) -> bool,
+    ) -> Result<Value, TestError> {
+        let accepted = |received: &Received, matches: &mut dyn FnMut(&Value) -> bool| {
+            assertions::as_json(received).filter(|json| matches(json))
+        };
+        for index in 0..self.pending.len() {
+            if let Some(json) = accepted(&self.pending[index], &mut matches) {
+                self.pending.remove(index);
+                return Ok(json);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(received) = self.next_message(wait).await? else {
+                let what = format!(
+                    "{what} on socket \"{}\": no matching message within {:?}",
+                    self.socket, self.timeout
+                );
+                let received: Vec<Received> = self.pending.iter().cloned().collect();
+                return Err(TestError::new(assertions::not_received(
+                    &what, expected, &received,
+                )));
+            };
+            match accepted(&received, &mut matches) {
+                Some(json) => return Ok(json),
+                None => self.pending.push_back(received),
+            }
         }
     }
 

@@ -42,9 +42,11 @@
 //! data without going through the app's declared permissions, use
 //! [`TestApp::kv_store`] and [`TestApp::topic`].
 
+mod assertions;
 mod client;
 mod resources;
 
+pub use assertions::{assert_broadcast, Reply};
 pub use client::{Received, TestClient};
 pub use resources::{TestKvStore, TestSubscriber, TestTopic};
 

@@ -1,12 +1,14 @@
 //! Websockets: the contexts handlers receive, and the client that sends to
 //! and closes connections.
 
+pub(crate) mod action;
 pub(crate) mod broadcast;
 mod client;
 mod context;
 pub(crate) mod guard;
 pub(crate) mod payload;
 
+pub use action::{ActionResult, IntoActionResult, ACTION_FIELD, REF_FIELD};
 pub use broadcast::{Broadcast, BroadcastReport, DEFAULT_BROADCAST_CONCURRENCY};
 pub use client::Websocket;
 pub use context::{ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject};

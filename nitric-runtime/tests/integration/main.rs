@@ -5,6 +5,7 @@
 //! each module on sockets, stores and topics of its own.
 
 mod people;
+mod actions;
 mod apis;
 mod rooms_and_state;
 mod schedules;
