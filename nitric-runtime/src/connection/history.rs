@@ -23,6 +23,14 @@ const HEAD: &str = "history-head";
 /// How many numbers one recording tries before giving up.
 const MAX_ATTEMPTS: u64 = 64;
 
+/// A random pause of up to `losses` milliseconds (at most 20), to break
+/// the lockstep of recordings racing for the same numbers.
+fn jitter(losses: u64) -> std::time::Duration {
+    let most_micros = losses.clamp(1, 20) * 1_000;
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    std::time::Duration::from_micros(random % most_micros)
+}
+
 /// The last `COUNT` messages of each room, none older than `MAX_AGE_SECS`
 /// seconds, numbered per room, in a declared key/value store every
 /// instance shares. The defaults keep 100 messages for an hour:
@@ -208,6 +216,10 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> History<COUNT, MAX_AGE_SECS> {
                 break;
             }
             seq += 1;
+            // Recordings that race walk the same numbers, and a splitter
+            // can let every racer lose one: a random pause, longer with
+            // each loss, lets one of them get ahead.
+            tokio::time::sleep(jitter(seq - first)).await;
             if seq - first >= MAX_ATTEMPTS {
                 return Err(Error::Value {
                     operation: operation(),
