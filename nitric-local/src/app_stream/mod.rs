@@ -35,5 +35,5 @@ mod serve;
 pub(crate) use pairing::{PairedStream, Unanswered};
 pub(crate) use router::{DispatchError, EventSender, HandlerRouter, Registration};
 pub(crate) use serve::{
-    open, registration, route_answers, AppMessage, ClientContent, Note, ServerStream,
+    app_message, open, registration, route_answers, AppMessage, ClientContent, Note, ServerStream,
 };

@@ -47,6 +47,51 @@ pub(crate) trait AppMessage: Send + 'static {
     fn registered(id: String) -> Self::ServerMessage;
 }
 
+/// Implements [`AppMessage`] for the stream messages of one contract
+/// package, written where its `ClientMessage`, `ServerMessage`,
+/// `RegistrationRequest`, `RegistrationResponse`, `client_message` and
+/// `server_message` are in scope. Every app stream of the contract has that
+/// shape, in a package of its own; only the answer (a type and the oneof
+/// variant of the same name) and the refusals differ.
+macro_rules! app_message {
+    ($answer:ident, not_a_registration: $not_a_registration:expr, failed_before_registering: $failed:expr $(,)?) => {
+        impl $crate::app_stream::AppMessage for ClientMessage {
+            type ServerMessage = ServerMessage;
+            type Registration = RegistrationRequest;
+            type Answer = $answer;
+            const NOT_A_REGISTRATION: &'static str = $not_a_registration;
+            const FAILED_BEFORE_REGISTERING: &'static str = $failed;
+
+            fn read(
+                self,
+            ) -> (
+                String,
+                $crate::app_stream::ClientContent<RegistrationRequest, $answer>,
+            ) {
+                use $crate::app_stream::ClientContent;
+                let content = match self.content {
+                    Some(client_message::Content::RegistrationRequest(request)) => {
+                        ClientContent::Registration(request)
+                    }
+                    Some(client_message::Content::$answer(answer)) => ClientContent::Answer(answer),
+                    None => ClientContent::Empty,
+                };
+                (self.id, content)
+            }
+
+            fn registered(id: String) -> ServerMessage {
+                ServerMessage {
+                    id,
+                    content: Some(server_message::Content::RegistrationResponse(
+                        RegistrationResponse {},
+                    )),
+                }
+            }
+        }
+    };
+}
+pub(crate) use app_message;
+
 /// Something routing the answers came across, for the service to log.
 pub(crate) enum Note<'a> {
     /// An answer to an id no request waits for.

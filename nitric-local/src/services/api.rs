@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::MembraneState;
 use crate::apis::{RequestSender, RoutePath};
-use crate::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use crate::app_stream::{self, Note, ServerStream};
 
 /// Requests queued for one route's stream before HTTP clients wait.
 const REQUEST_QUEUE: usize = 64;
@@ -61,36 +61,11 @@ impl Api for ApiService {
     }
 }
 
-impl AppMessage for ClientMessage {
-    type ServerMessage = ServerMessage;
-    type Registration = RegistrationRequest;
-    type Answer = HttpResponse;
-    const NOT_A_REGISTRATION: &'static str =
-        "the first message of a Serve stream must be a registration_request naming the api, path and methods";
-    const FAILED_BEFORE_REGISTERING: &'static str = "route stream failed before registering";
-
-    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
-        let content = match self.content {
-            Some(client_message::Content::RegistrationRequest(request)) => {
-                ClientContent::Registration(request)
-            }
-            Some(client_message::Content::HttpResponse(response)) => {
-                ClientContent::Answer(response)
-            }
-            None => ClientContent::Empty,
-        };
-        (self.id, content)
-    }
-
-    fn registered(id: String) -> ServerMessage {
-        ServerMessage {
-            id,
-            content: Some(server_message::Content::RegistrationResponse(
-                RegistrationResponse {},
-            )),
-        }
-    }
-}
+app_stream::app_message!(
+    HttpResponse,
+    not_a_registration: "the first message of a Serve stream must be a registration_request naming the api, path and methods",
+    failed_before_registering: "route stream failed before registering",
+);
 
 /// Registers the route, then routes the application's responses until the
 /// stream ends; from then on requests to the route are answered 503.

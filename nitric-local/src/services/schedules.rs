@@ -14,7 +14,7 @@ use nitric_protocol::schedules::v1::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::MembraneState;
-use crate::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use crate::app_stream::{self, Note, ServerStream};
 use crate::schedules::{self, Cadence, ScheduleStream};
 
 /// The registration answer and one interval request: a schedule waits for
@@ -50,36 +50,11 @@ impl Schedules for SchedulesService {
     }
 }
 
-impl AppMessage for ClientMessage {
-    type ServerMessage = ServerMessage;
-    type Registration = RegistrationRequest;
-    type Answer = IntervalResponse;
-    const NOT_A_REGISTRATION: &'static str =
-        "the first message of a Schedule stream must be a registration_request naming the schedule and its cadence";
-    const FAILED_BEFORE_REGISTERING: &'static str = "schedule stream failed before registering";
-
-    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
-        let content = match self.content {
-            Some(client_message::Content::RegistrationRequest(request)) => {
-                ClientContent::Registration(request)
-            }
-            Some(client_message::Content::IntervalResponse(response)) => {
-                ClientContent::Answer(response)
-            }
-            None => ClientContent::Empty,
-        };
-        (self.id, content)
-    }
-
-    fn registered(id: String) -> ServerMessage {
-        ServerMessage {
-            id,
-            content: Some(server_message::Content::RegistrationResponse(
-                RegistrationResponse {},
-            )),
-        }
-    }
-}
+app_stream::app_message!(
+    IntervalResponse,
+    not_a_registration: "the first message of a Schedule stream must be a registration_request naming the schedule and its cadence",
+    failed_before_registering: "schedule stream failed before registering",
+);
 
 /// Registers the schedule, fires it while routing the application's answers,
 /// and stops firing when the stream ends.

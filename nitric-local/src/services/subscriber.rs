@@ -15,7 +15,7 @@ use nitric_protocol::topics::v1::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::MembraneState;
-use crate::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use crate::app_stream::{self, Note, ServerStream};
 use crate::topics::{MessageSender, SUBSCRIBER_CHANNEL};
 
 pub(super) struct SubscriberService {
@@ -47,36 +47,11 @@ impl Subscriber for SubscriberService {
     }
 }
 
-impl AppMessage for ClientMessage {
-    type ServerMessage = ServerMessage;
-    type Registration = RegistrationRequest;
-    type Answer = MessageResponse;
-    const NOT_A_REGISTRATION: &'static str =
-        "the first message of a Subscribe stream must be a registration_request naming the topic";
-    const FAILED_BEFORE_REGISTERING: &'static str = "subscriber stream failed before registering";
-
-    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
-        let content = match self.content {
-            Some(client_message::Content::RegistrationRequest(request)) => {
-                ClientContent::Registration(request)
-            }
-            Some(client_message::Content::MessageResponse(response)) => {
-                ClientContent::Answer(response)
-            }
-            None => ClientContent::Empty,
-        };
-        (self.id, content)
-    }
-
-    fn registered(id: String) -> ServerMessage {
-        ServerMessage {
-            id,
-            content: Some(server_message::Content::RegistrationResponse(
-                RegistrationResponse {},
-            )),
-        }
-    }
-}
+app_stream::app_message!(
+    MessageResponse,
+    not_a_registration: "the first message of a Subscribe stream must be a registration_request naming the topic",
+    failed_before_registering: "subscriber stream failed before registering",
+);
 
 /// Subscribes the stream, then routes the application's answers until the
 /// stream ends; the subscription (and with it every unanswered message,

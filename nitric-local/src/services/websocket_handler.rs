@@ -12,7 +12,7 @@ use nitric_protocol::websockets::v1::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::MembraneState;
-use crate::app_stream::{self, AppMessage, ClientContent, Note, ServerStream};
+use crate::app_stream::{self, Note, ServerStream};
 use crate::app_stream::{EventSender, Registration};
 
 /// Events queued for one application stream before dispatchers wait.
@@ -47,36 +47,11 @@ impl WebsocketHandler for WebsocketHandlerService {
     }
 }
 
-impl AppMessage for ClientMessage {
-    type ServerMessage = ServerMessage;
-    type Registration = RegistrationRequest;
-    type Answer = WebsocketEventResponse;
-    const NOT_A_REGISTRATION: &'static str =
-        "the first message of a HandleEvents stream must be a registration_request";
-    const FAILED_BEFORE_REGISTERING: &'static str = "handler stream failed before registering";
-
-    fn read(self) -> (String, ClientContent<Self::Registration, Self::Answer>) {
-        let content = match self.content {
-            Some(client_message::Content::RegistrationRequest(request)) => {
-                ClientContent::Registration(request)
-            }
-            Some(client_message::Content::WebsocketEventResponse(response)) => {
-                ClientContent::Answer(response)
-            }
-            None => ClientContent::Empty,
-        };
-        (self.id, content)
-    }
-
-    fn registered(id: String) -> ServerMessage {
-        ServerMessage {
-            id,
-            content: Some(server_message::Content::RegistrationResponse(
-                RegistrationResponse {},
-            )),
-        }
-    }
-}
+app_stream::app_message!(
+    WebsocketEventResponse,
+    not_a_registration: "the first message of a HandleEvents stream must be a registration_request",
+    failed_before_registering: "handler stream failed before registering",
+);
 
 /// Registers the stream, then routes the application's answers until the
 /// stream ends; the registration (and with it every unanswered event) ends
