@@ -56,6 +56,11 @@ pub(crate) struct Flags {
     /// cloud)
     #[arg(long)]
     no_enforce_policies: bool,
+    /// How long a minute of a schedule's rate lasts: 1s makes "5 minutes"
+    /// fire every 5 seconds while developing; cron expressions keep the
+    /// wall clock [default: 1m] [env: NITRIC_LOCAL_SCHEDULE_MINUTE]
+    #[arg(long, value_name = "duration", value_parser = parse_duration)]
+    schedule_minute: Option<Duration>,
 
     /// Browser origins allowed besides loopback ones, comma-separated, * for
     /// any [default: none] [env: NITRIC_LOCAL_ALLOWED_ORIGINS]
@@ -127,6 +132,7 @@ impl Flags {
         if self.no_enforce_policies {
             config.enforce_policies = false;
         }
+        set(&mut config.schedule_timing.minute, self.schedule_minute);
         set(&mut config.allowed_origins, self.allowed_origins);
         set(&mut config.max_message_size, self.max_message_size);
         set(&mut config.max_frame_size, self.max_frame_size);
@@ -367,6 +373,19 @@ mod tests {
             refusal(&["--no-enforce-policies", "--no-enforce-policies"]).0,
             ErrorKind::ArgumentConflict
         );
+    }
+
+    #[test]
+    fn a_schedule_minute_can_be_shortened() {
+        assert_eq!(parsed(&[]).schedule_timing.minute, Duration::from_secs(60));
+        assert_eq!(
+            parsed(&["--schedule-minute", "250ms"])
+                .schedule_timing
+                .minute,
+            Duration::from_millis(250)
+        );
+        let (_, message) = refusal(&["--schedule-minute", "0s"]);
+        assert!(message.contains("longer than 0"), "{message}");
     }
 
     #[test]

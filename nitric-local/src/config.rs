@@ -22,7 +22,7 @@ pub struct ConfigError(String);
 
 /// The variables [`Config::with_env`] reads, each setting the field of
 /// the same name.
-pub const ENV_VARIABLES: [&str; 8] = [
+pub const ENV_VARIABLES: [&str; 9] = [
     "NITRIC_LOCAL_GRPC_ADDR",
     "NITRIC_LOCAL_WS_PORT",
     "NITRIC_LOCAL_API_PORT",
@@ -31,6 +31,7 @@ pub const ENV_VARIABLES: [&str; 8] = [
     "NITRIC_LOCAL_MAX_MESSAGE_SIZE",
     "NITRIC_LOCAL_MAX_FRAME_SIZE",
     "NITRIC_LOCAL_MAX_QUEUED_BYTES",
+    "NITRIC_LOCAL_SCHEDULE_MINUTE",
 ];
 
 /// The most bytes a gRPC message can carry: its length prefix has 32 bits.
@@ -74,8 +75,10 @@ impl Config {
     /// `NITRIC_LOCAL_DATA_DIR`, `NITRIC_LOCAL_ALLOWED_ORIGINS`
     /// (comma-separated origins, `*` for any), and the sizes
     /// `NITRIC_LOCAL_MAX_MESSAGE_SIZE`, `NITRIC_LOCAL_MAX_FRAME_SIZE` and
-    /// `NITRIC_LOCAL_MAX_QUEUED_BYTES` (`128KiB`, see [`parse_size`]). A bad
-    /// value is an error naming the variable.
+    /// `NITRIC_LOCAL_MAX_QUEUED_BYTES` (`128KiB`, see [`parse_size`]), and
+    /// `NITRIC_LOCAL_SCHEDULE_MINUTE` (how long a minute of a schedule's
+    /// rate lasts, such as `1s`, see [`parse_duration`]). A bad value is an
+    /// error naming the variable.
     ///
     /// ```
     /// use nitric_local::Config;
@@ -136,6 +139,9 @@ impl Config {
                 }
                 "NITRIC_LOCAL_MAX_QUEUED_BYTES" => {
                     self.max_queued_bytes = parse_size(trimmed).map_err(invalid)?;
+                }
+                "NITRIC_LOCAL_SCHEDULE_MINUTE" => {
+                    self.schedule_timing.minute = parse_duration(trimmed).map_err(invalid)?;
                 }
                 _ => unreachable!("every name of ENV_VARIABLES is read"),
             }
@@ -422,9 +428,10 @@ pub struct Config {
     /// shorten the backoff; everyone else keeps the default.
     #[doc(hidden)]
     pub topic_delivery: TopicDelivery,
-    /// How schedules keep time. Internal: tests shorten a minute of a
-    /// rate; everyone else keeps the default.
-    #[doc(hidden)]
+    /// How schedules keep time: how long a minute of a rate lasts (one
+    /// minute, unless shortened to watch an "every 5 minutes" schedule fire
+    /// while developing, `NITRIC_LOCAL_SCHEDULE_MINUTE=1s`) and how long a
+    /// schedule's handler may take. Cron expressions keep the wall clock.
     pub schedule_timing: ScheduleTiming,
 }
 

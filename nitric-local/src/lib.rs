@@ -205,7 +205,6 @@ pub use config::{
 pub use descriptors::{raise_fd_limit, FdLimit};
 pub use in_process::InProcessChannel;
 pub use lifecycle::{start, start_on_own_runtime, LocalMembrane, StartError};
-#[doc(hidden)]
 pub use schedules::ScheduleTiming;
 #[doc(hidden)]
 pub use topics::TopicDelivery;

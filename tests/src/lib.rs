@@ -2,6 +2,8 @@
 //! read what they announce, and talk to them with real websocket clients.
 
 pub mod fresh_crate;
+#[cfg(feature = "external")]
+pub mod http;
 pub mod interop;
 pub mod layers;
 mod process;

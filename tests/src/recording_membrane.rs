@@ -3,13 +3,16 @@
 //! (`NITRIC_ENVIRONMENT=build`).
 //!
 //! Like the CLI's collecting server it serves `Resources`, the websocket
-//! handler streams and topic subscriptions, answering each registration and
-//! then ending the stream. `Topics`, `Websocket` and `KvStore` calls have no
+//! handler streams, topic subscriptions, API route streams and schedule
+//! streams, answering each registration and then ending the stream.
+//! `Topics`, `Websocket`, `KvStore` and `Api.ApiDetails` calls have no
 //! place at build time: the CLI leaves them unimplemented; here they are
 //! recorded (so a transcript shows a service that makes them) and answered
 //! UNIMPLEMENTED the same way.
 
 use futures_util::stream;
+use nitric_protocol::apis::v1 as apis;
+use nitric_protocol::apis::v1::api_server::{Api, ApiServer};
 use nitric_protocol::kvstore::v1::kv_store_server::{KvStore, KvStoreServer};
 use nitric_protocol::kvstore::v1::{
     KvStoreDeleteKeyRequest, KvStoreDeleteKeyResponse, KvStoreGetValueRequest,
@@ -21,6 +24,8 @@ use nitric_protocol::resources::v1::{
     resource_declare_request::Config, Action, ResourceDeclareRequest, ResourceDeclareResponse,
     ResourceIdentifier, ResourceType,
 };
+use nitric_protocol::schedules::v1 as schedules;
+use nitric_protocol::schedules::v1::schedules_server::{Schedules, SchedulesServer};
 use nitric_protocol::topics::v1 as topics;
 use nitric_protocol::topics::v1::subscriber_server::{Subscriber, SubscriberServer};
 use nitric_protocol::topics::v1::topics_server::{Topics, TopicsServer};
@@ -65,6 +70,8 @@ impl RecordingMembrane {
                 .add_service(WebsocketHandlerServer::new(recorder.clone()))
                 .add_service(SubscriberServer::new(recorder.clone()))
                 .add_service(TopicsServer::new(recorder.clone()))
+                .add_service(ApiServer::new(recorder.clone()))
+                .add_service(SchedulesServer::new(recorder.clone()))
                 .add_service(KvStoreServer::new(recorder))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                     let _ = stopped.await;
@@ -189,6 +196,121 @@ impl Subscriber for Recorder {
     }
 }
 
+#[tonic::async_trait]
+impl Api for Recorder {
+    type ServeStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<apis::ServerMessage, Status>> + Send>>;
+
+    async fn serve(
+        &self,
+        request: Request<Streaming<apis::ClientMessage>>,
+    ) -> Result<Response<Self::ServeStream>, Status> {
+        let mut incoming = request.into_inner();
+        let first = incoming
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no registration"))?;
+        let Some(apis::client_message::Content::RegistrationRequest(registration)) = first.content
+        else {
+            return Err(Status::invalid_argument(
+                "the first message must be a registration",
+            ));
+        };
+        self.record(describe_route(&registration));
+        let answer = apis::ServerMessage {
+            id: first.id,
+            content: Some(apis::server_message::Content::RegistrationResponse(
+                apis::RegistrationResponse {},
+            )),
+        };
+        Ok(Response::new(Box::pin(stream::iter([Ok(answer)]))))
+    }
+
+    async fn api_details(
+        &self,
+        request: Request<apis::ApiDetailsRequest>,
+    ) -> Result<Response<apis::ApiDetailsResponse>, Status> {
+        let call = format!("Api.ApiDetails \"{}\"", request.into_inner().api_name);
+        self.record(format!("call {call}"));
+        Err(not_at_build_time(&call))
+    }
+}
+
+/// `register api "<api>" <METHODS> "<path>"`, then what the options ask
+/// for beyond the default (open routes): the security definitions a route
+/// names, or that security is switched off for it. An empty `options`
+/// message and none at all mean the same to a membrane, so they read the
+/// same.
+fn describe_route(registration: &apis::RegistrationRequest) -> String {
+    let mut methods = registration.methods.clone();
+    methods.sort();
+    let mut line = format!(
+        "register api \"{}\" {} \"{}\"",
+        registration.api,
+        methods.join(","),
+        registration.path
+    );
+    if let Some(options) = &registration.options {
+        let mut security: Vec<String> = options
+            .security
+            .iter()
+            .map(|(name, scopes)| format!("{name}:[{}]", scopes.scopes.join(",")))
+            .collect();
+        security.sort();
+        if !security.is_empty() {
+            line.push_str(&format!(" security=[{}]", security.join(" ")));
+        }
+        if options.security_disabled {
+            line.push_str(" security_disabled");
+        }
+    }
+    line
+}
+
+#[tonic::async_trait]
+impl Schedules for Recorder {
+    type ScheduleStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<schedules::ServerMessage, Status>> + Send>>;
+
+    async fn schedule(
+        &self,
+        request: Request<Streaming<schedules::ClientMessage>>,
+    ) -> Result<Response<Self::ScheduleStream>, Status> {
+        let mut incoming = request.into_inner();
+        let first = incoming
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no registration"))?;
+        let Some(schedules::client_message::Content::RegistrationRequest(registration)) =
+            first.content
+        else {
+            return Err(Status::invalid_argument(
+                "the first message must be a registration",
+            ));
+        };
+        let cadence = match &registration.cadence {
+            Some(schedules::registration_request::Cadence::Every(every)) => {
+                format!("every \"{}\"", every.rate)
+            }
+            Some(schedules::registration_request::Cadence::Cron(cron)) => {
+                format!("cron \"{}\"", cron.expression)
+            }
+            None => "without a cadence".to_owned(),
+        };
+        self.record(format!(
+            "register schedule \"{}\" {cadence}",
+            registration.schedule_name
+        ));
+        let answer = schedules::ServerMessage {
+            id: first.id,
+            content: Some(schedules::server_message::Content::RegistrationResponse(
+                schedules::RegistrationResponse {},
+            )),
+        };
+        Ok(Response::new(Box::pin(stream::iter([Ok(answer)]))))
+    }
+}
+
 /// What a call that has no place at build time is answered.
 fn not_at_build_time(call: &str) -> Status {
     Status::unimplemented(format!(
@@ -278,6 +400,15 @@ pub fn describe_declaration(request: &ResourceDeclareRequest) -> String {
         }
         Some(Config::KeyValueStore(_)) => format!("declare {id} key_value_store"),
         Some(Config::Topic(_)) => format!("declare {id} topic"),
+        Some(Config::Api(api)) => {
+            let mut security: Vec<String> = api
+                .security
+                .iter()
+                .map(|(name, scopes)| format!("{name}:[{}]", scopes.scopes.join(",")))
+                .collect();
+            security.sort();
+            format!("declare {id} api security=[{}]", security.join(" "))
+        }
         Some(other) => format!("declare {id} {other:?}"),
     }
 }

@@ -16,14 +16,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::Method;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 use tokio::process::Command;
 
+use crate::http::exchange;
 use crate::{within, Process};
 
 /// The key under which WebDriver returns an element's reference.
@@ -182,44 +179,23 @@ impl Chromedriver {
         body: Option<Value>,
     ) -> Result<Value, String> {
         let what = format!("WebDriver {method} {path}");
-        within(&what, async {
-            let stream = TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .map_err(|error| format!("{what}: {error}"))?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(|error| format!("{what}: {error}"))?;
-            tokio::spawn(connection);
-            let body = body.map(|body| body.to_string()).unwrap_or_default();
-            let request = Request::builder()
-                .method(method)
-                .uri(path)
-                .header("host", format!("127.0.0.1:{}", self.port))
-                .header("content-type", "application/json; charset=utf-8")
-                .body(Full::new(Bytes::from(body)))
-                .expect("a valid request");
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|error| format!("{what}: {error}"))?;
-            let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|error| format!("{what}: {error}"))?
-                .to_bytes();
-            let answer: Value = serde_json::from_slice(&bytes)
-                .map_err(|error| format!("{what}: {error}: {}", String::from_utf8_lossy(&bytes)))?;
-            let value = answer.get("value").cloned().unwrap_or(Value::Null);
-            if status.is_success() {
-                Ok(value)
-            } else {
-                Err(format!("{what}: HTTP {status}: {value}"))
-            }
-        })
-        .await
+        let body = body.map(|body| body.to_string()).unwrap_or_default();
+        let response = exchange(
+            &format!("127.0.0.1:{}", self.port),
+            method,
+            path,
+            &[("content-type", "application/json; charset=utf-8")],
+            body,
+        )
+        .await?;
+        let answer: Value = serde_json::from_slice(&response.body)
+            .map_err(|error| format!("{what}: {error}: {}", response.text()))?;
+        let value = answer.get("value").cloned().unwrap_or(Value::Null);
+        if (200..300).contains(&response.status) {
+            Ok(value)
+        } else {
+            Err(format!("{what}: HTTP {}: {value}", response.status))
+        }
     }
 }
 

@@ -33,13 +33,30 @@ use crate::app_stream::{PairedStream, Unanswered};
 use crate::lock;
 pub(crate) use cadence::Cadence;
 
-/// How schedules keep time. Internal: tests shorten a minute; everyone else
-/// keeps the default.
-#[doc(hidden)]
+/// How schedules keep time ([`Config::schedule_timing`](crate::Config::schedule_timing)).
+///
+/// A shorter minute makes rates fire sooner, to watch a schedule work
+/// while developing or to test it; cron expressions always follow the wall
+/// clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use nitric_local::{Config, ScheduleTiming};
+///
+/// // "every 5 minutes" fires every 5 seconds.
+/// let config = Config {
+///     schedule_timing: ScheduleTiming {
+///         minute: Duration::from_secs(1),
+///         ..ScheduleTiming::default()
+///     },
+///     ..Config::embedded()
+/// };
+/// assert_eq!(config.schedule_timing.answer_timeout, Duration::from_secs(60));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleTiming {
-    /// How long a minute of a rate lasts: one minute, unless a test makes
-    /// "1 minute" fire every few milliseconds.
+    /// How long a minute of a rate lasts: one minute by default
+    /// (`NITRIC_LOCAL_SCHEDULE_MINUTE`, `--schedule-minute`).
     pub minute: Duration,
     /// How long a schedule's handler may take to answer a firing.
     pub answer_timeout: Duration,

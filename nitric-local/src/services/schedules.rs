@@ -115,8 +115,16 @@ async fn serve_stream(
             Note::SecondRegistration => {
                 tracing::warn!(schedule = %name, "a second registration_request on a registered stream is ignored; open one stream per schedule");
             }
+            // The official Node SDK answers a firing whose handler threw
+            // with the firing's id and no content. The answer carries
+            // nothing anyway, so that ends the run as an answer would;
+            // waiting for the answer timeout would stop the schedule.
             Note::Empty(id) => {
-                tracing::warn!(schedule = %name, id, "empty message from the application ignored");
+                if stream.answer(id, ()) {
+                    tracing::debug!(schedule = %name, id, "firing answered without an interval_response (the handler failed); the run has ended");
+                } else {
+                    tracing::warn!(schedule = %name, id, "empty message from the application ignored");
+                }
             }
             Note::Failed(status) => {
                 tracing::debug!(schedule = %name, %status, "schedule stream failed");

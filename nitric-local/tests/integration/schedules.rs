@@ -113,6 +113,28 @@ async fn a_rate_fires_again_once_each_firing_is_answered() {
     assert_eq!(ids.len(), 3, "each firing has an id of its own");
 }
 
+/// The official Node SDK answers a firing whose handler threw with a
+/// message carrying the firing's id and no content. That ends the run: the
+/// schedule fires again at its next time, not after the answer timeout
+/// (60 s here, well past the test's patience).
+#[tokio::test]
+async fn a_firing_answered_without_content_has_ended() {
+    let test = membrane().await;
+    let mut app = ScheduleApp::register(&test, "flaky", every("1 minute"))
+        .await
+        .expect("registered");
+    let first = app.fired("flaky").await;
+    app.to_membrane
+        .send(ClientMessage {
+            id: first.clone(),
+            content: None,
+        })
+        .await
+        .expect("the stream is open");
+    let second = app.fired("flaky").await;
+    assert_ne!(first, second);
+}
+
 #[tokio::test]
 async fn a_name_has_one_stream_and_is_free_again_once_it_ends() {
     let test = membrane().await;

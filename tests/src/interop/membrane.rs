@@ -14,6 +14,10 @@ use tonic::transport::Channel;
 
 use crate::Process;
 
+/// How long a minute of a schedule's rate lasts on these membranes: the
+/// `routes` app's "5 minutes" schedule fires every half second.
+const SCHEDULE_MINUTE: &str = "100ms";
+
 /// A running `nitric-local` process with its own data directory and free
 /// ports; killed when dropped.
 pub struct Membrane {
@@ -50,6 +54,8 @@ impl Membrane {
                 "0",
                 "--api-port",
                 "0",
+                "--schedule-minute",
+                SCHEDULE_MINUTE,
             ])
             .arg("--data-dir")
             .arg(data.path())
@@ -107,7 +113,14 @@ impl Membrane {
             .map(|resource| format!(" on {resource}"))
             .collect();
         let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
-        self.process.stderr_lines(&needles).await;
+        self.wait_for_log_lines(&needles).await;
+    }
+
+    /// Waits until each of `needles` has appeared in a log line, in any
+    /// order. Lines are read once: wait for everything a step needs in one
+    /// call.
+    pub async fn wait_for_log_lines(&mut self, needles: &[&str]) {
+        self.process.stderr_lines(needles).await;
     }
 
     /// The process id.

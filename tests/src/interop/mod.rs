@@ -10,6 +10,8 @@
 
 pub mod install;
 mod membrane;
+#[cfg(feature = "external")]
+pub mod routes;
 pub mod scenarios;
 
 use crate::Process;
@@ -52,7 +54,8 @@ impl Sdk {
         installed.as_ref().map(drop).map_err(Clone::clone)
     }
 
-    /// A command that runs `app` (`chat`, `denied`, `echo` or `greeting`)
+    /// A command that runs `app` (`chat`, `denied`, `echo`, `greeting` or
+    /// `routes`)
     /// with this SDK, talking to the membrane at `service_address`. The SDK
     /// is installed first if needed.
     pub fn command(self, app: &str, service_address: &str) -> Command {

@@ -15,19 +15,39 @@ const STORE: &str = "connections";
 /// The membrane, the app started against it, and the URL of `socket`,
 /// once the app's policies are in (see [`Membrane::wait_for_policies`]).
 async fn started(sdk: Sdk, app: &str, socket: &str, membrane: &str) -> (Membrane, Process, String) {
+    started_after(sdk, app, socket, membrane, &[]).await
+}
+
+/// Like [`started`], also waiting for a membrane log line with each of
+/// `logged` (such as the registration of each route).
+pub(super) async fn started_after(
+    sdk: Sdk,
+    app: &str,
+    socket: &str,
+    membrane: &str,
+    logged: &[&str],
+) -> (Membrane, Process, String) {
     // Install before starting the membrane, so a slow first install does
     // not count against the membrane's step timeouts.
     sdk.install();
     let mut membrane = Membrane::start(membrane).await;
     let process = sdk.start(app, &membrane);
     let url = membrane.socket_url(socket).await;
-    let store = match app {
-        "greeting" => "Topic \"arrivals\"",
-        "denied" => "KeyValueStore \"audit\"",
-        _ => "KeyValueStore \"connections\"",
+    let stores: &[&str] = match app {
+        "greeting" => &["Topic \"arrivals\""],
+        "denied" => &["KeyValueStore \"audit\""],
+        "routes" => &["KeyValueStore \"connections\"", "KeyValueStore \"ticks\""],
+        _ => &["KeyValueStore \"connections\""],
     };
     let websocket = format!("Websocket \"{socket}\"");
-    membrane.wait_for_policies(&[store, &websocket]).await;
+    let policies: Vec<String> = stores
+        .iter()
+        .chain([&websocket.as_str()])
+        .map(|resource| format!(" on {resource}"))
+        .collect();
+    let mut needles: Vec<&str> = policies.iter().map(String::as_str).collect();
+    needles.extend(logged);
+    membrane.wait_for_log_lines(&needles).await;
     (membrane, process, url)
 }
 
@@ -49,14 +69,14 @@ async fn try_connect(url: &str) -> Result<Client, u16> {
     }
 }
 
-async fn connect(url: &str) -> Client {
+pub(super) async fn connect(url: &str) -> Client {
     try_connect(url)
         .await
         .unwrap_or_else(|status| panic!("connecting to {url} was refused with HTTP {status}"))
 }
 
 /// Waits until `store` holds exactly `count` keys, and returns them.
-async fn keys_once(membrane: &Membrane, count: usize) -> Vec<String> {
+pub(super) async fn keys_once(membrane: &Membrane, count: usize) -> Vec<String> {
     within(
         &format!("the store holding {count} connection ids"),
         async {

@@ -145,14 +145,17 @@ fn declares_before_registering(recorded: &Recorded) -> bool {
         .all(|line| !line.starts_with("declare "))
 }
 
-async fn check_equivalence(app: &str, rust_binary: &str) {
+/// Records `app` in Rust (`rust_binary`, built from `rust_source`), Node
+/// and Python, checks each against its fixture and the three against one
+/// another.
+async fn check_equivalence(app: &str, rust_binary: &str, rust_source: &str) {
     let rust = record_rust(app, rust_binary).await;
     let node = record_sdk(Sdk::Node, app).await;
     let python = record_sdk(Sdk::Python, app).await;
 
     check_fixture(
         &format!("rust-{app}"),
-        &format!("The Rust {app} example (examples/{app}/main.rs)"),
+        &format!("The Rust {app} app ({rust_source})"),
         &rust,
     );
     check_fixture(
@@ -200,10 +203,25 @@ async fn check_equivalence(app: &str, rust_binary: &str) {
 
 #[tokio::test]
 async fn the_chat_declares_and_registers_alike_in_rust_node_and_python() {
-    check_equivalence("chat", env!("CARGO_BIN_EXE_chat")).await;
+    check_equivalence("chat", env!("CARGO_BIN_EXE_chat"), "examples/chat/main.rs").await;
 }
 
 #[tokio::test]
 async fn the_greeting_declares_and_subscribes_alike_in_rust_node_and_python() {
-    check_equivalence("greeting", env!("CARGO_BIN_EXE_greeting")).await;
+    check_equivalence(
+        "greeting",
+        env!("CARGO_BIN_EXE_greeting"),
+        "examples/greeting/main.rs",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_routes_app_declares_and_registers_alike_in_rust_node_and_python() {
+    check_equivalence(
+        "routes",
+        env!("CARGO_BIN_EXE_routes"),
+        "tests/src/bin/routes.rs",
+    )
+    .await;
 }

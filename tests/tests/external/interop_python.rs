@@ -1,9 +1,9 @@
-//! The chat, greeting and denied apps written with the official Nitric Python SDK
+//! The chat, greeting, denied and routes apps written with the official Nitric Python SDK
 //! (`nitric` on PyPI, pinned in `tests/interop/python/`), run against this
 //! project's `nitric-local` binary with real websocket clients. The SDK is
 //! installed under `target/interop/` on first run.
 
-use nitric_tests::interop::{scenarios, Sdk};
+use nitric_tests::interop::{routes, scenarios, Sdk};
 
 const MEMBRANE: &str = env!("CARGO_BIN_EXE_nitric-local-membrane");
 
@@ -30,4 +30,19 @@ async fn greeting_goes_through_a_topic() {
 #[tokio::test]
 async fn an_undeclared_permission_is_denied() {
     scenarios::an_undeclared_permission_is_denied(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn routes_answer_http_requests() {
+    routes::routes_answer_http_requests(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn a_route_sends_to_the_sockets() {
+    routes::a_route_sends_to_the_sockets(Sdk::Python, MEMBRANE).await;
+}
+
+#[tokio::test]
+async fn the_schedule_fires_and_reaches_the_sockets() {
+    routes::the_schedule_fires_and_reaches_the_sockets(Sdk::Python, MEMBRANE).await;
 }
