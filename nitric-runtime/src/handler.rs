@@ -61,7 +61,7 @@ impl<E: Into<BoxError>> IntoHandlerResult for Result<(), E> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not the context this handler receives",
     label = "this handler's parameter must be `{C}`",
-    note = "a connect handler takes `ConnectContext`, a disconnect handler `DisconnectContext` and a message handler `MessageContext`, by value (from `nitric_runtime::websocket`), as its first parameter; a connect handler's guard or a message handler's payload comes second"
+    note = "a handler's first parameter is its context, by value: `ConnectContext`, `DisconnectContext` or `MessageContext` (from `nitric_runtime::websocket`) for a #[websocket] handler of that event, `HttpContext` (from `nitric_runtime::api`) for an #[api] route; a connect guard, a message payload or a request body comes second"
 )]
 pub trait FromContext<C>: Sized {
     /// Builds the parameter.
