@@ -13,11 +13,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-/// A ticket's record: `ticket:{ticket}`.
+/// A ticket's record: `ticket:{stored}`, where `stored` is the ticket
+/// with its secret replaced by the secret's digest (see [`stored_form`]).
 const TICKET: &str = "ticket";
-/// The splitter's `last` key of a ticket: `ticket-last:{ticket}`.
+/// The splitter's `last` key of a ticket: `ticket-last:{stored}`.
 const LAST: &str = "ticket-last";
-/// The splitter's `door` key of a ticket: `ticket-door:{ticket}`.
+/// The splitter's `door` key of a ticket: `ticket-door:{stored}`.
 const DOOR: &str = "ticket-door";
 /// How long past its expiry [`Tickets::purge`] leaves a ticket's keys, for
 /// clocks that disagree across instances.
@@ -31,7 +32,8 @@ const PURGE_MARGIN: Duration = Duration::from_secs(60);
 /// A ticket is its expiry (milliseconds since the epoch) and 244 random
 /// bits from two v4 UUIDs: `1767225600000.5f0c...`. It is stored in a
 /// declared key/value store, so any instance can redeem what another
-/// issued. Declare it with `#[kv_store("name", allow = [get, set, delete])]`;
+/// issued, under the SHA-256 of its random part: reading the store
+/// reveals no ticket that could be redeemed. Declare it with `#[kv_store("name", allow = [get, set, delete])]`;
 /// a missing permission fails the build.
 ///
 /// Redeeming is once only, as far as the store allows. Nitric's key/value
@@ -81,11 +83,26 @@ impl KvClient for Tickets {
     };
 }
 
-/// A ticket's expiry, if it has the shape [`Tickets::issue`] gives.
-fn expiry_of(ticket: &str) -> Option<u64> {
-    let (expiry, random) = ticket.split_once('.')?;
-    let well_formed = random.len() == 64 && random.bytes().all(|byte| byte.is_ascii_hexdigit());
-    well_formed.then(|| expiry.parse().ok()).flatten()
+/// A ticket's expiry and secret, if it has the shape [`Tickets::issue`]
+/// gives (the stored form has it too).
+fn parts_of(ticket: &str) -> Option<(u64, &str)> {
+    let (expiry, secret) = ticket.split_once('.')?;
+    let well_formed = secret.len() == 64 && secret.bytes().all(|byte| byte.is_ascii_hexdigit());
+    well_formed
+        .then(|| Some((expiry.parse().ok()?, secret)))
+        .flatten()
+}
+
+/// What a ticket is stored as: its expiry, in the clear so that
+/// [`Tickets::purge`] can find old keys, and the SHA-256 of its secret. Who
+/// can list or read the store (a leaked backup, another service granted
+/// read access) learns no ticket it could redeem; SHA-256 of 244 random
+/// bits cannot be reversed, so no salt or slow hash is needed.
+fn stored_form(expiry: u64, secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(secret.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{expiry}.{hex}")
 }
 
 impl Tickets {
@@ -129,15 +146,16 @@ impl Tickets {
         })?;
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let expires_at_ms = now_millis().saturating_add(ttl);
-        let ticket = format!("{expires_at_ms}.{}{}", claim::nonce(), claim::nonce());
+        let secret = format!("{}{}", claim::nonce(), claim::nonce());
         let issued = Issued {
             user: user.to_owned(),
             expires_at_ms,
         };
+        let stored = stored_form(expires_at_ms, &secret);
         self.store
-            .set_as(&keys::compose(TICKET, &[&ticket]), &issued)
+            .set_as(&keys::compose(TICKET, &[&stored]), &issued)
             .await?;
-        Ok(ticket)
+        Ok(format!("{expires_at_ms}.{secret}"))
     }
 
     /// The user `ticket` was issued for, the first time it is redeemed
@@ -158,20 +176,21 @@ impl Tickets {
     /// # fn main() {}
     /// ```
     pub async fn redeem(&self, ticket: &str) -> Result<Option<String>, Error> {
-        let Some(expiry) = expiry_of(ticket) else {
+        let Some((expiry, secret)) = parts_of(ticket) else {
             return Ok(None);
         };
         if now_millis() >= expiry {
             return Ok(None);
         }
-        let record = keys::compose(TICKET, &[ticket]);
+        let stored = stored_form(expiry, secret);
+        let record = keys::compose(TICKET, &[&stored]);
         let Some(issued) = self.store.get_as::<Issued>(&record).await? else {
             return Ok(None);
         };
         let won = claim::claim(
             &self.store,
-            &keys::compose(LAST, &[ticket]),
-            &keys::compose(DOOR, &[ticket]),
+            &keys::compose(LAST, &[&stored]),
+            &keys::compose(DOOR, &[&stored]),
         )
         .await?;
         if !won || now_millis() >= issued.expires_at_ms {
@@ -206,10 +225,10 @@ impl Tickets {
             let prefix = format!("{kind}:");
             let listed: Vec<String> = self.store.keys(&prefix).try_collect().await?;
             for key in listed {
-                let keys::Listed::Part(ticket) = keys::last_part(&key, &prefix) else {
+                let keys::Listed::Part(stored) = keys::last_part(&key, &prefix) else {
                     continue;
                 };
-                if expiry_of(&ticket).is_some_and(|expiry| expiry < cutoff) {
+                if parts_of(&stored).is_some_and(|(expiry, _)| expiry < cutoff) {
                     self.store.delete(&key).await?;
                     purged += 1;
                 }
@@ -392,16 +411,30 @@ impl<D> fmt::Debug for Ticket<D> {
 
 #[cfg(test)]
 mod tests {
-    use super::expiry_of;
+    use super::{parts_of, stored_form};
 
     #[test]
     fn only_well_formed_tickets_have_an_expiry() {
         let random = "a".repeat(64);
-        assert_eq!(expiry_of(&format!("17.{random}")), Some(17));
-        assert_eq!(expiry_of(&format!("x.{random}")), None);
-        assert_eq!(expiry_of(&format!("17.{}", "a".repeat(63))), None);
-        assert_eq!(expiry_of(&format!("17.{}", "g".repeat(64))), None);
-        assert_eq!(expiry_of("17"), None);
-        assert_eq!(expiry_of(""), None);
+        let expiry = |ticket: &str| parts_of(ticket).map(|(expiry, _)| expiry);
+        assert_eq!(expiry(&format!("17.{random}")), Some(17));
+        assert_eq!(expiry(&format!("x.{random}")), None);
+        assert_eq!(expiry(&format!("17.{}", "a".repeat(63))), None);
+        assert_eq!(expiry(&format!("17.{}", "g".repeat(64))), None);
+        assert_eq!(expiry("17"), None);
+        assert_eq!(expiry(""), None);
+    }
+
+    #[test]
+    fn the_stored_form_keeps_the_expiry_and_hides_the_secret() {
+        let secret = "0123456789abcdef".repeat(4);
+        let stored = stored_form(17, &secret);
+        assert_eq!(parts_of(&stored).map(|(expiry, _)| expiry), Some(17));
+        assert!(!stored.contains(&secret), "{stored}");
+        // SHA-256("0123...cdef" x 4), from `sha256sum`.
+        assert_eq!(
+            stored,
+            "17.a8ae6e6ee929abea3afcfc5258c8ccd6f85273e0d4626d26c7279f3250f77c8e"
+        );
     }
 }

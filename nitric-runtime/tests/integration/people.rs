@@ -224,6 +224,37 @@ async fn a_ticket_admits_once_and_binds_its_user() -> Result<(), TestError> {
     app.stop().await
 }
 
+/// The store holds a digest of each ticket's secret, never the secret:
+/// someone who can read the store (its keys or its values) learns nothing
+/// that connects, not even by presenting a stored key as a ticket.
+#[tokio::test]
+async fn reading_the_store_reveals_no_ticket() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let ticket = app
+        .scope(TICKETS.issue("ada", Duration::from_secs(60)))
+        .await?;
+    let (_, secret) = ticket.split_once('.').expect("expiry.secret");
+    let store = app.kv_store::<Value>("people-tickets");
+    let keys = store.keys("").await?;
+    assert!(!keys.is_empty(), "the ticket is stored");
+    for key in &keys {
+        assert!(!key.contains(secret), "{key} holds the secret");
+        let value = store.get(key).await?.unwrap_or(Value::Null);
+        assert!(!value.to_string().contains(secret), "{value}");
+        let stored_as_ticket = key.trim_start_matches("ticket:");
+        assert_eq!(
+            app.connect_refused_with_query("ticketed", &[("ticket", stored_as_ticket)])
+                .await?,
+            403,
+            "{key}"
+        );
+    }
+    // The ticket itself still works.
+    app.connect_with_query("ticketed", &[("ticket", &ticket)])
+        .await?;
+    app.stop().await
+}
+
 #[tokio::test]
 async fn an_expired_ticket_is_refused() -> Result<(), TestError> {
     let app = TestApp::start().await?;
