@@ -18,8 +18,11 @@
 //! 4. Each text a client sends is recorded in the room's history and
 //!    broadcast as `{"type": "history", "seq": 7, "message": {"from":
 //!    "ada", "text": "hi"}, ...}`. A client keeps the last `seq` it saw;
-//!    after a reconnect (with a new ticket) it sends `resume 7` and gets
-//!    the lines numbered after 7, as the room received them.
+//!    after a reconnect (with a new ticket) it connects with `&since=7`
+//!    and gets the lines numbered after 7, as the room received them,
+//!    once it is connected. A line said meanwhile can arrive before them,
+//!    so the client orders lines by `seq` and drops those it has; if it
+//!    sees a gap in the numbers, it sends `resume 7` to ask again.
 //! 5. Every five minutes a schedule probes the members of every room,
 //!    removes those whose connection is gone (the room hears them leave)
 //!    and deletes expired tickets.
@@ -33,11 +36,11 @@
 //! ```
 //!
 //! In the websocket session type a line to say it, or `resume 0` to get the
-//! room's history.
+//! room's history (connecting with `&since=0` does the same).
 
 use nitric_runtime::api::{HttpContext, Json, Response};
 use nitric_runtime::connection::{History, Presence, Rooms, Ticket, TicketDesk, Tickets, Users};
-use nitric_runtime::websocket::{ConnectContext, MessageContext, Websocket};
+use nitric_runtime::websocket::{ConnectContext, MessageContext, Reject, Websocket};
 use nitric_runtime::{api, kv_store, schedule, websocket, BoxError, Error};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -108,8 +111,18 @@ async fn login(_ctx: HttpContext, Json(login): Json<Login>) -> Result<Response, 
 }
 
 #[websocket("public", on = "connect")]
-async fn connect(ctx: ConnectContext, ticket: Ticket<Desk>) -> Result<(), Error> {
+async fn connect(ctx: ConnectContext, ticket: Ticket<Desk>) -> Result<(), BoxError> {
     let room = ctx.query().get("room").unwrap_or("lobby");
+    let since: Option<u64> = ctx
+        .query()
+        .get("since")
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| Reject::new("?since= takes a number"))?;
+    // Joined before the replay reads the history: a line recorded after
+    // that read is sent to this connection live, unless it is sent in the
+    // moment before the membrane opens the connection; the client then
+    // sees a gap in the numbers and sends `resume`.
     ROOMS.join(&ctx, room).await?;
     // Tells the others; the joiner hears about those who join after it.
     PRESENCE
@@ -121,6 +134,11 @@ async fn connect(ctx: ConnectContext, ticket: Ticket<Desk>) -> Result<(), Error>
             },
         )
         .await?;
+    // Back after a drop: what was said since. Queued here, and sent once
+    // this handler has accepted the connection.
+    if let Some(since) = since {
+        HISTORY.replay(&ctx, room, since).await?;
+    }
     Ok(())
 }
 
@@ -131,8 +149,8 @@ async fn connect(ctx: ConnectContext, ticket: Ticket<Desk>) -> Result<(), Error>
 async fn message(ctx: MessageContext) -> Result<(), BoxError> {
     let text = ctx.text()?;
     for room in ROOMS.rooms_of(&ctx).await? {
-        // Replayed from here, not from the connect handler: a connection
-        // cannot be sent to before its connect handler has answered.
+        // Asked again from an open connection: fills a gap the replay on
+        // connect left (a line said while the connection was opening).
         if let Some(seq) = text.strip_prefix("resume ") {
             HISTORY.replay(&ctx, &room, seq.trim().parse()?).await?;
         } else {

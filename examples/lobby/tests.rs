@@ -128,6 +128,46 @@ async fn a_client_that_resumes_gets_exactly_what_it_missed() -> Result<(), TestE
 }
 
 #[tokio::test]
+async fn a_client_back_with_since_gets_exactly_what_it_missed() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut ada = enter(&app, "ada", Some("kitchen")).await?;
+    let mut bob = enter(&app, "bob", Some("kitchen")).await?;
+    next(&mut ada).await?; // bob joins
+    say(&mut ada, "before").await?;
+    let seen = next(&mut bob).await?["seq"].as_u64().unwrap_or_default();
+
+    bob.close().await?;
+    assert_eq!(next(&mut ada).await?["event"], "leave");
+    let missed = [
+        say(&mut ada, "while away").await?,
+        say(&mut ada, "still away").await?,
+    ];
+
+    // Back with a new ticket and the last number it saw: the connect
+    // handler replays, and nothing needs to be asked.
+    let ticket = ticket(&app, "bob").await?;
+    let since = seen.to_string();
+    let query = [
+        ("ticket", ticket.as_str()),
+        ("room", "kitchen"),
+        ("since", &since),
+    ];
+    let mut bob = app.connect_with_query("public", &query).await?;
+    for line in &missed {
+        assert_eq!(&next(&mut bob).await?, line);
+    }
+    assert_eq!(next(&mut ada).await?["event"], "join");
+    // Nothing more was replayed: the next thing bob gets is the next line.
+    let after = say(&mut ada, "welcome back").await?;
+    assert_eq!(next(&mut bob).await?, after);
+    assert_eq!(
+        after["seq"].as_u64(),
+        missed[1]["seq"].as_u64().map(|seq| seq + 1)
+    );
+    app.stop().await
+}
+
+#[tokio::test]
 async fn a_ticket_is_refused_the_second_time_and_without_one() -> Result<(), TestError> {
     let app = TestApp::start().await?;
     let ticket = ticket(&app, "ada").await?;

@@ -103,8 +103,11 @@ pub enum Error {
     /// exists only once that handler has answered, so the send would fail
     /// there; it fails locally too, before deployment. Unlike
     /// [`Error::ConnectionGone`], the connection's data must be kept: a
-    /// broadcast reports it as failed and forgets nothing.
-    #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" before the membrane has opened it (its connect handler is running or has only just answered): the connection exists only once that handler returns. To greet a new connection, publish to a topic from the connect handler and send from the topic's subscriber")]
+    /// broadcast reports it as failed and forgets nothing. The connect
+    /// handler itself sends to its connection with
+    /// [`ConnectContext::send`](crate::websocket::ConnectContext::send),
+    /// which holds the message until the handler has accepted it.
+    #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" before the membrane has opened it (its connect handler is running or has only just answered): the connection exists only once that handler returns. From its connect handler, send with `ctx.send` on the ConnectContext, which holds the message until the handler has accepted the connection; from elsewhere, publish to a topic from the connect handler and send from the topic's subscriber")]
     ConnectionNotReady {
         /// The socket.
         socket: String,

@@ -42,9 +42,11 @@ fn jitter(losses: u64) -> std::time::Duration {
 /// a client keeps the last `seq` it saw and, after reconnecting, asks for
 /// what came after it: [`replay`](Self::replay) sends those entries, in
 /// order, to one connection ([`since`](Self::since) returns them). Replay
-/// from a message handler (the client sends "resume from 7" once
-/// connected): a send from the connect handler to its own connection
-/// answers [`Error::ConnectionNotReady`].
+/// from the connect handler (the client reconnects with `?since=7`): the
+/// entries are queued and go out once the handler has accepted the
+/// connection. A live broadcast to the room can reach the client before
+/// them, so clients order history messages by `seq` and drop those they
+/// already have.
 ///
 /// Sequence numbers grow per room but may have gaps. Without
 /// compare-and-swap, each number is claimed with a splitter (see
@@ -74,17 +76,16 @@ fn jitter(losses: u64) -> std::time::Duration {
 /// #[websocket("public", on = "connect")]
 /// async fn connect(ctx: ConnectContext) -> Result<(), BoxError> {
 ///     ROOMS.join(&ctx, "lobby").await?;
+///     // A client coming back names the last number it saw.
+///     if let Some(seq) = ctx.query().get("since") {
+///         HISTORY.replay(&ctx, "lobby", seq.parse()?).await?;
+///     }
 ///     Ok(())
 /// }
 ///
 /// #[websocket("public", on = "message")]
 /// async fn message(ctx: MessageContext) -> Result<(), BoxError> {
-///     let text = ctx.text()?;
-///     if let Some(seq) = text.strip_prefix("resume ") {
-///         HISTORY.replay(&ctx, "lobby", seq.parse()?).await?;
-///     } else {
-///         HISTORY.broadcast_recorded(&ROOMS, ctx.socket(), "lobby", text).await?;
-///     }
+///     HISTORY.broadcast_recorded(&ROOMS, ctx.socket(), "lobby", ctx.text()?).await?;
 ///     Ok(())
 /// }
 /// # fn main() {}
@@ -336,10 +337,34 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> History<COUNT, MAX_AGE_SECS> {
     /// Sends `connection` the entries of `room` after `seq`, in order, each
     /// as the room received it; returns how many.
     ///
+    /// From a connect handler, with its
+    /// [`ConnectContext`](crate::websocket::ConnectContext), the entries
+    /// are read now and queued, then sent once the handler has accepted
+    /// the connection (see
+    /// [`ConnectContext::send`](crate::websocket::ConnectContext::send)); if it refuses the
+    /// connection they are dropped. The room's live messages can reach
+    /// the client before the queued ones: a client orders history
+    /// messages by `seq` and drops those it already has. A line recorded
+    /// after the entries are read but sent to the room before the
+    /// membrane has opened the connection reaches the client neither way;
+    /// a client that sees a gap in the numbers asks again from a message
+    /// handler, where the connection is open.
+    ///
+    /// From a message handler the entries go out at once.
+    ///
     /// ```
-    /// # use nitric_runtime::websocket::MessageContext;
+    /// # use nitric_runtime::websocket::{ConnectContext, MessageContext};
     /// # #[nitric_runtime::kv_store("history", allow = [get, set, delete])]
     /// # static HISTORY: nitric_runtime::connection::History;
+    /// #[nitric_runtime::websocket("public", on = "connect")]
+    /// async fn connect(ctx: ConnectContext) -> Result<(), nitric_runtime::BoxError> {
+    ///     if let Some(seq) = ctx.query().get("since") {
+    ///         HISTORY.replay(&ctx, "lobby", seq.parse()?).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// #[nitric_runtime::websocket("public", on = "message")]
     /// async fn message(ctx: MessageContext) -> Result<(), nitric_runtime::BoxError> {
     ///     if let Some(seq) = ctx.text()?.strip_prefix("resume ") {
     ///         HISTORY.replay(&ctx, "lobby", seq.parse()?).await?;
@@ -357,12 +382,11 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> History<COUNT, MAX_AGE_SECS> {
         let socket = Websocket::new(connection.socket_name());
         let entries = self.since(&socket, room, seq).await?;
         for (number, message) in &entries {
-            socket
-                .send_json(
-                    connection.connection_id(),
-                    &envelope(room, *number, message),
-                )
-                .await?;
+            // A `Value` always writes as JSON.
+            let data = serde_json::to_vec(&envelope(room, *number, message)).unwrap_or_default();
+            // Through a connect handler's context, this queues until the
+            // connection is accepted.
+            connection.send_to_connection(data).await?;
         }
         Ok(entries.len())
     }

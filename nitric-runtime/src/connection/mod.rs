@@ -134,6 +134,20 @@ pub trait Connection: Sync {
     /// assert_eq!((&socket, "c1").connection_id(), "c1");
     /// ```
     fn connection_id(&self) -> &str;
+
+    /// Sends `data` to this connection, for the clients here that send to
+    /// the connection they are given ([`History::replay`]): through a
+    /// [`ConnectContext`] it waits for the connect handler to accept the
+    /// connection (see [`ConnectContext::send`]); otherwise it is
+    /// [`Websocket::send`]. Hidden: applications call those two.
+    #[doc(hidden)]
+    fn send_to_connection(&self, data: Vec<u8>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            Websocket::new(self.socket_name())
+                .send(self.connection_id(), data)
+                .await
+        })
+    }
 }
 
 impl Connection for ConnectContext {
@@ -142,6 +156,9 @@ impl Connection for ConnectContext {
     }
     fn connection_id(&self) -> &str {
         &self.connection_id
+    }
+    fn send_to_connection(&self, data: Vec<u8>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.send(data))
     }
 }
 
@@ -152,6 +169,9 @@ impl Connection for MessageContext {
     fn connection_id(&self) -> &str {
         &self.connection_id
     }
+    fn send_to_connection(&self, data: Vec<u8>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.socket.send(&self.connection_id, data))
+    }
 }
 
 impl Connection for DisconnectContext {
@@ -161,6 +181,9 @@ impl Connection for DisconnectContext {
     fn connection_id(&self) -> &str {
         &self.connection_id
     }
+    fn send_to_connection(&self, data: Vec<u8>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.socket.send(&self.connection_id, data))
+    }
 }
 
 impl Connection for (&Websocket, &str) {
@@ -169,6 +192,9 @@ impl Connection for (&Websocket, &str) {
     }
     fn connection_id(&self) -> &str {
         self.1
+    }
+    fn send_to_connection(&self, data: Vec<u8>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.0.send(self.1, data))
     }
 }
 

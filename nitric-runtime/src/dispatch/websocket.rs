@@ -8,6 +8,7 @@ use crate::registry::{MessageRoutes, Registry, Route, WebsocketAdapter, Websocke
 use crate::transport::Channel;
 use crate::websocket::action::{self, ACTION_FIELD};
 use crate::websocket::guard::GuardFailed;
+use crate::websocket::outbox::Outbox;
 use crate::websocket::payload::MessageNotRead;
 use crate::websocket::{
     ConnectContext, DisconnectContext, MessageContext, QueryParams, Reject, Websocket,
@@ -175,12 +176,15 @@ impl EventStream for WebsocketStream {
                 }
             };
             let reply = Arc::new(Mutex::new(Value::Null));
-            let Some(run) = start(handler, &service, request, &reply) else {
+            // What a connect handler sends its own connection waits here.
+            let outbox = matches!(handler.adapter, WebsocketAdapter::Connect(_)).then(Outbox::new);
+            let Some(run) = start(handler, &service, request, &reply, outbox.clone()) else {
                 tracing::warn!(handler = %handler.source, connection_id, "the membrane sent an event of another type to this handler; answering it without running the handler");
                 return response(handler, false);
             };
             // While a connect handler runs, the connection cannot be sent to.
-            let _connecting = matches!(handler.adapter, WebsocketAdapter::Connect(_))
+            let connecting = outbox
+                .is_some()
                 .then(|| service.begin_connecting(&socket, &connection_id));
             let deadline = service.deadlines().websocket_event;
             // Why the run failed, for the log and an error reply.
@@ -232,6 +236,20 @@ impl EventStream for WebsocketStream {
                     crate::connection::clean_up(service.cleanups(), connection, handler.timeout)
                         .await;
             }
+            // The connection is no longer connecting: a send that finds it
+            // unknown now is taken as racing its opening.
+            drop(connecting);
+            if let Some(outbox) = outbox {
+                if failed {
+                    outbox.refuse(&socket, &connection_id);
+                } else {
+                    // Spawned before the answer is written: its first
+                    // sends may race the membrane opening the connection,
+                    // and are tried again until it has.
+                    let client = Websocket::in_service(&socket, service.clone());
+                    outbox.accept(&service, client, connection_id);
+                }
+            }
             response(handler, failed)
         })
     }
@@ -251,6 +269,7 @@ fn start(
     service: &ServiceHandle,
     request: WebsocketEventRequest,
     reply: &Arc<Mutex<Value>>,
+    outbox: Option<Arc<Outbox>>,
 ) -> Option<BoxFuture<crate::HandlerResult>> {
     let socket = Websocket::in_service(&request.socket_name, service.clone());
     let connection_id = request.connection_id;
@@ -265,6 +284,7 @@ fn start(
                 socket,
                 connection_id,
                 query,
+                outbox: outbox.unwrap_or_else(Outbox::new),
             })
         }
         (WebsocketAdapter::Disconnect(function), Event::Disconnection(_)) => {

@@ -76,8 +76,11 @@ impl Websocket {
     /// Sends `data` to a connection: as a text frame when it is UTF-8, else
     /// binary. A connection that is gone answers [`Error::ConnectionGone`]
     /// (on every membrane, see [`Error::is_gone`]); one whose connect handler
-    /// is still running answers [`Error::ConnectionNotReady`]. To send to
-    /// many connections, [`broadcast`](Self::broadcast).
+    /// is still running answers [`Error::ConnectionNotReady`] (that handler
+    /// sends to it with
+    /// [`ConnectContext::send`](super::ConnectContext::send), which waits
+    /// for the connection to be accepted). To send to many connections,
+    /// [`broadcast`](Self::broadcast).
     pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
         let service = self.service(|| send_operation(&self.name, connection_id))?;
         self.send_in(&service, connection_id, data.into()).await

@@ -1,10 +1,13 @@
 //! What a websocket handler receives: one context type per event.
 
+use super::outbox::{Outbox, Posted};
 use super::Websocket;
 use crate::error::Error;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// The query parameters of a connection's upgrade request.
 ///
@@ -69,15 +72,17 @@ impl<K: Into<String>> FromIterator<(K, Vec<String>)> for QueryParams {
 
 /// A client asks to connect. Returning `Err` from the handler refuses it.
 ///
+/// What the handler [`send`](Self::send)s to the new connection waits
+/// until the handler has accepted it, then goes out in order.
+///
 /// ```
 /// use nitric_runtime::websocket::{ConnectContext, Reject};
 ///
 /// #[nitric_runtime::websocket("public", on = "connect")]
-/// async fn connect(ctx: ConnectContext) -> Result<(), Reject> {
-///     match ctx.query().get("name") {
-///         Some(_) => Ok(()),
-///         None => Err(Reject::new("connect with ?name=...")),
-///     }
+/// async fn connect(ctx: ConnectContext) -> Result<(), nitric_runtime::BoxError> {
+///     let name = ctx.query().get("name").ok_or(Reject::new("connect with ?name=..."))?;
+///     ctx.send(format!("welcome, {name}")).await?;
+///     Ok(())
 /// }
 /// # fn main() {}
 /// ```
@@ -86,6 +91,8 @@ pub struct ConnectContext {
     pub(crate) socket: Websocket,
     pub(crate) connection_id: String,
     pub(crate) query: QueryParams,
+    /// What the handler sends the connection, until it has answered.
+    pub(crate) outbox: Arc<Outbox>,
 }
 
 impl ConnectContext {
@@ -138,6 +145,76 @@ impl ConnectContext {
             operation: format!("read the query of connection \"{}\"", self.connection_id),
             reason,
         })
+    }
+
+    /// Sends `data` to the new connection, as a text frame when it is
+    /// UTF-8, else binary, once the connect handler has accepted it.
+    ///
+    /// No membrane can send to a connection before its connect handler
+    /// has answered (on AWS, API Gateway answers 410 Gone), so the message
+    /// is queued and this returns `Ok(())` at once. After the handler
+    /// accepts the connection, the runtime sends what it queued, in order,
+    /// trying again for a few seconds while the membrane opens the
+    /// connection (a warning names the connection and how many messages
+    /// were lost if it never does). If the handler or its guard refuses
+    /// the connection, fails, panics or times out, the queue is dropped.
+    /// Called after the handler has ended (from a task it spawned with
+    /// the context), it sends behind anything still queued; once the
+    /// connection is refused or lost it answers [`Error::ConnectionGone`].
+    ///
+    /// Other connections may send to the new one before the queue lands:
+    /// a room's broadcast can overtake a welcome or a replay.
+    /// `ctx.socket().send(ctx.connection_id(), ..)` bypasses the queue
+    /// and answers [`Error::ConnectionNotReady`] while the handler runs.
+    ///
+    /// ```
+    /// use nitric_runtime::websocket::ConnectContext;
+    ///
+    /// #[nitric_runtime::websocket("public", on = "connect")]
+    /// async fn connect(ctx: ConnectContext) -> Result<(), nitric_runtime::Error> {
+    ///     ctx.send("welcome").await?;
+    ///     ctx.send("the room is quiet today").await
+    /// }
+    /// # fn main() {}
+    /// ```
+    pub async fn send(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
+        match self.outbox.post(data.into()) {
+            Posted::Queued => Ok(()),
+            Posted::SendNow(data) => self.socket.send(&self.connection_id, data).await,
+            Posted::Closed(why) => Err(Error::ConnectionGone {
+                operation: format!(
+                    "send to connection \"{}\" on socket \"{}\"",
+                    self.connection_id,
+                    self.socket.name()
+                ),
+                status: tonic::Status::not_found(why),
+            }),
+        }
+    }
+
+    /// Sends `value` as JSON in a text frame once the connection is
+    /// accepted; see [`send`](Self::send). A value that cannot be written
+    /// as JSON fails at once, with nothing queued.
+    ///
+    /// ```
+    /// use nitric_runtime::websocket::ConnectContext;
+    ///
+    /// #[nitric_runtime::websocket("public", on = "connect")]
+    /// async fn connect(ctx: ConnectContext) -> Result<(), nitric_runtime::Error> {
+    ///     ctx.send_json(&serde_json::json!({ "you": ctx.connection_id() })).await
+    /// }
+    /// # fn main() {}
+    /// ```
+    pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
+        let data = serde_json::to_vec(value).map_err(|error| Error::Value {
+            operation: format!(
+                "send to connection \"{}\" on socket \"{}\"",
+                self.connection_id,
+                self.socket.name()
+            ),
+            reason: format!("cannot write the message as JSON: {error}"),
+        })?;
+        self.send(data).await
     }
 }
 

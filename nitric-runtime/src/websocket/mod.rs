@@ -6,6 +6,7 @@ pub(crate) mod broadcast;
 mod client;
 mod context;
 pub(crate) mod guard;
+pub(crate) mod outbox;
 pub(crate) mod payload;
 
 pub use action::{ActionResult, IntoActionResult, ACTION_FIELD, REF_FIELD};

@@ -7,6 +7,7 @@
 mod people;
 mod actions;
 mod apis;
+mod connect_sends;
 mod rooms_and_state;
 mod schedules;
 mod test_kit;

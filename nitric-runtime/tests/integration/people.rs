@@ -117,11 +117,14 @@ async fn present_message(ctx: MessageContext) -> Result<(), BoxError> {
 }
 
 // Socket "recorded": everyone is in the lobby; `say X` records and sends,
-// `resume N` replays what came after N.
+// `resume N` replays what came after N, as does connecting with `?since=N`.
 
 #[websocket("recorded", on = "connect")]
 async fn recorded_connect(ctx: ConnectContext) -> Result<(), BoxError> {
     ROOMS.join(&ctx, "lobby").await?;
+    if let Some(seq) = ctx.query().get("since") {
+        HISTORY.replay(&ctx, "lobby", seq.parse()?).await?;
+    }
     Ok(())
 }
 
@@ -388,6 +391,38 @@ async fn a_client_that_comes_back_gets_exactly_what_it_missed() -> Result<(), Te
     // And hears what is said from now on.
     ada.send_text("say five").await?;
     assert_eq!(bob.recv_json::<Value>().await?, recorded(5, "five"));
+    app.stop().await
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_with_since_gets_what_it_missed_from_connect(
+) -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut ada = app.connect("recorded").await?;
+    let bob = app.connect("recorded").await?;
+    ada.send_text("say one").await?;
+    assert_eq!(ada.recv_json::<Value>().await?, recorded(1, "one"));
+    bob.close().await?;
+    for (seq, said) in [(2, "two"), (3, "three")] {
+        ada.send_text(format!("say {said}")).await?;
+        assert_eq!(ada.recv_json::<Value>().await?, recorded(seq, said));
+    }
+
+    // Back with the last number it saw: the connect handler replays.
+    let mut bob = app
+        .connect_with_query("recorded", &[("since", "1")])
+        .await?;
+    assert_eq!(bob.recv_json::<Value>().await?, recorded(2, "two"));
+    assert_eq!(bob.recv_json::<Value>().await?, recorded(3, "three"));
+    // Nothing more was replayed: next comes the next live line.
+    ada.send_text("say four").await?;
+    assert_eq!(bob.recv_json::<Value>().await?, recorded(4, "four"));
+    // Refused for a malformed number: the replay never ran.
+    assert_eq!(
+        app.connect_refused_with_query("recorded", &[("since", "two")])
+            .await?,
+        403
+    );
     app.stop().await
 }
 

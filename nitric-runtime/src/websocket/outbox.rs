@@ -1,0 +1,251 @@
+//! What a connect handler sends its own connection: held while the handler
+//! runs, then delivered in order once it has accepted the connection, or
+//! dropped if it refused it.
+//!
+//! A membrane opens a connection only after the connect handler's answer
+//! (API Gateway answers a `POST @connections` during `$connect` with 410
+//! Gone), so a send from the handler cannot go out at once. Holding it in
+//! the runtime makes it work on every membrane alike.
+
+use super::Websocket;
+use crate::error::Error;
+use crate::handle::{ServiceHandle, JUST_CONNECTED};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The first pause before sending again to a connection the membrane has
+/// not opened yet: the local membrane opens it within a millisecond or two
+/// of the answer.
+const FIRST_RETRY: Duration = Duration::from_millis(5);
+
+/// The longest pause between two tries, so a connection opened late under
+/// load is still reached soon after.
+const LONGEST_RETRY: Duration = Duration::from_millis(250);
+
+/// The messages a connect handler sent to its own connection. The
+/// handler's [`ConnectContext`](super::ConnectContext) and the dispatcher
+/// share it; the dispatcher [`accept`](Self::accept)s or
+/// [`refuse`](Self::refuse)s it once the handler has ended.
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+}
+
+enum State {
+    /// The connect handler runs: sends wait here, oldest first.
+    Held(VecDeque<Vec<u8>>),
+    /// Accepted: a task delivers these, oldest first, and later sends
+    /// queue behind them so the connection gets them in order.
+    Delivering(VecDeque<Vec<u8>>),
+    /// Everything held was delivered: sends go straight out.
+    Open,
+    /// Refused, or its messages could not be delivered: sends fail.
+    Closed(&'static str),
+}
+
+/// What became of a send through the outbox.
+pub(crate) enum Posted {
+    /// Queued; delivered after the answer.
+    Queued,
+    /// The outbox is done: send `data` straight to the connection.
+    SendNow(Vec<u8>),
+    /// The connection was refused, or is lost: why.
+    Closed(&'static str),
+}
+
+impl Outbox {
+    /// An outbox for a connect handler about to run.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(State::Held(VecDeque::new())),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every update leaves the state whole, so a panic cannot corrupt it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `data`, or hands it back to be sent at once.
+    pub(crate) fn post(&self, data: Vec<u8>) -> Posted {
+        match &mut *self.state() {
+            State::Held(queue) | State::Delivering(queue) => {
+                queue.push_back(data);
+                Posted::Queued
+            }
+            State::Open => Posted::SendNow(data),
+            State::Closed(why) => Posted::Closed(why),
+        }
+    }
+
+    /// The connect handler accepted the connection: delivers what it sent,
+    /// in order, from a task of `service`, so the event stream goes on.
+    pub(crate) fn accept(self: &Arc<Self>, service: &ServiceHandle, socket: Websocket, id: String) {
+        let mut state = self.state();
+        let State::Held(queue) = std::mem::replace(&mut *state, State::Open) else {
+            return;
+        };
+        if queue.is_empty() {
+            return;
+        }
+        *state = State::Delivering(queue);
+        drop(state);
+        service.spawn(self.clone().deliver(socket, id));
+    }
+
+    /// The connection was refused (its guard or handler failed, panicked
+    /// or ran out of time): what it sent is dropped, as no connection will
+    /// open to receive it.
+    pub(crate) fn refuse(&self, socket: &str, connection_id: &str) {
+        let state = std::mem::replace(&mut *self.state(), State::Closed(REFUSED));
+        if let State::Held(queue) = state {
+            if !queue.is_empty() {
+                tracing::debug!(
+                    socket,
+                    connection_id,
+                    dropped = queue.len(),
+                    "the connection was refused; the messages its connect handler sent are dropped"
+                );
+            }
+        }
+    }
+
+    /// Sends the queue, oldest first, until it is empty; then later sends
+    /// go straight out.
+    async fn deliver(self: Arc<Self>, socket: Websocket, connection_id: String) {
+        // The window in which the membrane not knowing the connection
+        // means it has not opened it yet (see `ServiceHandle::just_connected`).
+        let give_up_at = Instant::now() + JUST_CONNECTED;
+        let mut opened = false;
+        loop {
+            let data = {
+                let mut state = self.state();
+                let next = match &mut *state {
+                    State::Delivering(queue) => queue.pop_front(),
+                    _ => return,
+                };
+                let Some(data) = next else {
+                    *state = State::Open;
+                    return;
+                };
+                data
+            };
+            let deadline = if opened { Instant::now() } else { give_up_at };
+            match send_until_open(&socket, &connection_id, data, deadline).await {
+                Ok(()) => opened = true,
+                Err(error) if not_open(&error) => {
+                    let mut state = self.state();
+                    let left = match &*state {
+                        State::Delivering(queue) => queue.len(),
+                        _ => 0,
+                    };
+                    *state = State::Closed(LOST);
+                    drop(state);
+                    let lost = left + 1;
+                    if opened {
+                        // It was open and has gone: the client left, as
+                        // any client may while it is being sent to.
+                        tracing::debug!(socket = socket.name(), connection_id, lost, "the connection closed before the messages its connect handler sent were all delivered");
+                    } else {
+                        tracing::warn!(socket = socket.name(), connection_id, lost, window = ?JUST_CONNECTED, error = %error, "the membrane did not open the connection in time for the messages its connect handler sent; they are lost");
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(socket = socket.name(), connection_id, error = %error, "a message the connect handler sent could not be delivered; it is dropped, the next ones are still sent");
+                }
+            }
+        }
+    }
+}
+
+/// Why a send through a refused connection's context fails.
+const REFUSED: &str = "its connect handler refused it";
+/// Why a send fails after the queue could not be delivered.
+const LOST: &str = "the membrane never opened it, or it closed, before the messages its connect handler sent were delivered";
+
+/// Whether `error` says the membrane does not know the connection: not
+/// opened yet, or gone.
+fn not_open(error: &Error) -> bool {
+    matches!(error, Error::ConnectionNotReady { .. }) || error.is_gone()
+}
+
+/// Sends `data`, trying again after a pause, longer each time, while the
+/// membrane has not opened the connection and `deadline` is ahead.
+async fn send_until_open(
+    socket: &Websocket,
+    connection_id: &str,
+    data: Vec<u8>,
+    deadline: Instant,
+) -> Result<(), Error> {
+    let mut pause = FIRST_RETRY;
+    loop {
+        match socket.send(connection_id, data.clone()).await {
+            Err(error) if not_open(&error) && Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_RETRY);
+            }
+            sent => return sent,
+        }
+    }
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &*self.state() {
+            State::Held(queue) => format!("holding {}", queue.len()),
+            State::Delivering(queue) => format!("delivering, {} left", queue.len()),
+            State::Open => "open".to_owned(),
+            State::Closed(why) => format!("closed: {why}"),
+        };
+        f.debug_struct("Outbox").field("state", &state).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handle::Deadlines;
+    use crate::transport::{connect_lazy, Dial};
+
+    fn service() -> ServiceHandle {
+        let channel = connect_lazy("127.0.0.1:1", Dial::Tcp).unwrap();
+        let deadlines = Deadlines {
+            websocket_event: Duration::from_secs(1),
+            topic_message: Duration::from_secs(1),
+            schedule_interval: Duration::from_secs(1),
+        };
+        ServiceHandle::new(channel, deadlines, &[])
+    }
+
+    #[test]
+    fn sends_are_held_until_the_answer_and_refused_after_a_refusal() {
+        let outbox = Outbox::new();
+        assert!(matches!(outbox.post(b"one".to_vec()), Posted::Queued));
+        assert!(matches!(outbox.post(b"two".to_vec()), Posted::Queued));
+        assert_eq!(format!("{outbox:?}"), r#"Outbox { state: "holding 2" }"#);
+        outbox.refuse("public", "c1");
+        assert!(matches!(
+            outbox.post(b"late".to_vec()),
+            Posted::Closed(REFUSED)
+        ));
+    }
+
+    #[test]
+    fn with_nothing_held_an_accepted_outbox_sends_straight_out() {
+        let service = service();
+        let outbox = Outbox::new();
+        let socket = Websocket::in_service("public", service.clone());
+        // Nothing to deliver, so no task (and no tokio runtime) is needed.
+        outbox.accept(&service, socket, "c1".to_owned());
+        match outbox.post(b"late".to_vec()) {
+            Posted::SendNow(data) => assert_eq!(data, b"late"),
+            _ => panic!("expected a direct send, the outbox is {outbox:?}"),
+        }
+        // A refusal after an accept cannot happen; if it did, it would
+        // only close the outbox.
+        outbox.refuse("public", "c1");
+        assert!(matches!(outbox.post(Vec::new()), Posted::Closed(_)));
+    }
+}

@@ -1,0 +1,142 @@
+//! Sends from a connect handler to its own connection: queued while the
+//! handler runs, delivered in order once it accepts, dropped quietly when
+//! it refuses.
+
+use nitric_runtime::testing::{TestApp, TestError};
+use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Reject};
+use nitric_runtime::{websocket, BoxError};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+// Socket "greeted": the connect handler sends two lines; with `?refuse=`
+// it sends them and then refuses the connection.
+
+#[websocket("greeted", on = "connect")]
+async fn greeted_connect(ctx: ConnectContext) -> Result<(), BoxError> {
+    ctx.send("welcome").await?;
+    ctx.send_json(&serde_json::json!({ "you": ctx.connection_id() }))
+        .await?;
+    if ctx.query().get("refuse").is_some() {
+        return Err(Reject::new("asked to be refused").into());
+    }
+    Ok(())
+}
+
+#[websocket("greeted", on = "disconnect")]
+async fn greeted_disconnect(_ctx: DisconnectContext) {}
+
+/// Answers `ping` with `pong`: what was said after the greetings.
+#[websocket("greeted", on = "message")]
+async fn greeted_message(ctx: MessageContext) -> Result<(), BoxError> {
+    if ctx.text()? == "ping" {
+        ctx.socket().send(ctx.connection_id(), "pong").await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn what_a_connect_handler_sends_arrives_in_order_once_connected() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    for _ in 0..3 {
+        let mut client = app.connect("greeted").await?;
+        assert_eq!(client.recv_text().await?, "welcome");
+        let you: serde_json::Value = client.recv_json().await?;
+        assert!(you["you"].is_string(), "{you}");
+        // The queue is done: what follows is the connection's own.
+        client.send_text("ping").await?;
+        assert_eq!(client.recv_text().await?, "pong");
+        client.close().await?;
+    }
+    app.stop().await
+}
+
+#[tokio::test]
+async fn what_a_refused_connect_sent_is_dropped_without_warnings() -> Result<(), TestError> {
+    // `#[tokio::test]` runs the app's tasks on this thread: the capture
+    // sees the runtime's events for this test alone.
+    let logged = Logged::default();
+    let _capture =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(logged.clone()));
+    let app = TestApp::start().await?;
+
+    let status = app
+        .connect_refused_with_query("greeted", &[("refuse", "1")])
+        .await?;
+    assert_eq!(status, 403);
+    // Dropped before the refusal was answered, not sent and retried.
+    let dropped = logged.matching(Level::DEBUG, "are dropped");
+    assert_eq!(dropped.len(), 1, "{:?}", logged.about("greeted"));
+    assert!(dropped[0].contains("dropped=2"), "{}", dropped[0]);
+
+    // An accepted connection still gets its greetings.
+    let mut client = app.connect("greeted").await?;
+    assert_eq!(client.recv_text().await?, "welcome");
+    client.close().await?;
+    app.stop().await?;
+    let warnings: Vec<String> = logged
+        .all()
+        .into_iter()
+        .filter(|line| line.starts_with("WARN") || line.starts_with("ERROR"))
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    Ok(())
+}
+
+/// The runtime's events, each as "LEVEL message field=value ...".
+#[derive(Clone, Default)]
+struct Logged(Arc<Mutex<Vec<String>>>);
+
+impl Logged {
+    fn all(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The events that mention `text`.
+    fn about(&self, text: &str) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter(|line| line.contains(text))
+            .collect()
+    }
+
+    /// The events at `level` that mention `text`.
+    fn matching(&self, level: Level, text: &str) -> Vec<String> {
+        let prefix = format!("{level} ");
+        self.all()
+            .into_iter()
+            .filter(|line| line.starts_with(&prefix) && line.contains(text))
+            .collect()
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Logged {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if !event.metadata().target().starts_with("nitric_runtime") {
+            return;
+        }
+        let mut line = event.metadata().level().to_string();
+        event.record(&mut Fields(&mut line));
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
+    }
+}
+
+/// Writes an event's fields after its level.
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = match field.name() {
+            "message" => write!(self.0, " {value:?}"),
+            name => write!(self.0, " {name}={value:?}"),
+        };
+    }
+}
