@@ -20,9 +20,11 @@
 //!    "ada", "text": "hi"}, ...}`. A client keeps the last `seq` it saw;
 //!    after a reconnect (with a new ticket) it connects with `&since=7`
 //!    and gets the lines numbered after 7, as the room received them,
-//!    once it is connected. A line said meanwhile can arrive before them,
-//!    so the client orders lines by `seq` and drops those it has; if it
-//!    sees a gap in the numbers, it sends `resume 7` to ask again.
+//!    once it is connected. With several instances of the service (on
+//!    AWS), a line said meanwhile can arrive before them or, in the moment
+//!    the connection opens, not at all: the client orders lines by `seq`,
+//!    drops those it has, and if it sees a gap in the numbers sends
+//!    `resume 7` to ask again.
 //! 5. Every five minutes a schedule probes the members of every room,
 //!    removes those whose connection is gone (the room hears them leave)
 //!    and deletes expired tickets.
@@ -120,11 +122,11 @@ async fn connect(ctx: ConnectContext, ticket: Ticket<Desk>) -> Result<(), BoxErr
         .transpose()
         .map_err(|_| Reject::new("?since= takes a number"))?;
     // Joined before the replay reads the history: a line recorded after
-    // that read is sent to this connection live, unless it is sent in the
-    // moment before the membrane opens the connection; the client then
-    // sees a gap in the numbers and sends `resume`.
+    // that read is sent to this connection live (held behind the replay
+    // until the connection opens, when this instance sends it).
     ROOMS.join(&ctx, room).await?;
-    // Tells the others; the joiner hears about those who join after it.
+    // Tells the room, the joiner included (its copy waits for the
+    // connection to open); it hears about those who join after it.
     PRESENCE
         .join(
             &ctx,

@@ -12,12 +12,20 @@ mod login;
 use nitric_runtime::testing::{TestApp, TestClient, TestError};
 use serde_json::{json, Value};
 
-/// Logs `name` in and connects with the ticket, to `room` if given.
+/// Logs `name` in and connects with the ticket, to `room` if given, and
+/// reads the room's announcement of the join, which the joiner gets too.
 async fn enter(app: &TestApp, name: &str, room: Option<&str>) -> Result<TestClient, TestError> {
     let ticket = ticket(app, name).await?;
     let mut query = vec![("ticket", ticket.as_str())];
     query.extend(room.map(|room| ("room", room)));
-    app.connect_with_query("public", &query).await
+    let mut client = app.connect_with_query("public", &query).await?;
+    let own = next(&mut client).await?;
+    assert_eq!(
+        (&own["event"], &own["meta"]),
+        (&json!("join"), &json!({ "name": name })),
+        "{own}"
+    );
+    Ok(client)
 }
 
 async fn ticket(app: &TestApp, name: &str) -> Result<String, TestError> {
@@ -153,6 +161,8 @@ async fn a_client_back_with_since_gets_exactly_what_it_missed() -> Result<(), Te
         ("since", &since),
     ];
     let mut bob = app.connect_with_query("public", &query).await?;
+    // The room's announcement of the join, sent before the replay.
+    assert_eq!(next(&mut bob).await?["event"], "join");
     for line in &missed {
         assert_eq!(&next(&mut bob).await?, line);
     }

@@ -97,16 +97,16 @@ pub enum Error {
         declared_at: String,
     },
     /// A send to a connection the membrane has not opened yet: its connect
-    /// handler is still running, or answered moments ago (within 10 s) and
-    /// the membrane
-    /// answered that it does not know the connection. On AWS the connection
-    /// exists only once that handler has answered, so the send would fail
-    /// there; it fails locally too, before deployment. Unlike
+    /// handler is running or answered moments ago (within 10 s), in
+    /// another instance of the service: the membrane does not know it yet.
+    /// On AWS the connection exists only once that handler has answered.
+    /// A send to a connection whose connect *this* service is running is
+    /// held until the membrane opens it instead (see
+    /// [`ConnectContext::send`](crate::websocket::ConnectContext::send)),
+    /// so with one instance, as locally, this only comes from a connection
+    /// whose connect was refused while the send waited. Unlike
     /// [`Error::ConnectionGone`], the connection's data must be kept: a
-    /// broadcast reports it as failed and forgets nothing. The connect
-    /// handler itself sends to its connection with
-    /// [`ConnectContext::send`](crate::websocket::ConnectContext::send),
-    /// which holds the message until the handler has accepted it.
+    /// broadcast reports it and forgets nothing.
     #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" before the membrane has opened it (its connect handler is running or has only just answered): the connection exists only once that handler returns. From its connect handler, send with `ctx.send` on the ConnectContext, which holds the message until the handler has accepted the connection; from elsewhere, publish to a topic from the connect handler and send from the topic's subscriber")]
     ConnectionNotReady {
         /// The socket.

@@ -12,8 +12,8 @@ use crate::declaration::KvStoreDeclaration;
 use crate::error::Error;
 use crate::transport::Channel;
 use nitric_protocol::names::socket_key;
+use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -61,13 +61,14 @@ struct Shared {
     cleanups: &'static [&'static KvStoreDeclaration],
     /// How long the membrane waits for each kind of event's answer.
     deadlines: Deadlines,
-    /// Socket key -> connections whose connect handler is running.
-    connecting: Mutex<HashMap<Box<str>, HashSet<Box<str>>>>,
-    /// How many connect handlers run: every send checks it, and most
-    /// sends happen while it is 0, so they take no lock.
-    connecting_count: AtomicUsize,
+    /// Socket key -> connections that sends must wait for: their connect
+    /// handler runs, or what was sent meanwhile is still being delivered.
+    waiting: Mutex<HashMap<Box<str>, HashMap<Box<str>, Arc<dyn Opening>>>>,
+    /// How many connections `waiting` holds: every send checks it, and
+    /// most sends happen while it is 0, so they take no lock.
+    waiting_count: AtomicUsize,
     /// Connections whose connect handler ended within [`JUST_CONNECTED`],
-    /// oldest first: (when, socket key, id).
+    /// oldest first.
     just_connected: Mutex<VecDeque<JustConnected>>,
     /// How many event streams the current session has registered.
     registered: watch::Sender<usize>,
@@ -86,8 +87,8 @@ impl ServiceHandle {
                 channel,
                 cleanups,
                 deadlines,
-                connecting: Mutex::new(HashMap::new()),
-                connecting_count: AtomicUsize::new(0),
+                waiting: Mutex::new(HashMap::new()),
+                waiting_count: AtomicUsize::new(0),
                 just_connected: Mutex::new(VecDeque::new()),
                 registered: watch::Sender::new(0),
                 running: Mutex::new(Vec::new()),
@@ -163,39 +164,102 @@ impl ServiceHandle {
         self.shared.deadlines
     }
 
-    /// Marks a connection as connecting until the guard drops.
-    pub(crate) fn begin_connecting(&self, socket: &str, connection_id: &str) -> Connecting {
-        let socket: Box<str> = socket_key(socket).into();
-        self.shared.connecting_count.fetch_add(1, Ordering::AcqRel);
-        lock(&self.shared.connecting)
-            .entry(socket.clone())
-            .or_default()
-            .insert(connection_id.into());
+    /// Marks a connection as connecting until the guard drops. Sends to
+    /// it wait in `opening` from now until it is
+    /// [done waiting](Self::done_waiting).
+    pub(crate) fn begin_connecting(
+        &self,
+        socket: &str,
+        connection_id: &str,
+        opening: Arc<dyn Opening>,
+    ) -> Connecting {
+        self.begin_waiting(socket, connection_id, opening.clone());
         Connecting {
             service: self.clone(),
-            socket,
+            socket: socket_key(socket).into(),
             connection_id: connection_id.into(),
+            opening,
         }
     }
 
-    /// Whether the connect handler of this connection ended within
+    /// Sends to this connection wait in `opening` until it is
+    /// [done waiting](Self::done_waiting).
+    pub(crate) fn begin_waiting(
+        &self,
+        socket: &str,
+        connection_id: &str,
+        opening: Arc<dyn Opening>,
+    ) {
+        let replaced = lock(&self.shared.waiting)
+            .entry(socket_key(socket).into())
+            .or_default()
+            .insert(connection_id.into(), opening);
+        if replaced.is_none() {
+            self.shared.waiting_count.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Nothing waits for this connection any more: sends go straight to
+    /// the membrane.
+    pub(crate) fn done_waiting(&self, socket: &str, connection_id: &str) {
+        let socket = socket_key(socket);
+        let mut waiting = lock(&self.shared.waiting);
+        let Some(ids) = waiting.get_mut(socket.as_str()) else {
+            return;
+        };
+        if ids.remove(connection_id).is_some() {
+            self.shared.waiting_count.fetch_sub(1, Ordering::AcqRel);
+        }
+        if ids.is_empty() {
+            waiting.remove(socket.as_str());
+        }
+    }
+
+    /// Where sends to this connection wait, while its connect handler runs
+    /// or what was sent meanwhile is being delivered.
+    pub(crate) fn waiting(&self, socket: &str, connection_id: &str) -> Option<Arc<dyn Opening>> {
+        if self.shared.waiting_count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        lock(&self.shared.waiting)
+            .get(socket_key(socket).as_str())?
+            .get(connection_id)
+            .cloned()
+    }
+
+    /// Where sends wait for a connection whose connect handler ended within
     /// [`JUST_CONNECTED`]: a membrane that does not know it yet has not
     /// opened it, rather than lost it.
-    pub(crate) fn just_connected(&self, socket: &str, connection_id: &str) -> bool {
+    pub(crate) fn just_connected(
+        &self,
+        socket: &str,
+        connection_id: &str,
+    ) -> Option<Arc<dyn Opening>> {
         let socket = socket_key(socket);
         let mut recent = lock(&self.shared.just_connected);
         forget_older_than(&mut recent, JUST_CONNECTED);
         recent
             .iter()
-            .any(|(_, key, id)| **key == *socket && **id == *connection_id)
+            .find(|entry| *entry.socket == *socket && *entry.connection_id == *connection_id)
+            .map(|entry| entry.opening.clone())
     }
 
-    /// Whether the connect handler of this connection is still running.
-    pub(crate) fn is_connecting(&self, socket: &str, connection_id: &str) -> bool {
-        self.shared.connecting_count.load(Ordering::Acquire) > 0
-            && lock(&self.shared.connecting)
-                .get(socket_key(socket).as_str())
-                .is_some_and(|ids| ids.contains(connection_id))
+    /// The connection is gone (its disconnect arrived): nothing waits for
+    /// it to open any more.
+    pub(crate) fn forget_connection(&self, socket: &str, connection_id: &str) {
+        if let Some(opening) = self.waiting(socket, connection_id) {
+            opening.close();
+            self.done_waiting(socket, connection_id);
+        }
+        let socket = socket_key(socket);
+        let mut recent = lock(&self.shared.just_connected);
+        recent.retain(|entry| {
+            let gone = *entry.socket == *socket && *entry.connection_id == *connection_id;
+            if gone {
+                entry.opening.close();
+            }
+            !gone
+        });
     }
 
     /// The count of running events of `handler`, the same one across
@@ -310,48 +374,61 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// up by its disconnect event.
 pub(crate) const JUST_CONNECTED: Duration = Duration::from_secs(10);
 
-/// When a connect handler ended, with the socket key and connection id.
-type JustConnected = (Instant, Box<str>, Box<str>);
+/// Where sends to a connection wait while the membrane may not have opened
+/// it: the websocket layer's outbox of the connection, which also holds
+/// what its connect handler sent.
+pub(crate) trait Opening: Send + Sync {
+    /// Holds `data` until the connection opens, behind what waits already;
+    /// hands it back when the connection was refused, or was open and has
+    /// gone.
+    fn hold(
+        self: Arc<Self>,
+        service: &ServiceHandle,
+        socket: &str,
+        connection_id: &str,
+        data: Vec<u8>,
+    ) -> Result<(), Vec<u8>>;
+
+    /// The connection has gone: drops what waits, and holds nothing more.
+    fn close(&self);
+}
+
+/// A connection whose connect handler ended, and when.
+struct JustConnected {
+    at: Instant,
+    socket: Box<str>,
+    connection_id: Box<str>,
+    opening: Arc<dyn Opening>,
+}
 
 /// Drops the entries of `recent` older than `age`.
 fn forget_older_than(recent: &mut VecDeque<JustConnected>, age: Duration) {
-    while recent
-        .front()
-        .is_some_and(|(when, _, _)| when.elapsed() > age)
-    {
+    while recent.front().is_some_and(|entry| entry.at.elapsed() > age) {
         recent.pop_front();
     }
 }
 
-/// A connection whose connect handler is running; the mark ends when this
-/// drops, however the handler ended, and the connection is then "just
-/// connected" for [`JUST_CONNECTED`].
+/// A connection whose connect handler is running; when this drops, however
+/// the handler ended, the connection is "just connected" for
+/// [`JUST_CONNECTED`].
 pub(crate) struct Connecting {
     service: ServiceHandle,
     socket: Box<str>,
     connection_id: Box<str>,
+    opening: Arc<dyn Opening>,
 }
 
 impl Drop for Connecting {
+    // The connection stays waiting: its outbox says when it is done.
     fn drop(&mut self) {
-        let mut connecting = lock(&self.service.shared.connecting);
-        if let Some(ids) = connecting.get_mut(&*self.socket) {
-            ids.remove(&*self.connection_id);
-            if ids.is_empty() {
-                connecting.remove(&*self.socket);
-            }
-        }
-        self.service
-            .shared
-            .connecting_count
-            .fetch_sub(1, Ordering::AcqRel);
         let mut recent = lock(&self.service.shared.just_connected);
         forget_older_than(&mut recent, JUST_CONNECTED);
-        recent.push_back((
-            Instant::now(),
-            self.socket.clone(),
-            self.connection_id.clone(),
-        ));
+        recent.push_back(JustConnected {
+            at: Instant::now(),
+            socket: self.socket.clone(),
+            connection_id: self.connection_id.clone(),
+            opening: self.opening.clone(),
+        });
     }
 }
 
@@ -370,29 +447,64 @@ mod tests {
         ServiceHandle::new(channel, deadlines, &[])
     }
 
+    /// An `Opening` that only counts what it is told.
+    #[derive(Default)]
+    struct Counted {
+        held: AtomicUsize,
+        closed: AtomicUsize,
+    }
+
+    impl Opening for Counted {
+        fn hold(
+            self: Arc<Self>,
+            _: &ServiceHandle,
+            _: &str,
+            _: &str,
+            _: Vec<u8>,
+        ) -> Result<(), Vec<u8>> {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        fn close(&self) {
+            self.closed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     #[test]
     fn a_connection_is_just_connected_once_its_connect_handler_ends() {
         let service = service();
-        let connecting = service.begin_connecting("Public", "c1");
-        assert!(service.is_connecting("public", "c1"));
-        assert!(!service.just_connected("public", "c1"));
+        let opening = Arc::new(Counted::default());
+        let connecting = service.begin_connecting("Public", "c1", opening.clone());
+        assert!(service.waiting("public", "c1").is_some());
+        assert!(service.just_connected("public", "c1").is_none());
         drop(connecting);
-        assert!(!service.is_connecting("public", "c1"));
+        // Its outbox says when nothing waits any more.
+        assert!(service.waiting("public", "c1").is_some());
+        service.done_waiting("public", "c1");
+        assert!(service.waiting("public", "c1").is_none());
         // Socket names compare without case, ids exactly.
-        assert!(service.just_connected("PUBLIC", "c1"));
-        assert!(!service.just_connected("public", "C1"));
-        assert!(!service.just_connected("other", "c1"));
+        assert!(service.just_connected("PUBLIC", "c1").is_some());
+        assert!(service.just_connected("public", "C1").is_none());
+        assert!(service.just_connected("other", "c1").is_none());
+        // Its disconnect ends the window, closing what waits.
+        service.forget_connection("public", "c1");
+        assert!(service.just_connected("public", "c1").is_none());
+        assert_eq!(opening.closed.load(Ordering::Relaxed), 1);
+        assert_eq!(opening.held.load(Ordering::Relaxed), 0);
     }
 
     #[test]
     fn entries_older_than_the_window_are_forgotten() {
         let long_ago = Instant::now() - Duration::from_secs(60);
-        let mut recent = VecDeque::from([
-            (long_ago, "public".into(), "old".into()),
-            (Instant::now(), "public".into(), "new".into()),
-        ]);
+        let entry = |at, id: &str| JustConnected {
+            at,
+            socket: "public".into(),
+            connection_id: id.into(),
+            opening: Arc::new(Counted::default()),
+        };
+        let mut recent = VecDeque::from([entry(long_ago, "old"), entry(Instant::now(), "new")]);
         forget_older_than(&mut recent, JUST_CONNECTED);
-        let left: Vec<&str> = recent.iter().map(|(_, _, id)| &**id).collect();
+        let left: Vec<&str> = recent.iter().map(|entry| &*entry.connection_id).collect();
         assert_eq!(left, ["new"]);
     }
 }

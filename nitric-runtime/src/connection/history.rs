@@ -342,13 +342,12 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> History<COUNT, MAX_AGE_SECS> {
     /// are read now and queued, then sent once the handler has accepted
     /// the connection (see
     /// [`ConnectContext::send`](crate::websocket::ConnectContext::send)); if it refuses the
-    /// connection they are dropped. The room's live messages can reach
-    /// the client before the queued ones: a client orders history
-    /// messages by `seq` and drops those it already has. A line recorded
-    /// after the entries are read but sent to the room before the
-    /// membrane has opened the connection reaches the client neither way;
-    /// a client that sees a gap in the numbers asks again from a message
-    /// handler, where the connection is open.
+    /// connection they are dropped. A line the room is sent meanwhile
+    /// joins the same queue, behind them, when this service is sending it;
+    /// from another instance (several on AWS) it can overtake them or, sent
+    /// in the moment before the connection opens, miss it. A client orders
+    /// history messages by `seq`, drops those it already has, and asks
+    /// again from a message handler if it sees a gap.
     ///
     /// From a message handler the entries go out at once.
     ///

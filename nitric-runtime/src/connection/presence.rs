@@ -40,9 +40,9 @@ const PRESENT: &str = "present";
 /// {"type": "presence", "event": "leave", "room": "lobby", "connection": "c1", "meta": {"name": "ada"}}
 /// ```
 ///
-/// A join is sent to every member, the joiner included once its connect
-/// handler has returned (a join from the connect handler reaches the
-/// others only); a leave to the members that remain. A sweep probes each
+/// A join is sent to every member, the joiner included (a join from its
+/// connect handler reaches it once the connection opens); a leave to the
+/// members that remain. A sweep probes each
 /// member with `{"type": "presence", "event": "probe"}`, which clients
 /// ignore.
 ///

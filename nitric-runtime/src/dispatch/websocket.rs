@@ -183,9 +183,10 @@ impl EventStream for WebsocketStream {
                 return response(handler, false);
             };
             // While a connect handler runs, the connection cannot be sent to.
-            let connecting = outbox
-                .is_some()
-                .then(|| service.begin_connecting(&socket, &connection_id));
+            let connecting = outbox.as_ref().map(|outbox| {
+                let opening: Arc<dyn crate::handle::Opening> = outbox.clone();
+                service.begin_connecting(&socket, &connection_id, opening)
+            });
             let deadline = service.deadlines().websocket_event;
             // Why the run failed, for the log and an error reply.
             let failure = match guarded(run, handler.timeout, deadline).await {
@@ -226,6 +227,10 @@ impl EventStream for WebsocketStream {
                 WebsocketAdapter::Connect(_) => failed,
                 WebsocketAdapter::Message(_) | WebsocketAdapter::Action(_) => false,
             };
+            if matches!(handler.adapter, WebsocketAdapter::Disconnect(_)) {
+                // Nothing sent to it waits for it to open any more.
+                service.forget_connection(&socket, &connection_id);
+            }
             if cleans_up {
                 let connection = Departed {
                     socket: &socket,
@@ -241,7 +246,7 @@ impl EventStream for WebsocketStream {
             drop(connecting);
             if let Some(outbox) = outbox {
                 if failed {
-                    outbox.refuse(&socket, &connection_id);
+                    outbox.refuse(&service, &socket, &connection_id);
                 } else {
                     // Spawned before the answer is written: its first
                     // sends may race the membrane opening the connection,

@@ -75,11 +75,13 @@ impl Websocket {
 
     /// Sends `data` to a connection: as a text frame when it is UTF-8, else
     /// binary. A connection that is gone answers [`Error::ConnectionGone`]
-    /// (on every membrane, see [`Error::is_gone`]); one whose connect handler
-    /// is still running answers [`Error::ConnectionNotReady`] (that handler
-    /// sends to it with
-    /// [`ConnectContext::send`](super::ConnectContext::send), which waits
-    /// for the connection to be accepted). To send to many connections,
+    /// (on every membrane, see [`Error::is_gone`]). A connection whose
+    /// connect handler this service is running, or ran moments ago while
+    /// the membrane has not opened it yet, gets the message once it opens
+    /// (in order with what its connect handler sent; dropped if the handler
+    /// refuses it), and this returns `Ok(())` at once; one accepted by
+    /// another instance and not open yet answers
+    /// [`Error::ConnectionNotReady`]. To send to many connections,
     /// [`broadcast`](Self::broadcast).
     pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
         let service = self.service(|| send_operation(&self.name, connection_id))?;
@@ -147,38 +149,60 @@ impl Websocket {
         connection_id: &str,
         data: Vec<u8>,
     ) -> Result<(), Error> {
-        if service.is_connecting(&self.name, connection_id) {
-            return Err(Error::ConnectionNotReady {
-                socket: self.name.to_string(),
-                connection_id: connection_id.to_owned(),
-            });
+        let not_ready = || Error::ConnectionNotReady {
+            socket: self.name.to_string(),
+            connection_id: connection_id.to_owned(),
+        };
+        // Its connect handler runs here, or what was sent to it meanwhile
+        // is still on its way: the message waits behind that, so the
+        // connection gets everything in the order it was sent.
+        if let Some(opening) = service.waiting(&self.name, connection_id) {
+            return opening
+                .hold(service, &self.name, connection_id, data)
+                .map_err(|_| not_ready());
         }
+        let (error, data) = match self.send_to_membrane(service, connection_id, data).await {
+            Ok(()) => return Ok(()),
+            Err((error, data)) if error.is_gone() => (error, data),
+            Err((error, _)) => return Err(error),
+        };
+        // Unknown to the membrane just after this service accepted it: not
+        // opened yet, so the message waits for it (and its data stays).
+        match service.just_connected(&self.name, connection_id) {
+            Some(opening) => opening
+                .hold(service, &self.name, connection_id, data)
+                .map_err(|_| error),
+            None => Err(error),
+        }
+    }
+
+    /// Sends `data` to the membrane for `connection_id`, whatever this
+    /// service knows of the connection; on failure, the error and the data
+    /// back. What holds messages for a connection not open yet sends
+    /// through this, so a failed try is not held again.
+    pub(super) async fn send_to_membrane(
+        &self,
+        service: &ServiceHandle,
+        connection_id: &str,
+        data: Vec<u8>,
+    ) -> Result<(), (Error, Vec<u8>)> {
         let request = WebsocketSendRequest {
             socket_name: self.name.to_string(),
             connection_id: connection_id.to_owned(),
             data,
         };
         // Once per event in most apps: straight onto the connection.
-        service
+        let sent = service
             .channel()
             .unary::<WebsocketSendResponse>(SEND_MESSAGE, &request)
-            .await
-            .map_err(|status| {
-                match Error::from_connection_status(
-                    send_operation(&self.name, connection_id),
-                    status,
-                ) {
-                    // Not opened yet, so its data stays.
-                    gone if gone.is_gone() && service.just_connected(&self.name, connection_id) => {
-                        Error::ConnectionNotReady {
-                            socket: self.name.to_string(),
-                            connection_id: connection_id.to_owned(),
-                        }
-                    }
-                    other => other,
-                }
-            })?;
-        Ok(())
+            .await;
+        sent.map(drop).map_err(|status| {
+            let operation = send_operation(&self.name, connection_id);
+            (
+                Error::from_connection_status(operation, status),
+                request.data,
+            )
+        })
     }
 
     /// Closes a connection; its disconnect handler runs afterwards. A

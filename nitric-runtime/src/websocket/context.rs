@@ -162,10 +162,11 @@ impl ConnectContext {
     /// the context), it sends behind anything still queued; once the
     /// connection is refused or lost it answers [`Error::ConnectionGone`].
     ///
-    /// Other connections may send to the new one before the queue lands:
-    /// a room's broadcast can overtake a welcome or a replay.
-    /// `ctx.socket().send(ctx.connection_id(), ..)` bypasses the queue
-    /// and answers [`Error::ConnectionNotReady`] while the handler runs.
+    /// Sends from elsewhere in this service to the new connection (a room's
+    /// broadcast, `ctx.socket().send(ctx.connection_id(), ..)`) join the
+    /// same queue while the connection is not open, so nothing sent to it
+    /// in the meantime is lost and the queue keeps the order in which the
+    /// sends were made.
     ///
     /// ```
     /// use nitric_runtime::websocket::ConnectContext;

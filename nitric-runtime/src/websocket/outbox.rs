@@ -1,15 +1,17 @@
-//! What a connect handler sends its own connection: held while the handler
-//! runs, then delivered in order once it has accepted the connection, or
-//! dropped if it refused it.
+//! What is sent to a connection before the membrane has opened it: held
+//! while its connect handler runs, then delivered in order once the
+//! handler has accepted the connection, or dropped if it refused it.
 //!
 //! A membrane opens a connection only after the connect handler's answer
 //! (API Gateway answers a `POST @connections` during `$connect` with 410
-//! Gone), so a send from the handler cannot go out at once. Holding it in
-//! the runtime makes it work on every membrane alike.
+//! Gone), so a send from the handler cannot go out at once, nor can a
+//! room's broadcast that reaches the connection meanwhile. Holding both in
+//! the runtime makes them work on every membrane alike, for the
+//! connections whose connect this service ran.
 
 use super::Websocket;
 use crate::error::Error;
-use crate::handle::{ServiceHandle, JUST_CONNECTED};
+use crate::handle::{Opening, ServiceHandle, JUST_CONNECTED};
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -38,8 +40,10 @@ enum State {
     /// Accepted: a task delivers these, oldest first, and later sends
     /// queue behind them so the connection gets them in order.
     Delivering(VecDeque<Vec<u8>>),
-    /// Everything held was delivered: sends go straight out.
-    Open,
+    /// Nothing waits: sends go straight out. `delivered` says whether a
+    /// held message has reached the connection, so that it is known to
+    /// have opened.
+    Open { delivered: bool },
     /// Refused, or its messages could not be delivered: sends fail.
     Closed(&'static str),
 }
@@ -74,7 +78,7 @@ impl Outbox {
                 queue.push_back(data);
                 Posted::Queued
             }
-            State::Open => Posted::SendNow(data),
+            State::Open { .. } => Posted::SendNow(data),
             State::Closed(why) => Posted::Closed(why),
         }
     }
@@ -83,22 +87,26 @@ impl Outbox {
     /// in order, from a task of `service`, so the event stream goes on.
     pub(crate) fn accept(self: &Arc<Self>, service: &ServiceHandle, socket: Websocket, id: String) {
         let mut state = self.state();
-        let State::Held(queue) = std::mem::replace(&mut *state, State::Open) else {
+        let State::Held(queue) = std::mem::replace(&mut *state, State::Open { delivered: false })
+        else {
             return;
         };
         if queue.is_empty() {
+            drop(state);
+            service.done_waiting(socket.name(), &id);
             return;
         }
         *state = State::Delivering(queue);
         drop(state);
-        service.spawn(self.clone().deliver(socket, id));
+        service.spawn(self.clone().deliver(service.clone(), socket, id));
     }
 
     /// The connection was refused (its guard or handler failed, panicked
     /// or ran out of time): what it sent is dropped, as no connection will
     /// open to receive it.
-    pub(crate) fn refuse(&self, socket: &str, connection_id: &str) {
+    pub(crate) fn refuse(&self, service: &ServiceHandle, socket: &str, connection_id: &str) {
         let state = std::mem::replace(&mut *self.state(), State::Closed(REFUSED));
+        service.done_waiting(socket, connection_id);
         if let State::Held(queue) = state {
             if !queue.is_empty() {
                 tracing::debug!(
@@ -113,7 +121,12 @@ impl Outbox {
 
     /// Sends the queue, oldest first, until it is empty; then later sends
     /// go straight out.
-    async fn deliver(self: Arc<Self>, socket: Websocket, connection_id: String) {
+    async fn deliver(
+        self: Arc<Self>,
+        service: ServiceHandle,
+        socket: Websocket,
+        connection_id: String,
+    ) {
         // The window in which the membrane not knowing the connection
         // means it has not opened it yet (see `ServiceHandle::just_connected`).
         let give_up_at = Instant::now() + JUST_CONNECTED;
@@ -126,13 +139,15 @@ impl Outbox {
                     _ => return,
                 };
                 let Some(data) = next else {
-                    *state = State::Open;
+                    *state = State::Open { delivered: opened };
+                    drop(state);
+                    service.done_waiting(socket.name(), &connection_id);
                     return;
                 };
                 data
             };
             let deadline = if opened { Instant::now() } else { give_up_at };
-            match send_until_open(&socket, &connection_id, data, deadline).await {
+            match send_until_open(&service, &socket, &connection_id, data, deadline).await {
                 Ok(()) => opened = true,
                 Err(error) if not_open(&error) => {
                     let mut state = self.state();
@@ -142,6 +157,7 @@ impl Outbox {
                     };
                     *state = State::Closed(LOST);
                     drop(state);
+                    service.done_waiting(socket.name(), &connection_id);
                     let lost = left + 1;
                     if opened {
                         // It was open and has gone: the client left, as
@@ -160,6 +176,47 @@ impl Outbox {
     }
 }
 
+impl Opening for Outbox {
+    fn hold(
+        self: Arc<Self>,
+        service: &ServiceHandle,
+        socket: &str,
+        connection_id: &str,
+        data: Vec<u8>,
+    ) -> Result<(), Vec<u8>> {
+        let mut state = self.state();
+        match &mut *state {
+            State::Held(queue) | State::Delivering(queue) => {
+                queue.push_back(data);
+                Ok(())
+            }
+            // Accepted with nothing to deliver: the membrane has not
+            // opened it yet, so this waits for it.
+            State::Open { delivered: false } => {
+                *state = State::Delivering(VecDeque::from([data]));
+                drop(state);
+                // Later sends queue behind this one until it is delivered.
+                service.begin_waiting(socket, connection_id, self.clone());
+                let client = Websocket::in_service(socket, service.clone());
+                let delivery =
+                    self.clone()
+                        .deliver(service.clone(), client, connection_id.to_owned());
+                service.spawn(delivery);
+                Ok(())
+            }
+            // It was open and the membrane no longer knows it: gone.
+            State::Open { delivered: true } | State::Closed(_) => Err(data),
+        }
+    }
+
+    fn close(&self) {
+        *self.state() = State::Closed(DEPARTED);
+    }
+}
+
+/// Why a send fails once the connection's disconnect has arrived.
+const DEPARTED: &str = "it has disconnected";
+
 /// Why a send through a refused connection's context fails.
 const REFUSED: &str = "its connect handler refused it";
 /// Why a send fails after the queue could not be delivered.
@@ -171,22 +228,26 @@ fn not_open(error: &Error) -> bool {
     matches!(error, Error::ConnectionNotReady { .. }) || error.is_gone()
 }
 
-/// Sends `data`, trying again after a pause, longer each time, while the
-/// membrane has not opened the connection and `deadline` is ahead.
+/// Sends `data` straight to the membrane (not held again), trying again
+/// after a pause, longer each time, while the membrane has not opened the
+/// connection and `deadline` is ahead.
 async fn send_until_open(
+    service: &ServiceHandle,
     socket: &Websocket,
     connection_id: &str,
-    data: Vec<u8>,
+    mut data: Vec<u8>,
     deadline: Instant,
 ) -> Result<(), Error> {
     let mut pause = FIRST_RETRY;
     loop {
-        match socket.send(connection_id, data.clone()).await {
-            Err(error) if not_open(&error) && Instant::now() + pause < deadline => {
+        match socket.send_to_membrane(service, connection_id, data).await {
+            Ok(()) => return Ok(()),
+            Err((error, back)) if not_open(&error) && Instant::now() + pause < deadline => {
+                data = back;
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(LONGEST_RETRY);
             }
-            sent => return sent,
+            Err((error, _)) => return Err(error),
         }
     }
 }
@@ -196,7 +257,7 @@ impl fmt::Debug for Outbox {
         let state = match &*self.state() {
             State::Held(queue) => format!("holding {}", queue.len()),
             State::Delivering(queue) => format!("delivering, {} left", queue.len()),
-            State::Open => "open".to_owned(),
+            State::Open { delivered } => format!("open, delivered: {delivered}"),
             State::Closed(why) => format!("closed: {why}"),
         };
         f.debug_struct("Outbox").field("state", &state).finish()
@@ -225,7 +286,7 @@ mod tests {
         assert!(matches!(outbox.post(b"one".to_vec()), Posted::Queued));
         assert!(matches!(outbox.post(b"two".to_vec()), Posted::Queued));
         assert_eq!(format!("{outbox:?}"), r#"Outbox { state: "holding 2" }"#);
-        outbox.refuse("public", "c1");
+        outbox.refuse(&service(), "public", "c1");
         assert!(matches!(
             outbox.post(b"late".to_vec()),
             Posted::Closed(REFUSED)
@@ -245,7 +306,7 @@ mod tests {
         }
         // A refusal after an accept cannot happen; if it did, it would
         // only close the outbox.
-        outbox.refuse("public", "c1");
+        outbox.refuse(&service, "public", "c1");
         assert!(matches!(outbox.post(Vec::new()), Posted::Closed(_)));
     }
 }

@@ -2,11 +2,16 @@
 //! handler runs, delivered in order once it accepts, dropped quietly when
 //! it refuses.
 
+use nitric_runtime::connection::Rooms;
 use nitric_runtime::testing::{TestApp, TestError};
-use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Reject};
-use nitric_runtime::{websocket, BoxError};
+use nitric_runtime::websocket::{
+    ConnectContext, DisconnectContext, MessageContext, Reject, Websocket,
+};
+use nitric_runtime::{kv_store, websocket, BoxError};
 use std::fmt::Write as _;
+use std::future::IntoFuture;
 use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::{Notify, Semaphore};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -83,6 +88,81 @@ async fn what_a_refused_connect_sent_is_dropped_without_warnings() -> Result<(),
         .collect();
     assert!(warnings.is_empty(), "{warnings:?}");
     Ok(())
+}
+
+// Socket "gated": the connect handler joins room "hall", says it has
+// started, and waits for the test to let it answer, so the test can send
+// to the room while the connection is being accepted.
+
+#[kv_store("gated-rooms", allow = [get, set, delete])]
+static HALL: Rooms;
+
+/// Told once per connect handler, when it has joined the room.
+static JOINED: Notify = Notify::const_new();
+/// One permit per connect handler that may answer.
+static ANSWER: Semaphore = Semaphore::const_new(0);
+
+#[websocket("gated", on = "connect")]
+async fn gated_connect(ctx: ConnectContext) -> Result<(), BoxError> {
+    HALL.join(&ctx, "hall").await?;
+    ctx.send("joined").await?;
+    JOINED.notify_one();
+    ANSWER.acquire().await?.forget();
+    Ok(())
+}
+
+#[websocket("gated", on = "disconnect")]
+async fn gated_disconnect(_ctx: DisconnectContext) {}
+
+#[websocket("gated", on = "message")]
+async fn gated_message(_ctx: MessageContext) {}
+
+/// What the room is sent while a member's connect handler runs, and after
+/// it has answered but before the membrane has opened the connection,
+/// waits for the opening, behind what the handler sent: nothing is lost,
+/// and the broadcast counts it as sent.
+#[tokio::test]
+async fn a_room_broadcast_waits_for_a_connection_being_accepted() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let url = app.url("gated").await?;
+    let connecting = tokio::spawn(async move {
+        tokio_tungstenite::connect_async(url)
+            .await
+            .map(|(stream, _)| stream)
+    });
+    JOINED.notified().await;
+    let socket = Websocket::new("gated");
+    let report = app
+        .scope(
+            HALL.broadcast(&socket, "hall", "while connecting")
+                .into_future(),
+        )
+        .await?;
+    assert_eq!((report.sent, report.not_ready.len()), (1, 0), "{report:?}");
+    ANSWER.add_permits(1);
+    let report = app
+        .scope(HALL.broadcast(&socket, "hall", "just after").into_future())
+        .await?;
+    assert_eq!(report.sent, 1, "{report:?}");
+    let mut stream = connecting
+        .await
+        .expect("the connecting task")
+        .expect("the handshake");
+    let mut received = Vec::new();
+    while received.len() < 3 {
+        use futures_util::StreamExt;
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the stream is open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            received.push(text.to_string());
+        }
+    }
+    assert_eq!(received, ["joined", "while connecting", "just after"]);
+    drop(stream);
+    app.stop().await
 }
 
 /// The runtime's events, each as "LEVEL message field=value ...".

@@ -300,11 +300,22 @@ async fn presence_announces_joins_and_leaves_and_sweeps_the_gone() -> Result<(),
     let mut ada = app
         .connect_with_query("present", &[("name", "ada")])
         .await?;
-    let bob = app
+    // A join from the connect handler reaches the joiner too, once its
+    // connection opens.
+    let own: Value = ada.recv_json().await?;
+    assert_eq!(
+        (&own["event"], &own["meta"]),
+        (&json!("join"), &json!({ "name": "ada" }))
+    );
+    let mut bob = app
         .connect_with_query("present", &[("name", "bob")])
         .await?;
+    assert_eq!(
+        bob.recv_json::<Value>().await?["meta"],
+        json!({ "name": "bob" })
+    );
 
-    // Bob's join reaches ada (not bob: his connect handler was running).
+    // Bob's join reaches ada.
     let joined: Value = ada.recv_json().await?;
     assert_eq!(joined["type"], "presence");
     assert_eq!(joined["event"], "join");

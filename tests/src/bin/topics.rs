@@ -1,8 +1,9 @@
 //! An app exercising topics, for the end-to-end tests.
 //!
 //! Every connection is welcomed through the `welcome` topic. A connect with
-//! `?send_in_connect=1` first tries to send from inside the connect handler
-//! and remembers what that returned. Messages: `outcome` answers that
+//! `?send_in_connect=1` first sends "too early" through the socket's
+//! client from inside the connect handler (held until the connection
+//! opens) and remembers what that returned. Messages: `outcome` answers that
 //! record; `flaky` publishes to a topic whose subscriber fails twice, then
 //! succeeds, reporting each attempt; `delay <ms>` publishes with that delay
 //! and the subscriber answers `delayed`.
