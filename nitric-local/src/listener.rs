@@ -38,7 +38,7 @@ const HTTP_GRACE: Duration = Duration::from_secs(1);
 
 /// The answer to a client the listener has no file descriptor for
 /// ([`Acceptor`]): 503, as for a listener that is full.
-pub(crate) const OUT_OF_DESCRIPTORS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+const OUT_OF_DESCRIPTORS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 content-type: text/plain; charset=utf-8\r\n\
 content-length: 54\r\n\
 connection: close\r\n\

@@ -391,7 +391,12 @@ impl TestRequest {
                 .map_err(|_| format!("{name:?} is not a header name"))?;
             let value = HeaderValue::from_str(value)
                 .map_err(|_| format!("{value:?} is not a value of header {name}"))?;
-            headers.append(name, value);
+            // A `host` of the test's own replaces the listener's address.
+            if name == HOST {
+                headers.insert(name, value);
+            } else {
+                headers.append(name, value);
+            }
         }
         request
             .body(Full::new(Bytes::from(self.body?)))
