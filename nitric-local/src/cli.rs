@@ -84,7 +84,7 @@ pub(crate) struct Flags {
     /// Close connections open this long [default: 2h]
     #[arg(long, value_name = "duration", value_parser = parse_duration, help_heading = LIMITS)]
     max_connection_lifetime: Option<Duration>,
-    /// Most connections per socket [default: 10000]
+    /// Most connections per socket or API [default: 10000]
     #[arg(long, value_name = "count", value_parser = connection_count, help_heading = LIMITS)]
     max_connections: Option<usize>,
     /// Time to send HTTP request headers [default: 10s]

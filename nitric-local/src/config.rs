@@ -389,10 +389,14 @@ pub struct Config {
     pub max_connection_lifetime: Duration,
     /// The most connections one socket's gateway holds open (connections
     /// waiting for their connect handler included); more are refused with
-    /// HTTP 503. Default 10 000.
+    /// HTTP 503. Each HTTP API's listener holds as many TCP connections
+    /// at most (idle keep-alive ones included); a request on one more is
+    /// answered 503 and its connection closed. Default 10 000.
     pub max_connections: usize,
     /// How long a client may take to send the headers of an HTTP request
-    /// before its TCP connection is closed (against "slowloris" clients).
+    /// before its TCP connection is closed (against "slowloris" clients),
+    /// on a websocket gateway and on an API's listener; there, an idle
+    /// keep-alive connection gets as long to start its next request.
     /// Default 10 s.
     pub header_read_timeout: Duration,
     /// How often the gateway pings each client. Default 30 s.

@@ -79,9 +79,10 @@
 //!
 //! Every client holds a file descriptor: the `nitric-local` binary raises
 //! its limit on them to the most the system allows ([`raise_fd_limit`]).
-//! When they run out anyway, a gateway answers a new client 503 at once,
-//! and the gRPC listener closes a new connection, instead of leaving them
-//! waiting until a descriptor is freed; connected clients carry on.
+//! When they run out anyway, a gateway or an API's listener answers a new
+//! client 503 at once, and the gRPC listener closes a new connection,
+//! instead of leaving them waiting until a descriptor is freed; connected
+//! clients carry on.
 //!
 //! Each idle connection costs about 8 KiB: tungstenite reads in 4 KiB
 //! chunks, writes every frame at once instead of buffering, the queue holds
@@ -145,6 +146,9 @@
 //!
 //! - `lifecycle`: [`start`] brings the parts up, [`LocalMembrane`] takes
 //!   them down;
+//! - `listener`: serving HTTP/1.1 on a gateway's or an API's port, with
+//!   a header read timeout, a refusal when file descriptors run out, and
+//!   a cap on connections;
 //! - `websocket/`: the per-socket gateways and their connections;
 //! - `apis/`: one HTTP listener per API, routing requests by method and
 //!   path to the application's `Api.Serve` streams;
@@ -180,6 +184,7 @@ mod app_stream;
 mod topics;
 mod schedules;
 mod config;
+mod listener;
 mod websocket;
 mod apis;
 mod in_process;

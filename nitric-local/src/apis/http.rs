@@ -1,6 +1,16 @@
 //! An API's HTTP listener: each request read whole, translated into the
 //! contract's `HttpRequest`, dispatched, and the `HttpResponse` (or the
 //! membrane's own status when there is none) written back.
+//!
+//! The listener serves as a websocket gateway does ([`listener`]): a client
+//! has [`Config::header_read_timeout`](crate::Config::header_read_timeout)
+//! to send each request's headers (an idle keep-alive connection as long
+//! to start the next), a client the process has no file descriptor for is
+//! answered 503 at once, and connections beyond
+//! [`Config::max_connections`](crate::Config::max_connections) are
+//! answered 503 and closed.
+//!
+//! [`listener`]: crate::listener
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -8,7 +18,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue as HttpHeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue as HttpHeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use nitric_protocol::apis::v1::{HeaderValue, HttpRequest, HttpResponse, QueryValue};
@@ -16,6 +26,7 @@ use tokio::net::TcpListener;
 
 use super::route::percent_decode;
 use super::{Apis, Unrouted};
+use crate::listener::{self, Cap, Serving};
 
 /// The largest request body forwarded: API Gateway's payload limit.
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -28,18 +39,42 @@ struct Endpoint {
 
 /// Serves `api` on `listener` until the membrane stops.
 pub(super) async fn serve(listener: TcpListener, apis: Arc<Apis>, api: String) {
-    let shutdown = apis.shutdown.clone();
+    let (shutdown, tasks) = (apis.shutdown.clone(), apis.tasks.clone());
+    let config = apis.config.clone();
     let endpoint = Endpoint {
         apis,
         api: api.as_str().into(),
     };
     let router = Router::new().fallback(handle).with_state(endpoint);
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await;
-    if let Err(error) = served {
-        tracing::warn!(api, %error, "api listener stopped");
-    }
+    let serving = Serving {
+        what: "api",
+        header_read_timeout: config.header_read_timeout,
+        upgrades: false,
+        cap: Some(Cap {
+            max: config.max_connections,
+            full: full(&api, config.max_connections),
+        }),
+        name: api,
+    };
+    listener::serve(listener, router, serving, shutdown, tasks).await;
+}
+
+/// The answer on a connection beyond the cap: 503, and the connection
+/// closed, as a gateway refuses a websocket beyond its cap.
+fn full(api: &str, max: usize) -> Router {
+    let text = format!(
+        "api \"{api}\" has {max} connections open, the most it takes (max_connections); try again once some close\n"
+    );
+    Router::new().fallback(move || {
+        let text = text.clone();
+        async move {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONNECTION, "close")],
+                text,
+            )
+        }
+    })
 }
 
 async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Response {

@@ -3,9 +3,12 @@
 //! after the application disconnects so a restarted application finds its
 //! clients on the same port.
 //!
-//! Each gateway serves HTTP/1.1 itself (hyper's connection builder rather
-//! than `axum::serve`), so that a client has [`Config::header_read_timeout`]
-//! to send a request's headers before its TCP connection is closed.
+//! Each gateway serves HTTP/1.1 as the API listeners do ([`listener`]): a
+//! client has [`Config::header_read_timeout`] to send a request's headers
+//! before its TCP connection is closed, and one the process has no file
+//! descriptor for is answered 503 at once.
+//!
+//! [`listener`]: crate::listener
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,12 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use nitric_protocol::names::socket_key;
-use tokio::net::TcpListener;
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -28,21 +26,8 @@ use super::origin::AllowedOrigins;
 use super::socket::Socket;
 use super::upgrade;
 use crate::app_stream::HandlerRouter;
-use crate::descriptors::accept::Acceptor;
+use crate::listener::{self, Serving};
 use crate::Config;
-
-/// How long an HTTP connection still being served gets to finish when the
-/// membrane stops.
-const HTTP_GRACE: Duration = Duration::from_secs(1);
-
-/// The answer of a gateway to a client it has no file descriptor for
-/// ([`Acceptor`]): 503, as for a socket that is full.
-const OUT_OF_DESCRIPTORS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-content-type: text/plain; charset=utf-8\r\n\
-content-length: 54\r\n\
-connection: close\r\n\
-\r\n\
-the membrane has no file descriptor left for a client\n";
 
 /// Why a socket's gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -168,10 +153,19 @@ impl Gateways {
             config: self.config.clone(),
             open: Arc::default(),
         });
-        self.tasks.spawn(serve(
+        let serving = Serving {
+            what: "websocket gateway",
+            name: socket.to_owned(),
+            header_read_timeout: self.config.header_read_timeout,
+            upgrades: true,
+            // The socket counts its websocket connections itself
+            // (`Config::max_connections`), once upgraded.
+            cap: None,
+        };
+        self.tasks.spawn(listener::serve(
             listener,
             endpoint,
-            self.config.header_read_timeout,
+            serving,
             self.shutdown.clone(),
             self.tasks.clone(),
         ));
@@ -220,55 +214,6 @@ pub(crate) async fn wait_for_url(
     }
 }
 
-/// Accepts TCP connections until shutdown and serves HTTP/1.1 on each; a
-/// client the process has no file descriptor for is answered 503 at once
-/// ([`Acceptor`]).
-async fn serve(
-    listener: TcpListener,
-    endpoint: Router,
-    header_read_timeout: Duration,
-    shutdown: CancellationToken,
-    tasks: TaskTracker,
-) {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
-    let mut acceptor = Acceptor::new(listener, OUT_OF_DESCRIPTORS, "websocket gateway");
-    loop {
-        let stream = tokio::select! {
-            () = shutdown.cancelled() => return,
-            stream = acceptor.accept() => stream,
-        };
-        // Frames are small and latency matters more than packet count.
-        let _ = stream.set_nodelay(true);
-        let connection = http
-            .serve_connection(
-                TokioIo::new(stream),
-                TowerToHyperService::new(endpoint.clone()),
-            )
-            .with_upgrades();
-        let shutdown = shutdown.clone();
-        // Ends once the connection is upgraded (the websocket lives on in
-        // its own task), closed, or timed out.
-        tasks.spawn(async move {
-            tokio::pin!(connection);
-            let served = tokio::select! {
-                served = connection.as_mut() => served,
-                () = shutdown.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    match tokio::time::timeout(HTTP_GRACE, connection).await {
-                        Ok(served) => served,
-                        Err(_) => return,
-                    }
-                }
-            };
-            if let Err(error) = served {
-                tracing::debug!(%error, "HTTP connection to the websocket gateway ended");
-            }
-        });
-    }
-}
-
 /// The address a client on this machine can dial: a gateway bound to every
 /// interface is announced on loopback.
 pub(crate) fn reachable(bound: SocketAddr) -> SocketAddr {
@@ -294,14 +239,6 @@ fn announce(socket: &str, url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_out_of_descriptors_answer_is_whole() {
-        let answer = std::str::from_utf8(OUT_OF_DESCRIPTORS).unwrap();
-        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 503 "));
-        assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())));
-    }
 
     #[test]
     fn unspecified_addresses_are_announced_on_loopback() {

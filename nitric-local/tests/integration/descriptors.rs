@@ -1,8 +1,9 @@
 //! The `nitric-local` binary under a low limit on open file descriptors
 //! (`RLIMIT_NOFILE`, set in the child before it starts): it raises its soft
 //! limit to the hard one, and once every descriptor is in use its gateways
-//! refuse new clients at once instead of leaving them waiting, keep serving
-//! the clients they have, and take new ones again when some close.
+//! and API listeners refuse new clients at once instead of leaving them
+//! waiting, keep serving the clients they have, and take new ones again
+//! when some close.
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -21,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tonic::transport::Channel;
 
+use crate::apis::{keep_alive_exchange, Route};
 use crate::binary::{nitric_local, Running};
 use crate::common::{
     accept, allow, body, connect, finish_closing, next_frame, AppStream, Client, Events, PATIENCE,
@@ -273,4 +275,100 @@ async fn out_of_descriptors_new_clients_are_refused_at_once_and_served_again_onc
         }
     };
     chat.echoes(&mut client, &id, "back again").await;
+}
+
+/// A new connection to `addr` that asks for `/nowhere` (no route: the
+/// listener answers 404 itself) and gets its answer, kept open; or the
+/// status it was refused with. Fails if the listener leaves it waiting.
+async fn try_api(addr: &str) -> Result<TcpStream, u16> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let answered = tokio::time::timeout(
+        REFUSED_WITHIN,
+        keep_alive_exchange(&mut stream, "/nowhere"),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        panic!("a new client got no answer within {REFUSED_WITHIN:?}: the listener left it waiting")
+    });
+    match answered {
+        Some((404, _)) => Ok(stream),
+        Some((status, body)) => {
+            assert_eq!(status, 503, "expected 404 or a refusal: {body}");
+            Err(status)
+        }
+        None => panic!("the connection was closed without an answer"),
+    }
+}
+
+#[tokio::test]
+async fn out_of_descriptors_an_api_refuses_new_clients_at_once_and_serves_again_once_some_close() {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = nitric_local();
+    // The held keep-alive connections stay open for the whole test.
+    command.args(["--api-port", "0", "--header-read-timeout", "10m"]);
+    let (_child, lines) = start(command, data.path(), LIMIT, LIMIT, Stdio::null());
+    let grpc = grpc_addr(&lines);
+    let route = Route::register(connect(grpc).await, "main", "/hello", &["GET"])
+        .await
+        .unwrap();
+    let _answering = route.answer_all();
+    let announced = next_line(&lines);
+    let addr = announced
+        .strip_prefix("api \"main\" listening on http://")
+        .unwrap_or_else(|| panic!("unexpected announcement: {announced}"))
+        .to_owned();
+
+    // Clients until one is refused: every descriptor is then in use.
+    let mut clients = Vec::new();
+    let refused = loop {
+        assert!(
+            clients.len() < LIMIT as usize,
+            "{} clients served under a limit of {LIMIT} descriptors",
+            clients.len()
+        );
+        match try_api(&addr).await {
+            Ok(client) => clients.push(client),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(refused, 503);
+    assert!(
+        clients.len() > LIMIT as usize / 2,
+        "only {} clients",
+        clients.len()
+    );
+    // Still out: more clients are refused at once.
+    for _ in 0..3 {
+        assert_eq!(try_api(&addr).await.err(), Some(503));
+    }
+
+    // The clients it has are served meanwhile, by the app too.
+    let first = clients.first_mut().unwrap();
+    assert_eq!(
+        keep_alive_exchange(first, "/hello").await,
+        Some((200, "ok".to_owned()))
+    );
+
+    // Some leave; once the listener has let go of them, a new client is
+    // served.
+    clients.drain(..4);
+    let deadline = Instant::now() + PATIENCE;
+    let mut client = loop {
+        match try_api(&addr).await {
+            Ok(client) => break client,
+            Err(_) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "new clients still refused {PATIENCE:?} after 4 left"
+                );
+                // Polling interval: the descriptors are freed as the
+                // closed connections' tasks end.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(
+        keep_alive_exchange(&mut client, "/hello").await,
+        Some((200, "ok".to_owned()))
+    );
 }

@@ -37,6 +37,9 @@
 //! }
 //! ```
 //!
+//! The app's HTTP routes are reached with [`TestApp::http`]:
+//! `app.http("main").get("/rooms/lobby").await?.assert_status(200)?`.
+//!
 //! Client calls of the app's own code (`#[kv_store]` and `#[topic]` statics,
 //! `Websocket::new`) work in a test inside [`TestApp::scope`]. To look at
 //! data without going through the app's declared permissions, use
@@ -44,10 +47,12 @@
 
 mod assertions;
 mod client;
+mod http;
 mod resources;
 
 pub use assertions::{assert_broadcast, Reply};
 pub use client::{Received, TestClient};
+pub use http::{TestHttp, TestRequest, TestResponse};
 pub use resources::{TestKvStore, TestSubscriber, TestTopic};
 
 use crate::error::Error;
@@ -201,9 +206,33 @@ impl TestApp {
         Ok(self.scope(Websocket::new(socket).url()).await?)
     }
 
-    /// The `http://` base URL of the API `api`, for requests to its routes.
+    /// The `http://` base URL of the API `api`, for requests to its routes
+    /// with a client of your own; [`http`](Self::http) is one.
     pub async fn api_url(&self, api: &str) -> Result<String, TestError> {
         Ok(self.scope(crate::api::url(api)).await?)
+    }
+
+    /// An HTTP client of the app's API `api` (its `#[api("name", ..)]`
+    /// routes): `get`, `post_json`, `delete` or any request, awaited for
+    /// a [`TestResponse`] to check. Every request waits at most the app's
+    /// timeout.
+    ///
+    /// ```no_run
+    /// # async fn example(app: nitric_runtime::testing::TestApp) -> Result<(), nitric_runtime::testing::TestError> {
+    /// use serde_json::json;
+    ///
+    /// let room = app.http("main").get("/rooms/lobby?seat=4").await?;
+    /// room.assert_status(200)?.assert_text("room lobby, seat 4")?;
+    ///
+    /// app.http("main")
+    ///     .post_json("/announce", &json!({ "text": "hello" }))
+    ///     .await?
+    ///     .assert_status(202)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn http(&self, api: &str) -> TestHttp {
+        TestHttp::new(self.service.clone(), api, self.timeout)
     }
 
     /// Connects a client to `socket` and waits for the app to accept it.

@@ -1,6 +1,7 @@
-//! `#[api]` routes on a running service: real HTTP requests to the test
-//! kit's local membrane, answered by the app's handlers, which reach the
-//! app's websockets and stores as any handler does.
+//! `#[api]` routes on a running service: real HTTP requests from the test
+//! kit's client (`TestApp::http`) to its local membrane, answered by the
+//! app's handlers, which reach the app's websockets and stores as any
+//! handler does; and the client's own failure messages.
 
 use futures_util::TryStreamExt;
 use nitric_runtime::api::{HttpContext, Json, Response};
@@ -9,7 +10,7 @@ use nitric_runtime::testing::{TestApp, TestError};
 use nitric_runtime::websocket::{ConnectContext, DisconnectContext, MessageContext, Websocket};
 use nitric_runtime::{api, kv_store, websocket, BoxError, Error};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use serde_json::json;
 
 #[derive(Serialize, Deserialize)]
 struct Listening {}
@@ -77,83 +78,39 @@ async fn panics(_ctx: HttpContext) -> String {
     panic!("a route handler panicked on purpose")
 }
 
-/// A response read off the wire.
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-/// One HTTP/1.1 request on its own connection, read to its end.
-async fn request(base: &str, method: &str, target: &str, body: &str) -> Result<Answer, TestError> {
-    Ok(exchange(base, method, target, body).await)
-}
-
-async fn exchange(base: &str, method: &str, target: &str, body: &str) -> Answer {
-    let authority = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .unwrap_or_else(|error| panic!("cannot connect to {base}: {error}"));
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {authority}\r\nx-client: tests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("the request is written and the response read");
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .await
-        .expect("the request is written and the response read");
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|status| status.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {raw:?}"));
-    Answer {
-        status,
-        head: head.to_ascii_lowercase(),
-        body: body.to_owned(),
-    }
-}
-
 #[tokio::test]
 async fn a_route_reads_its_parameters_query_and_headers() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let base = app.api_url("apis-test").await?;
-    let answer = request(&base, "GET", "/rooms/lobby?seat=4", "").await?;
-    assert_eq!(answer.status, 200);
-    assert_eq!(answer.body, "room lobby seat 4 via tests");
-    assert!(
-        answer.head.contains("content-type: text/plain"),
-        "{}",
-        answer.head
-    );
+    let api = app.http("apis-test");
+    api.get("/rooms/lobby")
+        .query(&[("seat", "4")])
+        .header("x-client", "tests")
+        .await?
+        .assert_status(200)?
+        .assert_header("content-type", "text/plain; charset=utf-8")?
+        .assert_text("room lobby seat 4 via tests")?;
+    // A query written in the path; parameters and queries are decoded.
+    api.get("/rooms/a%20b?seat=front+row")
+        .await?
+        .assert_text("room a b seat front row via nobody")?;
 
     // A literal segment wins over a parameter.
-    let answer = request(&base, "GET", "/rooms/new", "").await?;
-    assert_eq!((answer.status, answer.body.as_str()), (200, "the form"));
-    assert!(answer.head.contains("x-page: new"), "{}", answer.head);
+    let page = api.get("/rooms/new").await?.assert_text("the form")?;
+    assert_eq!(page.header("X-Page"), Some("new"));
     app.stop().await
 }
 
 #[tokio::test]
 async fn a_post_broadcasts_to_the_websocket_clients() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let base = app.api_url("apis-test").await?;
     let mut client = app.connect("apis-feed").await?;
-    let answer = request(&base, "POST", "/feed/news", r#"{"text": "hello"}"#).await?;
-    assert_eq!(answer.status, 201, "{}", answer.body);
-    assert!(
-        answer.head.contains("content-type: application/json"),
-        "{}",
-        answer.head
-    );
-    let posted: Posted = serde_json::from_str(&answer.body).expect("a JSON body");
+    let posted: Posted = app
+        .http("apis-test")
+        .post_json("/feed/news", &json!({ "text": "hello" }))
+        .await?
+        .assert_status(201)?
+        .assert_header("content-type", "application/json")?
+        .json()?;
     assert_eq!(posted, Posted { sent: 1 });
     assert_eq!(client.recv_text().await?, "news: hello");
     client.close().await?;
@@ -163,32 +120,95 @@ async fn a_post_broadcasts_to_the_websocket_clients() -> Result<(), TestError> {
 #[tokio::test]
 async fn bad_bodies_failures_and_panics_are_answered_not_fatal() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let base = app.api_url("apis-test").await?;
-    let answer = request(&base, "POST", "/feed/news", r#"{"text": 5}"#).await?;
-    assert_eq!(answer.status, 400);
-    assert!(answer.body.contains("at `text`"), "{}", answer.body);
+    let api = app.http("apis-test");
+    let refused = api
+        .post_json("/feed/news", &json!({ "text": 5 }))
+        .await?
+        .assert_status(400)?;
+    assert!(refused.text()?.contains("at `text`"), "{refused}");
+    // Not JSON at all.
+    api.post("/feed/news")
+        .text("hello")
+        .await?
+        .assert_status(400)?;
 
-    let answer = request(&base, "GET", "/broken", "").await?;
-    assert_eq!(answer.status, 500);
+    let broken = api.get("/broken").await?.assert_status(500)?;
     assert!(
-        !answer.body.contains("fire"),
-        "the reason is logged, not sent"
+        !broken.text()?.contains("fire"),
+        "the reason is logged, not sent: {broken}"
     );
-    let answer = request(&base, "GET", "/panics", "").await?;
-    assert_eq!(answer.status, 500);
+    api.get("/panics").await?.assert_status(500)?;
     // The service keeps serving.
-    let answer = request(&base, "GET", "/rooms/a", "").await?;
-    assert_eq!(answer.status, 200);
+    api.get("/rooms/a").await?.assert_status(200)?;
     app.stop().await
 }
 
 #[tokio::test]
 async fn unknown_paths_and_methods_are_refused_by_the_membrane() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let base = app.api_url("apis-test").await?;
-    assert_eq!(request(&base, "GET", "/nowhere", "").await?.status, 404);
-    let answer = request(&base, "DELETE", "/rooms/lobby", "").await?;
-    assert_eq!(answer.status, 405);
-    assert!(answer.head.contains("allow: get"), "{}", answer.head);
+    let api = app.http("apis-test");
+    api.get("/nowhere").await?.assert_status(404)?;
+    api.delete("/rooms/lobby")
+        .await?
+        .assert_status(405)?
+        .assert_header("allow", "GET")?;
+    app.stop().await
+}
+
+#[tokio::test]
+async fn the_kit_client_fails_with_the_request_and_the_whole_response() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let api = app.http("apis-test");
+    let error = api
+        .get("/nowhere")
+        .await?
+        .assert_status(200)
+        .expect_err("a 404 is not a 200")
+        .to_string();
+    for part in [
+        "GET /nowhere on api \"apis-test\": expected status 200, got 404",
+        "\n  HTTP 404 Not Found\n",
+        "\n  content-type: text/plain",
+        "has no route for /nowhere",
+    ] {
+        assert!(error.contains(part), "{part:?} missing from:\n{error}");
+    }
+
+    let error = api
+        .post("/feed/news")
+        .json(&json!({ "text": "hi" }))
+        .await?
+        .assert_json(&json!({ "sent": 2 }))
+        .expect_err("nobody listens")
+        .to_string();
+    assert!(
+        error.contains(" -   \"sent\": 2\n +   \"sent\": 0"),
+        "{error}"
+    );
+
+    // Mistakes in the request are errors naming it, not panics.
+    let error = api
+        .get("rooms")
+        .await
+        .expect_err("no leading /")
+        .to_string();
+    assert!(error.contains("must start with `/`"), "{error}");
+    let error = api
+        .get("/rooms/a")
+        .header("bad header", "x")
+        .await
+        .expect_err("not a header name")
+        .to_string();
+    assert!(
+        error.contains("\"bad header\" is not a header name"),
+        "{error}"
+    );
+    let error = app
+        .http("no-such-api")
+        .get("/")
+        .await
+        .expect_err("no such api")
+        .to_string();
+    assert!(error.contains("api \"no-such-api\""), "{error}");
     app.stop().await
 }

@@ -21,8 +21,6 @@ mod cpu;
 mod echo;
 mod floor;
 mod idle;
-/// The lobby example's login client, shared with its test.
-#[path = "../../../examples/lobby/login.rs"]
 mod lobby_login;
 mod procfs;
 mod report;

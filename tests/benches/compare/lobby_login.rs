@@ -1,6 +1,8 @@
-//! A client of the lobby's `POST /login`, shared by its test and the
-//! compare benchmark: one HTTP/1.1 request over a fresh TCP connection,
-//! which is all the route needs and spares both an HTTP client crate.
+//! A client of the lobby example's `POST /login`, for the broadcast
+//! through the lobby: one HTTP/1.1 request over a fresh TCP connection,
+//! which is all the route needs. (The example's own tests use the test
+//! kit's client, `TestApp::http`; the benchmark runs the example as a
+//! process, without the kit.)
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
