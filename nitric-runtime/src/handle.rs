@@ -63,7 +63,7 @@ struct Shared {
     deadlines: Deadlines,
     /// Socket key -> connections that sends must wait for: their connect
     /// handler runs, or what was sent meanwhile is still being delivered.
-    waiting: Mutex<HashMap<Box<str>, HashMap<Box<str>, Arc<dyn Opening>>>>,
+    waiting: Mutex<Waiting>,
     /// How many connections `waiting` holds: every send checks it, and
     /// most sends happen while it is 0, so they take no lock.
     waiting_count: AtomicUsize,
@@ -392,6 +392,9 @@ pub(crate) trait Opening: Send + Sync {
     /// The connection has gone: drops what waits, and holds nothing more.
     fn close(&self);
 }
+
+/// Socket key -> connection id -> where sends to it wait.
+type Waiting = HashMap<Box<str>, HashMap<Box<str>, Arc<dyn Opening>>>;
 
 /// A connection whose connect handler ended, and when.
 struct JustConnected {
