@@ -435,19 +435,26 @@ impl Drop for Connecting {
     }
 }
 
+/// A service whose channel leads nowhere (nothing listens on port 1), for
+/// unit tests of what it keeps.
+#[cfg(test)]
+pub(crate) fn unconnected_service() -> ServiceHandle {
+    use crate::transport::{connect_lazy, Dial};
+    let channel = connect_lazy("127.0.0.1:1", Dial::Tcp).unwrap();
+    let deadlines = Deadlines {
+        websocket_event: Duration::from_secs(1),
+        topic_message: Duration::from_secs(1),
+        schedule_interval: Duration::from_secs(1),
+    };
+    ServiceHandle::new(channel, deadlines, &[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{connect_lazy, Dial};
 
     fn service() -> ServiceHandle {
-        let channel = connect_lazy("127.0.0.1:1", Dial::Tcp).unwrap();
-        let deadlines = Deadlines {
-            websocket_event: Duration::from_secs(1),
-            topic_message: Duration::from_secs(1),
-            schedule_interval: Duration::from_secs(1),
-        };
-        ServiceHandle::new(channel, deadlines, &[])
+        unconnected_service()
     }
 
     /// An `Opening` that only counts what it is told.

@@ -267,18 +267,7 @@ impl fmt::Debug for Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handle::Deadlines;
-    use crate::transport::{connect_lazy, Dial};
-
-    fn service() -> ServiceHandle {
-        let channel = connect_lazy("127.0.0.1:1", Dial::Tcp).unwrap();
-        let deadlines = Deadlines {
-            websocket_event: Duration::from_secs(1),
-            topic_message: Duration::from_secs(1),
-            schedule_interval: Duration::from_secs(1),
-        };
-        ServiceHandle::new(channel, deadlines, &[])
-    }
+    use crate::handle::unconnected_service as service;
 
     #[test]
     fn sends_are_held_until_the_answer_and_refused_after_a_refusal() {
