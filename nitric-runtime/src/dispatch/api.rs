@@ -61,18 +61,9 @@ impl EventStream for ApiStream {
         })
     }
 
-    fn read(message: ServerMessage) -> ServerContent<HttpRequest> {
-        match message.content {
-            Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
-            Some(server_message::Content::HttpRequest(request)) => ServerContent::Event {
-                id: message.id,
-                event: request,
-            },
-            None => ServerContent::Unexpected(format!(
-                "a message with no content (id {:?})",
-                message.id
-            )),
-        }
+    stream_messages! {
+        event: HttpRequest,
+        answer: HttpResponse,
     }
 
     /// The handler's response; a failure, panic or timeout is logged and
@@ -118,12 +109,5 @@ impl EventStream for ApiStream {
             };
             Response::into_message(response)
         })
-    }
-
-    fn reply(id: String, answer: HttpResponse) -> ClientMessage {
-        ClientMessage {
-            id,
-            content: Some(client_message::Content::HttpResponse(answer)),
-        }
     }
 }

@@ -4,6 +4,38 @@
 //! The driver here is shared; each kind of stream (websocket events, topic
 //! subscriptions) says how to register, read and answer in its own module.
 
+/// The `read` and `reply` of an [`EventStream`] impl: every package's
+/// stream messages have the same shape (an id, and a `content` oneof of
+/// the registration's answer or an event one way, the registration or an
+/// answer the other), so only the names of the event's and the answer's
+/// variants differ. Expanded inside the impl, where `ServerMessage`,
+/// `ClientMessage`, `server_message` and `client_message` are the
+/// package's, as the file imports them.
+macro_rules! stream_messages {
+    (event: $event:ident, answer: $answer:ident $(,)?) => {
+        fn read(message: ServerMessage) -> ServerContent<Self::Event> {
+            match message.content {
+                Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
+                Some(server_message::Content::$event(event)) => ServerContent::Event {
+                    id: message.id,
+                    event,
+                },
+                None => ServerContent::Unexpected(format!(
+                    "a message with no content (id {:?})",
+                    message.id
+                )),
+            }
+        }
+
+        fn reply(id: String, answer: Self::Answer) -> ClientMessage {
+            ClientMessage {
+                id,
+                content: Some(client_message::Content::$answer(answer)),
+            }
+        }
+    };
+}
+
 mod api;
 mod schedule;
 mod subscribe;

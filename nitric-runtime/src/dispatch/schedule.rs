@@ -60,18 +60,9 @@ impl EventStream for ScheduleStream {
         })
     }
 
-    fn read(message: ServerMessage) -> ServerContent<IntervalRequest> {
-        match message.content {
-            Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
-            Some(server_message::Content::IntervalRequest(event)) => ServerContent::Event {
-                id: message.id,
-                event,
-            },
-            None => ServerContent::Unexpected(format!(
-                "a message with no content (id {:?})",
-                message.id
-            )),
-        }
+    stream_messages! {
+        event: IntervalRequest,
+        answer: IntervalResponse,
     }
 
     /// The contract's answer carries nothing: a run that fails is logged,
@@ -103,12 +94,5 @@ impl EventStream for ScheduleStream {
             }
             IntervalResponse {}
         })
-    }
-
-    fn reply(id: String, answer: IntervalResponse) -> ClientMessage {
-        ClientMessage {
-            id,
-            content: Some(client_message::Content::IntervalResponse(answer)),
-        }
     }
 }

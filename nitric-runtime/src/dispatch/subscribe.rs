@@ -53,18 +53,9 @@ impl EventStream for SubscribeStream {
         })
     }
 
-    fn read(message: ServerMessage) -> ServerContent<MessageRequest> {
-        match message.content {
-            Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
-            Some(server_message::Content::MessageRequest(event)) => ServerContent::Event {
-                id: message.id,
-                event,
-            },
-            None => ServerContent::Unexpected(format!(
-                "a message with no content (id {:?})",
-                message.id
-            )),
-        }
+    stream_messages! {
+        event: MessageRequest,
+        answer: MessageResponse,
     }
 
     /// `success = false` asks the membrane to deliver the message again.
@@ -100,12 +91,5 @@ impl EventStream for SubscribeStream {
             };
             MessageResponse { success }
         })
-    }
-
-    fn reply(id: String, answer: MessageResponse) -> ClientMessage {
-        ClientMessage {
-            id,
-            content: Some(client_message::Content::MessageResponse(answer)),
-        }
     }
 }

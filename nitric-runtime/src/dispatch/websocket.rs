@@ -131,18 +131,9 @@ impl EventStream for WebsocketStream {
         })
     }
 
-    fn read(message: ServerMessage) -> ServerContent<WebsocketEventRequest> {
-        match message.content {
-            Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,
-            Some(server_message::Content::WebsocketEventRequest(event)) => ServerContent::Event {
-                id: message.id,
-                event,
-            },
-            None => ServerContent::Unexpected(format!(
-                "a message with no content (id {:?})",
-                message.id
-            )),
-        }
+    stream_messages! {
+        event: WebsocketEventRequest,
+        answer: WebsocketEventResponse,
     }
 
     fn answer(
@@ -257,13 +248,6 @@ impl EventStream for WebsocketStream {
             }
             response(handler, failed)
         })
-    }
-
-    fn reply(id: String, answer: WebsocketEventResponse) -> ClientMessage {
-        ClientMessage {
-            id,
-            content: Some(client_message::Content::WebsocketEventResponse(answer)),
-        }
     }
 }
 
