@@ -282,18 +282,27 @@ async fn closed_by_the_server(stream: &mut tokio::net::TcpStream) {
     .ok();
 }
 
-#[tokio::test]
-async fn silent_slow_and_idle_clients_are_closed_after_the_header_read_timeout() {
-    let test = TestMembrane::start_with(|config| {
-        config.header_read_timeout = Duration::from_millis(300);
-    })
-    .await;
+/// A membrane configured by `configure`, with `GET /hello` of api "main"
+/// answered 200 by a task, and the API's base URL and `host:port`.
+async fn answered_hello(
+    configure: impl FnOnce(&mut nitric_local::Config),
+) -> (TestMembrane, tokio::task::JoinHandle<()>, String, String) {
+    let test = TestMembrane::start_with(configure).await;
     let route = Route::register(test.channel().await, "main", "/hello", &["GET"])
         .await
         .unwrap();
-    let _answering = route.answer_all();
+    let answering = route.answer_all();
     let base = test.membrane.wait_for_api("main").await;
     let addr = base.trim_start_matches("http://").to_owned();
+    (test, answering, base, addr)
+}
+
+#[tokio::test]
+async fn silent_slow_and_idle_clients_are_closed_after_the_header_read_timeout() {
+    let (_test, _answering, base, addr) = answered_hello(|config| {
+        config.header_read_timeout = Duration::from_millis(300);
+    })
+    .await;
 
     // Connects and sends nothing.
     let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -317,13 +326,7 @@ async fn silent_slow_and_idle_clients_are_closed_after_the_header_read_timeout()
 
 #[tokio::test]
 async fn requests_are_served_while_idle_connections_are_held() {
-    let test = TestMembrane::start().await;
-    let route = Route::register(test.channel().await, "main", "/hello", &["GET"])
-        .await
-        .unwrap();
-    let _answering = route.answer_all();
-    let base = test.membrane.wait_for_api("main").await;
-    let addr = base.trim_start_matches("http://").to_owned();
+    let (_test, _answering, base, addr) = answered_hello(|_| {}).await;
 
     let mut held = Vec::new();
     for _ in 0..20 {
@@ -352,13 +355,7 @@ async fn requests_are_served_while_idle_connections_are_held() {
 
 #[tokio::test]
 async fn connections_over_the_cap_are_answered_503_and_closed() {
-    let test = TestMembrane::start_with(|config| config.max_connections = 2).await;
-    let route = Route::register(test.channel().await, "main", "/hello", &["GET"])
-        .await
-        .unwrap();
-    let _answering = route.answer_all();
-    let base = test.membrane.wait_for_api("main").await;
-    let addr = base.trim_start_matches("http://").to_owned();
+    let (_test, _answering, base, addr) = answered_hello(|config| config.max_connections = 2).await;
 
     // Two keep-alive connections, served, and kept.
     let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
