@@ -1,10 +1,13 @@
 //! Greeting each new connection, the way that works everywhere Nitric runs.
 //!
-//! A connect handler may not send to the connection it is accepting: on AWS
-//! the connection exists only once the handler has answered. So the connect
+//! On AWS a connection exists only once its connect handler has answered.
+//! `ctx.send` in the connect handler is held by the runtime until then
+//! (see docs/users-and-presence.md); this example shows Nitric's other way,
+//! which also suits work that should not hold up the connect: the connect
 //! handler publishes to a topic, and the topic's subscriber sends the
-//! greeting. If the connection is not ready yet when the subscriber runs,
-//! the send fails, the subscriber returns the error, and the membrane
+//! greeting. A send to a connection this service is still accepting waits
+//! for it to open; on another instance that has not seen it open, the send
+//! fails as not ready, the subscriber returns the error, and the membrane
 //! delivers the message again a moment later.
 //!
 //! Run it with `cargo run --example greeting`, then connect to
