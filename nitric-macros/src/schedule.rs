@@ -23,7 +23,7 @@ const OPTIONS: &[&str] = &[EVERY, CRON, attribute_args::TIMEOUT, attribute_args:
 /// When the schedule fires, as sent to the membrane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Cadence {
-    /// Nitric's rate words, normalized: "5 minutes", "2 hours", "1 days".
+    /// Nitric's rate words, normalized: "5 minutes", "2 hours", "1 day".
     Every(String),
     /// A 5-field cron expression, its fields separated by single spaces.
     Cron(String),
@@ -129,13 +129,17 @@ fn rate(literal: &LitStr) -> syn::Result<Cadence> {
         return Err(refused("schedules fire on whole minutes"));
     }
     let minutes = seconds / 60;
-    // The largest unit that divides it, in the plural as the official SDKs send it.
-    let words = match minutes {
-        m if m % (24 * 60) == 0 => format!("{} days", m / (24 * 60)),
-        m if m % 60 == 0 => format!("{} hours", m / 60),
-        m => format!("{m} minutes"),
+    // The largest unit that divides it, singular for one and plural
+    // otherwise: Nitric's AWS provider deploys `rate(<these words>)`, and
+    // AWS documents `rate(1 hours)` as invalid. (The Node SDK sends
+    // "1 minutes"; every membrane reads both.)
+    let (count, unit) = match minutes {
+        m if m % (24 * 60) == 0 => (m / (24 * 60), "day"),
+        m if m % 60 == 0 => (m / 60, "hour"),
+        m => (m, "minute"),
     };
-    Ok(Cadence::Every(words))
+    let plural = if count == 1 { "" } else { "s" };
+    Ok(Cadence::Every(format!("{count} {unit}{plural}")))
 }
 
 /// The bounds of each cron field, in order, with the names it may use.
@@ -290,11 +294,13 @@ mod tests {
     fn rates_are_read_as_words_or_durations_and_sent_as_words() {
         let words = |text: &str| Ok(Cadence::Every(text.into()));
         assert_eq!(every("5 minutes"), words("5 minutes"));
-        assert_eq!(every("1 minute"), words("1 minutes"));
+        assert_eq!(every("1 minute"), words("1 minute"));
+        assert_eq!(every("1 minutes"), words("1 minute"));
         assert_eq!(every("90m"), words("90 minutes"));
         assert_eq!(every("2h"), words("2 hours"));
-        assert_eq!(every("1 hour"), words("1 hours"));
-        assert_eq!(every("day"), words("1 days"));
+        assert_eq!(every("1 hour"), words("1 hour"));
+        assert_eq!(every("60m"), words("1 hour"));
+        assert_eq!(every("day"), words("1 day"));
         assert_eq!(every("48 hours"), words("2 days"));
     }
 

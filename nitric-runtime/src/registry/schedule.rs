@@ -98,9 +98,9 @@ mod tests {
     #[test]
     fn names_registered_twice_are_found_with_both_places() {
         let at = |line| Source::new("tick", "src/main.rs", line);
-        let first = ScheduleFunction::every("tick", "1 minutes", nothing, at(1));
+        let first = ScheduleFunction::every("tick", "1 minute", nothing, at(1));
         let second = ScheduleFunction::cron("tick", "* * * * *", nothing, at(9));
-        let other = ScheduleFunction::every("tock", "1 minutes", nothing, at(5));
+        let other = ScheduleFunction::every("tock", "1 minute", nothing, at(5));
         let shared: Vec<_> = shared_names(&[&first, &other, &second]).collect();
         assert_eq!(shared, [("tick", vec![at(1), at(9)])]);
     }
