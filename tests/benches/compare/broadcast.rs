@@ -20,6 +20,8 @@ const ROUNDS: usize = 5;
 /// The longest one broadcast may take to reach everyone.
 const ROUND_LIMIT: Duration = Duration::from_secs(20);
 const PAUSE: Duration = Duration::from_millis(200);
+/// How many lobby clients log in and connect at once.
+const CONNECTING: usize = 64;
 
 /// Adds the broadcast rows to `report`.
 pub async fn measure(report: &mut Report, available: &Availability) {
@@ -51,18 +53,18 @@ pub async fn measure_lobby(report: &mut Report, available: &Availability) {
         let (mut membrane, app, url) = serving(Lang::Rust, "lobby").await;
         let api = membrane.api_url("auth").await;
         let (api, url) = (&api, url.trim_end_matches('/'));
-        // Each client connects right after its login (tickets expire), one
-        // at a time: a join announced to a connection whose connect handler
-        // has just answered, before the gateway has opened it, finds it
-        // "gone", and the runtime forgets its rooms (about 15% of 1,000
-        // clients were lost that way with 64 connecting at once).
+        // Each client connects right after its login (tickets expire),
+        // `CONNECTING` at a time, as a crowd arrives: the joins announced
+        // to connections still being accepted wait for them to open (a
+        // round that lost clients would not complete).
         let sockets = stream::iter(0..CLIENTS)
-            .then(|client| async move {
+            .map(|client| async move {
                 let ticket = login(api, &format!("user-{client}"))
                     .await
                     .unwrap_or_else(|why| panic!("logging in: {why}"));
                 connect(&format!("{url}/?ticket={ticket}")).await
             })
+            .buffer_unordered(CONNECTING)
             .collect()
             .await;
         let time = fan_out(sockets).await;
