@@ -59,8 +59,10 @@ fn jitter(losses: u64) -> std::time::Duration {
 /// resumes from 8 then misses 7.
 ///
 /// Declare it with `#[kv_store("name", allow = [get, set, delete])]`; a
-/// missing permission fails the build. Listing a room's entries lists
-/// keys by prefix: a scan of the whole store on AWS and GCP.
+/// missing permission fails the build. One `History` per store: a second
+/// on the same store stops the service at startup, naming both statics.
+/// Listing a room's entries lists keys by prefix: a scan of the whole
+/// store on AWS and GCP.
 ///
 /// ```
 /// use nitric_runtime::connection::{History, Rooms};
@@ -137,7 +139,9 @@ impl<const COUNT: u64, const MAX_AGE_SECS: u64> KvClient for History<COUNT, MAX_
         permissions: &[KvPermission::Get, KvPermission::Set, KvPermission::Delete],
         missing: "a `History` static needs allow = [get, set, delete]: it writes, lists and trims entries",
         cleanup: None,
-        owns_state: None,
+        // Two would number, trim and replay each other's entries, by
+        // their own bounds.
+        owns_state: Some("History"),
     };
 }
 

@@ -48,7 +48,8 @@ const PRESENT: &str = "present";
 ///
 /// Declare it with `#[kv_store("name", allow = [get, set, delete])]`; a
 /// missing permission fails the build. `M` is any serde type; it is stored
-/// as the `meta` field of an object. One `Presence` per store.
+/// as the `meta` field of an object. One `Presence` per store: a second
+/// on the same store stops the service at startup, naming both statics.
 ///
 /// ```
 /// use nitric_runtime::connection::Presence;
@@ -106,7 +107,9 @@ impl<M> KvClient for Presence<M> {
         permissions: &[KvPermission::Get, KvPermission::Set, KvPermission::Delete],
         missing: "a `Presence` static needs allow = [get, set, delete]: it lists, writes and deletes members",
         cleanup: Some(leave_everywhere),
-        owns_state: None,
+        // Two would list each other's members, with metadata of another
+        // type.
+        owns_state: Some("Presence"),
     };
 }
 

@@ -46,8 +46,10 @@ pub struct Declaration<P: 'static> {
     /// keep data per connection (see [`KvClientNeeds`]).
     #[doc(hidden)]
     pub cleanup: Option<ConnectionCleanup>,
-    /// The client's name when it owns the store's `state:` keys
-    /// (`ConnectionState`): two such statics on one store would share them.
+    /// The client's name when it owns keys of the store that a second
+    /// static of the same client would share with different meanings
+    /// (`ConnectionState`'s values, `Presence`'s metadata, `History`'s
+    /// bounds): two such statics on one store are refused at startup.
     #[doc(hidden)]
     pub owns_state: Option<&'static str>,
 }
@@ -83,7 +85,8 @@ pub struct KvClientNeeds {
     pub missing: &'static str,
     /// What to delete when a connection goes, if anything.
     pub cleanup: Option<ConnectionCleanup>,
-    /// The client's name, if it owns the store's `state:` keys.
+    /// The client's name, if a second static of it on the same store
+    /// would share its keys (see [`KvStoreDeclaration::owns_state`]).
     pub owns_state: Option<&'static str>,
 }
 

@@ -47,25 +47,33 @@ pub(super) fn problems(registry: &Registry) -> Vec<String> {
     problems
 }
 
-/// Two statics owning a store's `state:` keys (two `ConnectionState`s)
-/// would read and overwrite each other's value for every connection.
+/// Two statics of a client that owns keys of its store (two
+/// `ConnectionState`s, `Presence`s or `History`s on one store) would read
+/// and overwrite each other's keys: each connection's value, each room's
+/// members, each room's entries. Different clients on one store use keys
+/// of their own.
 fn state_problems(resources: &[&ResourceDeclaration], problems: &mut Vec<String>) {
-    let mut by_store: BTreeMap<&str, (&str, Vec<Source>)> = BTreeMap::new();
+    let mut by_store: BTreeMap<(&str, &str), Vec<Source>> = BTreeMap::new();
     for resource in resources {
         if let ResourceDeclaration::KvStore(store) = resource {
             if let Some(client) = store.owns_state {
                 by_store
-                    .entry(store.name)
-                    .or_insert((client, Vec::new()))
-                    .1
+                    .entry((store.name, client))
+                    .or_default()
                     .push(store.source);
             }
         }
     }
-    for (store, (client, sources)) in by_store {
+    for ((store, client), sources) in by_store {
+        let shared = match client {
+            "ConnectionState" => "each connection's value (the same key)",
+            "Presence" => "each room's members (with metadata of either type)",
+            "History" => "each room's numbered entries (trimmed by either's bounds)",
+            _ => "the same keys",
+        };
         duplicates(
             &sources,
-            &format!("key/value store \"{store}\" has two `{client}` statics, which would share each connection's value (the same key)"),
+            &format!("key/value store \"{store}\" has two `{client}` statics, which would share {shared}"),
             problems,
         );
     }
@@ -302,6 +310,35 @@ mod tests {
         assert_eq!(
             problems,
             vec!["key/value store \"users\" has two `ConnectionState` statics, which would share each connection's value (the same key), `PROFILE` (src/main.rs:5) and `USER` (src/main.rs:12); keep one"]
+        );
+    }
+
+    #[test]
+    fn two_presences_or_histories_on_one_store_are_refused_but_different_clients_may_share_it() {
+        let owning = |client: &'static str, item: &'static str, line: u32| {
+            let mut declaration = KvStoreDeclaration::new("people", &[], source(item, line));
+            declaration.owns_state = Some(client);
+            let declaration: &'static KvStoreDeclaration = Box::leak(Box::new(declaration));
+            &*Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
+        };
+        let problems = problems(&Registry {
+            websocket_functions: complete("public"),
+            resources: vec![
+                owning("Presence", "LOBBY", 3),
+                owning("Presence", "KITCHEN", 9),
+                owning("History", "LINES", 4),
+                owning("History", "SHORT", 8),
+                // One of each other client: no conflict.
+                owning("ConnectionState", "STATE", 20),
+            ],
+            ..Registry::default()
+        });
+        assert_eq!(
+            problems,
+            vec![
+                "key/value store \"people\" has two `History` statics, which would share each room's numbered entries (trimmed by either's bounds), `LINES` (src/main.rs:4) and `SHORT` (src/main.rs:8); keep one",
+                "key/value store \"people\" has two `Presence` statics, which would share each room's members (with metadata of either type), `LOBBY` (src/main.rs:3) and `KITCHEN` (src/main.rs:9); keep one",
+            ]
         );
     }
 
