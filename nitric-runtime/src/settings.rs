@@ -80,16 +80,29 @@ pub struct Settings {
     /// The kind of environment.
     pub environment: Environment,
     /// How long a stopping service waits for handlers in flight before it
-    /// gives up and fails naming them (`NITRIC_SHUTDOWN_TIMEOUT`, in
-    /// seconds; default [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    /// gives up and fails naming them (`NITRIC_SHUTDOWN_TIMEOUT`, seconds
+    /// such as `2.5` or a duration such as `500ms`; default
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`]).
     pub shutdown_timeout: Duration,
     /// How long the membrane waits for a websocket event's answer
-    /// (`NITRIC_EVENT_TIMEOUT`, in seconds; default
+    /// (`NITRIC_EVENT_TIMEOUT`, seconds or a duration such as `10s`; default
     /// [`DEFAULT_EVENT_TIMEOUT`], AWS API Gateway's integration timeout).
     /// A handler without a `timeout` of its own is cancelled once it
     /// passes, since no one awaits its answer any more; the embedded
     /// membrane waits this long.
     pub event_timeout: Duration,
+}
+
+/// A duration as the variables take it: bare seconds, fractions allowed
+/// (`2.5`), as they always have, or with units as the `timeout = "..."`
+/// of the macros and the local membrane's variables take them (`500ms`,
+/// `1m 30s`).
+fn read_duration(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    match value.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+        Err(_) => humantime::parse_duration(value).ok(),
+    }
 }
 
 /// The default [`Settings::event_timeout`]: the 29 s AWS API Gateway waits
@@ -115,19 +128,18 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let environment = Environment::parse(lookup("NITRIC_ENVIRONMENT").as_deref())?;
         let address = lookup("SERVICE_ADDRESS").filter(|address| !address.trim().is_empty());
-        let seconds = |name: &str, default: Duration| match lookup(name) {
+        let duration = |name: &str, default: Duration| {
+            match lookup(name) {
             None => Ok(default),
-            Some(seconds) => seconds
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-                .ok_or_else(|| {
-                    Error::Startup(format!("{name}={seconds:?} is not a number of seconds"))
-                }),
+            Some(value) => read_duration(&value).ok_or_else(|| {
+                Error::Startup(format!(
+                    "{name}={value:?} is not a duration: write seconds (2.5) or a duration with units (500ms, 10s, 1m 30s)"
+                ))
+            }),
+        }
         };
-        let shutdown_timeout = seconds("NITRIC_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?;
-        let event_timeout = seconds("NITRIC_EVENT_TIMEOUT", DEFAULT_EVENT_TIMEOUT)?;
+        let shutdown_timeout = duration("NITRIC_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?;
+        let event_timeout = duration("NITRIC_EVENT_TIMEOUT", DEFAULT_EVENT_TIMEOUT)?;
         if event_timeout.is_zero() {
             return Err(Error::Startup(
                 "NITRIC_EVENT_TIMEOUT=0: every handler would be cancelled as it starts".to_owned(),
@@ -254,13 +266,20 @@ mod tests {
     }
 
     #[test]
-    fn the_shutdown_timeout_is_read_in_seconds() {
+    fn timeouts_are_read_in_seconds_or_with_units() {
         assert_eq!(
             settings(&[]).unwrap().shutdown_timeout,
             DEFAULT_SHUTDOWN_TIMEOUT
         );
-        let settings = settings(&[("NITRIC_SHUTDOWN_TIMEOUT", "2.5")]).unwrap();
-        assert_eq!(settings.shutdown_timeout, Duration::from_millis(2500));
+        let seconds = settings(&[("NITRIC_SHUTDOWN_TIMEOUT", "2.5")]).unwrap();
+        assert_eq!(seconds.shutdown_timeout, Duration::from_millis(2500));
+        let with_units = settings(&[
+            ("NITRIC_SHUTDOWN_TIMEOUT", "1m 30s"),
+            ("NITRIC_EVENT_TIMEOUT", " 500ms "),
+        ])
+        .unwrap();
+        assert_eq!(with_units.shutdown_timeout, Duration::from_secs(90));
+        assert_eq!(with_units.event_timeout, Duration::from_millis(500));
     }
 
     #[test]
@@ -269,7 +288,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("NITRIC_SHUTDOWN_TIMEOUT=\"soon\""),
+            error.contains("NITRIC_SHUTDOWN_TIMEOUT=\"soon\" is not a duration"),
             "{error}"
         );
         let error = settings(&[("NITRIC_ENVIRONMENT", "prod")])
