@@ -27,6 +27,8 @@ const METHODS: &[(&str, &str)] = &[
     ("put", "PUT"),
     ("patch", "PATCH"),
     ("delete", "DELETE"),
+    // A CORS preflight's answer, say; the official SDKs register it too.
+    ("options", "OPTIONS"),
 ];
 const OPTIONS: &[&str] = &[
     "get",
@@ -34,6 +36,7 @@ const OPTIONS: &[&str] = &[
     "put",
     "patch",
     "delete",
+    "options",
     attribute_args::TIMEOUT,
     attribute_args::CRATE,
 ];

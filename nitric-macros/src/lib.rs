@@ -403,7 +403,8 @@ pub fn topic(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - The API name, a string literal, named like sockets. The API is
 ///   declared with the membrane as the official SDKs declare `api(name)`.
-/// - One route: `get`, `post`, `put`, `patch` or `delete` `= "/path"`. The
+/// - One route: `get`, `post`, `put`, `patch`, `delete` or `options`
+///   `= "/path"`. The
 ///   path starts with `/`; a segment `:name` is a parameter, read with
 ///   `ctx.param("name")`. A function answers one method of one path; two
 ///   functions for the same method and path (parameter names aside) of one

@@ -68,6 +68,14 @@ async fn new_room(_ctx: HttpContext) -> Response {
     Response::text("the form").with_header("x-page", "new")
 }
 
+/// A CORS preflight, answered by the app.
+#[api("apis-test", options = "/rooms/:room")]
+async fn room_preflight(_ctx: HttpContext) -> Response {
+    Response::new(204)
+        .with_header("access-control-allow-origin", "*")
+        .with_header("access-control-allow-methods", "GET, OPTIONS")
+}
+
 #[api("apis-test", get = "/broken")]
 async fn broken(_ctx: HttpContext) -> Result<String, BoxError> {
     Err("the database is on fire".into())
@@ -151,7 +159,18 @@ async fn unknown_paths_and_methods_are_refused_by_the_membrane() -> Result<(), T
     api.delete("/rooms/lobby")
         .await?
         .assert_status(405)?
-        .assert_header("allow", "GET")?;
+        .assert_header("allow", "GET, OPTIONS")?;
+    app.stop().await
+}
+
+#[tokio::test]
+async fn an_options_route_answers_a_preflight() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    app.http("apis-test")
+        .request("OPTIONS", "/rooms/lobby")
+        .await?
+        .assert_status(204)?
+        .assert_header("access-control-allow-methods", "GET, OPTIONS")?;
     app.stop().await
 }
 
