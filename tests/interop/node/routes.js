@@ -12,6 +12,8 @@
 //     header x-greeting, else "hello";
 //   - POST /broadcast sends the body to every stored connection and
 //     answers 202 {"sent": <count>};
+//   - OPTIONS /hello/:name answers a CORS preflight: 204 with
+//     access-control-allow-methods: GET, OPTIONS;
 //   - GET /url answers the API's own URL (Api.ApiDetails);
 //   - GET /boom throws, which the SDK answers 500;
 // - schedule "tick", every 5 minutes: counts its runs in the store "ticks"
@@ -60,6 +62,12 @@ main.get("/hello/:name", async (ctx) => {
   const greeting = ctx.req.query.greeting ?? ctx.req.headers["x-greeting"] ?? "hello";
   ctx.res.headers["x-route"] = ["hello"];
   ctx.res.body = `${greeting}, ${ctx.req.params.name}!`;
+  return ctx;
+});
+
+main.options("/hello/:name", async (ctx) => {
+  ctx.res.status = 204;
+  ctx.res.headers["access-control-allow-methods"] = ["GET, OPTIONS"];
   return ctx;
 });
 

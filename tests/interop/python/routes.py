@@ -55,6 +55,13 @@ async def hello(ctx: HttpContext):
     return ctx
 
 
+@main.options("/hello/:name")
+async def preflight(ctx: HttpContext):
+    ctx.res.status = 204
+    ctx.res.headers["access-control-allow-methods"] = "GET, OPTIONS"
+    return ctx
+
+
 @main.post("/broadcast")
 async def broadcast(ctx: HttpContext):
     sent = await send_to_all(ctx.req.data)

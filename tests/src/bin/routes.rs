@@ -62,6 +62,11 @@ async fn hello(ctx: HttpContext) -> Response {
     Response::text(format!("{greeting}, {name}!")).with_header("x-route", "hello")
 }
 
+#[api("main", options = "/hello/:name")]
+async fn preflight() -> Response {
+    Response::new(204).with_header("access-control-allow-methods", "GET, OPTIONS")
+}
+
 #[api("main", post = "/broadcast")]
 async fn broadcast(ctx: HttpContext) -> Result<Response, Error> {
     let sent = send_to_all(ctx.body()).await?;

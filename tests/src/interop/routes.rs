@@ -14,8 +14,9 @@ use crate::Process;
 
 /// The membrane's log lines saying the app's routes and schedule are
 /// registered: until then a request to a route answers 404.
-const REGISTERED: [&str; 5] = [
-    "route registered api=main path=/hello/:name ",
+const REGISTERED: [&str; 6] = [
+    "route registered api=main path=/hello/:name methods=[\"GET\"]",
+    "route registered api=main path=/hello/:name methods=[\"OPTIONS\"]",
     "route registered api=main path=/broadcast ",
     "route registered api=main path=/url ",
     "route registered api=main path=/boom ",
@@ -33,7 +34,8 @@ async fn get(url: &str, headers: &[(&str, &str)]) -> HttpResponse {
 }
 
 /// Path parameters, query strings and request headers reach the SDK's
-/// handler, its status, headers and body reach the client, `ApiDetails`
+/// handler, its status, headers and body reach the client, an OPTIONS
+/// route answers a preflight, `ApiDetails`
 /// tells it the URL the client used, a handler that throws is answered
 /// 500, and the membrane answers what no route takes.
 pub async fn routes_answer_http_requests(sdk: Sdk, membrane: &str) {
@@ -53,6 +55,14 @@ pub async fn routes_answer_http_requests(sdk: Sdk, membrane: &str) {
     assert_eq!(query.text(), "hi, grace hopper!", "{query:?}");
     let header = get(&format!("{api}/hello/bob"), &[("X-Greeting", "hey")]).await;
     assert_eq!(header.text(), "hey, bob!", "{header:?}");
+
+    let preflight = request(Method::OPTIONS, &format!("{api}/hello/ada"), &[], "").await;
+    assert_eq!(preflight.status, 204, "{preflight:?}");
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, OPTIONS"),
+        "{preflight:?}"
+    );
 
     let url = get(&format!("{api}/url"), &[]).await;
     assert_eq!((url.status, url.text()), (200, api.clone()), "{url:?}");
