@@ -75,6 +75,18 @@ use proc_macro::TokenStream;
 ///   async fn enter(ctx: MessageContext) {}
 ///   # fn main() {}
 ///   ```
+/// - `field = "type"` (optional, with `action`): read the action from this
+///   JSON field instead of `"action"`. Every action handler of a socket
+///   names the same field; the runtime refuses to start otherwise.
+///
+///   ```
+///   use nitric_runtime::websocket::MessageContext;
+///
+///   /// `{"type": "join", "ref": "1"}`
+///   #[nitric_runtime::websocket("public", on = "message", action = "join", field = "type")]
+///   async fn join(ctx: MessageContext) {}
+///   # fn main() {}
+///   ```
 /// - `timeout = "30s"` (optional): how long one run may take, read as
 ///   `humantime` reads durations (`"500ms"`, `"30s"`, `"2 minutes"`,
 ///   `"1m 30s"`); past it the run is abandoned and counts as failed (a

@@ -21,7 +21,14 @@ use syn::{Ident, LitStr, Type};
 const USAGE: &str = "#[websocket(\"public\", on = \"message\")]";
 const ON: &str = "on";
 const ACTION: &str = "action";
-const OPTIONS: &[&str] = &[ON, ACTION, attribute_args::TIMEOUT, attribute_args::CRATE];
+const FIELD: &str = "field";
+const OPTIONS: &[&str] = &[
+    ON,
+    ACTION,
+    FIELD,
+    attribute_args::TIMEOUT,
+    attribute_args::CRATE,
+];
 
 /// An action handler's output becomes the reply's `response`.
 const ACTION_OUTPUT: AdapterOutput = AdapterOutput {
@@ -124,6 +131,9 @@ pub(crate) struct WebsocketArgs {
     event: OnEvent,
     /// `action = "..."`: the message handler of one action.
     action: Option<LitStr>,
+    /// `field = "..."`: the JSON field the action is read from, when not
+    /// `"action"`.
+    field: Option<LitStr>,
     timeout: Option<attribute_args::Timeout>,
     runtime: RuntimePath,
 }
@@ -137,6 +147,7 @@ impl Parse for WebsocketArgs {
         let mut runtime = None;
         let mut misspelled = None;
         let mut action: Option<LitStr> = None;
+        let mut field: Option<LitStr> = None;
         while let Some(key) = next_key(input)? {
             match key.to_string().as_str() {
                 ON => {
@@ -165,12 +176,32 @@ impl Parse for WebsocketArgs {
                         action = Some(literal);
                     }
                 }
+                FIELD => {
+                    note_duplicate(&field, &key, &mut errors);
+                    if let Some(literal) = string_value(input, "field = \"type\"", &mut errors)? {
+                        let refusal = match literal.value().as_str() {
+                            "" => Some("the field must not be empty; it names the messages' JSON field holding the action, as in `field = \"type\"`"),
+                            "ref" => Some("\"ref\" carries the id a reply echoes; route by another field"),
+                            _ => None,
+                        };
+                        if let Some(refusal) = refusal {
+                            errors.push(syn::Error::new(literal.span(), refusal));
+                        }
+                        field = Some(literal);
+                    }
+                }
                 attribute_args::TIMEOUT => {
                     attribute_args::timeout_option(input, &key, &mut timeout, &mut errors)?
                 }
                 attribute_args::CRATE => crate_option(input, &key, &mut runtime, &mut errors)?,
                 _ => misspelled = unknown_option(input, &key, OPTIONS, &mut errors)?.or(misspelled),
             }
+        }
+        if let (Some(field), None) = (&field, &action) {
+            errors.push(syn::Error::new(
+                field.span(),
+                "`field` says where an action handler's action is read from: add `action = \"...\"`",
+            ));
         }
         // "did you mean `on`?" already said the event is missing.
         if event.is_none() && misspelled != Some(ON) {
@@ -192,6 +223,7 @@ impl Parse for WebsocketArgs {
             socket,
             event,
             action,
+            field,
             timeout,
             runtime: runtime.unwrap_or(RuntimePath::DEFAULT),
         });
@@ -252,8 +284,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .action
         .as_ref()
         .map(|action| quote!(.with_action(#action)));
+    let with_field = args
+        .field
+        .as_ref()
+        .map(|field| quote!(.with_action_field(#field)));
     let submission = quote! {
-        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)#with_action #with_timeout
+        #WEBSOCKET_FUNCTION::new(#socket, #WEBSOCKET_ADAPTER::#variant(#adapter), #source)#with_action #with_field #with_timeout
     };
 
     let registration = Registration {
@@ -356,7 +392,7 @@ mod tests {
         let error = parse(quote!("public", onn = "message")).unwrap_err();
         assert_eq!(
             error,
-            "unknown option `onn`: expected one of `on`, `action`, `timeout`, `crate`; did you mean `on`?"
+            "unknown option `onn`: expected one of `on`, `action`, `field`, `timeout`, `crate`; did you mean `on`?"
         );
     }
 
@@ -375,6 +411,27 @@ mod tests {
         );
         let error = parse(quote!("public", on = "message", action = "")).unwrap_err();
         assert!(error.contains("the action must not be empty"), "{error}");
+        let args = syn::parse2::<WebsocketArgs>(quote!(
+            "public",
+            on = "message",
+            action = "join",
+            field = "type"
+        ))
+        .unwrap();
+        assert_eq!(
+            args.field.map(|field| field.value()).as_deref(),
+            Some("type")
+        );
+        let error = parse(quote!("public", on = "message", field = "type")).unwrap_err();
+        assert!(error.contains("add `action = \"...\"`"), "{error}");
+        for (field, refusal) in [
+            ("", "must not be empty"),
+            ("ref", "carries the id a reply echoes"),
+        ] {
+            let error =
+                parse(quote!("public", on = "message", action = "a", field = #field)).unwrap_err();
+            assert!(error.contains(refusal), "{field:?}: {error}");
+        }
         let error =
             parse(quote!("public", on = "message", action = "a", action = "b")).unwrap_err();
         assert!(error.contains("duplicate `action` option"), "{error}");

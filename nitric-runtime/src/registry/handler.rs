@@ -56,6 +56,9 @@ pub struct WebsocketFunction {
     /// The action it handles (`action = "..."`), for a message handler
     /// routed by the messages' `"action"` field; `None` for the others.
     pub action: Option<&'static str>,
+    /// The JSON field the action is read from (`field = "..."`);
+    /// `"action"` unless set.
+    pub action_field: &'static str,
 }
 
 impl WebsocketFunction {
@@ -67,6 +70,7 @@ impl WebsocketFunction {
             source,
             timeout: None,
             action: None,
+            action_field: crate::websocket::action::ACTION_FIELD,
         }
     }
 
@@ -75,6 +79,13 @@ impl WebsocketFunction {
     /// source).with_action("join")`.
     pub const fn with_action(mut self, action: &'static str) -> Self {
         self.action = Some(action);
+        self
+    }
+
+    /// The registration of an action handler whose action is read from
+    /// another JSON field: `field = "type"` adds `.with_action_field("type")`.
+    pub const fn with_action_field(mut self, field: &'static str) -> Self {
+        self.action_field = field;
         self
     }
 

@@ -1,7 +1,8 @@
 //! A socket's message handlers behind its one message stream: the membrane
 //! sends all of a socket's messages to one registered stream, so the
 //! runtime registers one per socket and picks the handler of each message
-//! by its `"action"` field.
+//! by its `"action"` field (or the one the socket's action handlers name
+//! with `field = "..."`).
 
 use super::WebsocketFunction;
 use crate::websocket::action::Envelope;
@@ -19,6 +20,9 @@ pub(crate) struct MessageRoutes {
     pub(crate) fallback: Option<&'static WebsocketFunction>,
     /// The action handlers, by action.
     pub(crate) actions: BTreeMap<&'static str, &'static WebsocketFunction>,
+    /// The JSON field the actions are read from (one per socket, which
+    /// validation checks).
+    pub(crate) field: &'static str,
 }
 
 /// Which handler a message goes to.
@@ -48,9 +52,13 @@ impl MessageRoutes {
                     socket: handler.socket,
                     fallback: None,
                     actions: BTreeMap::new(),
+                    field: crate::websocket::action::ACTION_FIELD,
                 });
             match handler.action {
                 Some(action) => {
+                    if routes.actions.is_empty() {
+                        routes.field = handler.action_field;
+                    }
                     routes.actions.entry(action).or_insert(handler);
                 }
                 None => {
@@ -69,7 +77,7 @@ impl MessageRoutes {
                 return Route::Run(fallback, None);
             }
         }
-        let Envelope { action, reference } = Envelope::read(body);
+        let Envelope { action, reference } = Envelope::read(body, self.field);
         if let Some(handler) = action
             .as_deref()
             .and_then(|action| self.actions.get(action))
@@ -157,6 +165,23 @@ mod tests {
             (Some("fallback"), None)
         );
         assert_eq!(routed(routes, "hello"), (Some("fallback"), None));
+    }
+
+    #[test]
+    fn actions_are_read_from_the_field_their_handlers_name() {
+        let source = Source::new("join", "src/main.rs", 1);
+        let join = WebsocketFunction::new("chat", WebsocketAdapter::Action(action), source)
+            .with_action("join")
+            .with_action_field("type");
+        let routes = &MessageRoutes::of(&[Box::leak(Box::new(join)), handler("chat", None)])[0];
+        assert_eq!(
+            routed(routes, r#"{"type":"join","ref":"1"}"#),
+            (Some("join"), Some(json!("1")))
+        );
+        assert_eq!(
+            routed(routes, r#"{"action":"join"}"#),
+            (Some("fallback"), None)
+        );
     }
 
     #[test]

@@ -104,8 +104,37 @@ fn websocket_problems(handlers: &[&WebsocketFunction], problems: &mut Vec<String
             // Action handlers share the message stream with at most one
             // handler without an action; each action has one handler.
             let mut by_action: BTreeMap<Option<&str>, Vec<&WebsocketFunction>> = BTreeMap::new();
-            for handler in for_event {
+            for &handler in &for_event {
                 by_action.entry(handler.action).or_default().push(handler);
+            }
+            // One message stream reads one field for every action.
+            let mut by_field: BTreeMap<&str, Vec<&WebsocketFunction>> = BTreeMap::new();
+            for &handler in &for_event {
+                if handler.action.is_some() {
+                    by_field
+                        .entry(handler.action_field)
+                        .or_default()
+                        .push(handler);
+                }
+            }
+            if by_field.len() > 1 {
+                let fields: Vec<String> = by_field
+                    .iter()
+                    .map(|(field, handlers)| {
+                        let named: Vec<String> = handlers
+                            .iter()
+                            .map(|handler| {
+                                format!("`{}` ({})", handler.source.item, handler.source.location())
+                            })
+                            .collect();
+                        format!("\"{field}\" by {}", named.join(", "))
+                    })
+                    .collect();
+                problems.push(format!(
+                    "socket \"{socket}\" reads its actions from {} fields: {}; give every action handler of the socket the same `field = \"...\"` (or none, for \"action\")",
+                    by_field.len(),
+                    fields.join("; ")
+                ));
             }
             for (action, for_action) in by_action {
                 let problem = match action {
@@ -264,6 +293,21 @@ mod tests {
         assert_eq!(
             problems_of(handlers, vec![]),
             vec!["socket \"public\" has two handlers for action \"join\" (\"public\" and \"PUBLIC\" are the same socket), `join` (src/main.rs:10) and `enter` (src/main.rs:12); keep one"]
+        );
+        // Every action of a socket is read from one field.
+        let mut handlers = complete("typed");
+        handlers.push(action("typed", "join", "join", 10));
+        let by_type = WebsocketFunction::new(
+            "typed",
+            WebsocketAdapter::Action(on_action),
+            source("leave", 11),
+        )
+        .with_action("leave")
+        .with_action_field("type");
+        handlers.push(Box::leak(Box::new(by_type)));
+        assert_eq!(
+            problems_of(handlers, vec![]),
+            vec!["socket \"typed\" reads its actions from 2 fields: \"action\" by `join` (src/main.rs:10); \"type\" by `leave` (src/main.rs:11); give every action handler of the socket the same `field = \"...\"` (or none, for \"action\")"]
         );
         // Actions alone are enough: no fallback is needed.
         let mut handlers = complete("chat")[..2].to_vec();

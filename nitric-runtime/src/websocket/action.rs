@@ -76,7 +76,8 @@ impl<T: Serialize, E: Into<BoxError>> IntoActionResult for Result<Json<T>, E> {
 }
 
 /// What routing reads from a message: its action, if it is a JSON object
-/// with a string `"action"`, and its `"ref"`, if it has one.
+/// with a string in the socket's action field (`"action"` unless its
+/// handlers say `field = "..."`), and its `"ref"`, if it has one.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Envelope {
     pub(crate) action: Option<String>,
@@ -86,7 +87,7 @@ pub(crate) struct Envelope {
 
 impl Envelope {
     /// Reads the envelope; a message that is not a JSON object has none.
-    pub(crate) fn read(body: &[u8]) -> Self {
+    pub(crate) fn read(body: &[u8], field: &str) -> Self {
         // Only a message that starts like an object is parsed, so plain
         // text costs one byte comparison.
         let starts_as_object = body
@@ -99,7 +100,7 @@ impl Envelope {
         let Ok(object) = serde_json::from_slice::<Map<String, Value>>(body) else {
             return Self::default();
         };
-        let action = match object.get(ACTION_FIELD) {
+        let action = match object.get(field) {
             Some(Value::String(action)) => Some(action.clone()),
             _ => None,
         };
@@ -128,7 +129,7 @@ mod tests {
     use serde_json::json;
 
     fn envelope(body: &str) -> Envelope {
-        Envelope::read(body.as_bytes())
+        Envelope::read(body.as_bytes(), ACTION_FIELD)
     }
 
     #[test]

@@ -71,6 +71,43 @@ async fn ping(_ctx: MessageContext) -> Json<&'static str> {
     Json("pong")
 }
 
+// The "typed" socket: actions named by a `"type"` field, as Socket.IO-
+// and Redux-style clients send them.
+
+#[websocket("typed", on = "connect")]
+async fn typed_connect(_ctx: ConnectContext) {}
+
+#[websocket("typed", on = "disconnect")]
+async fn typed_disconnect(_ctx: DisconnectContext) {}
+
+#[websocket("typed", on = "message", action = "join", field = "type")]
+async fn typed_join(_ctx: MessageContext, Json(join): Json<Join>) -> Json<Value> {
+    Json(json!({ "joined": join.room }))
+}
+
+/// What no `"type"` takes, with what it was.
+#[websocket("typed", on = "message")]
+async fn typed_fallback(ctx: MessageContext) -> Result<(), Error> {
+    let echo = json!({ "unrouted": ctx.text()? });
+    ctx.socket().send_json(ctx.connection_id(), &echo).await
+}
+
+#[tokio::test]
+async fn actions_can_be_read_from_another_field() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let mut ada = app.connect("typed").await?;
+    ada.send_json(&json!({ "type": "join", "ref": "t1", "room": "lobby" }))
+        .await?;
+    ada.assert_reply("t1", &json!({ "joined": "lobby" }))
+        .await?;
+    // "action" means nothing on this socket.
+    let by_action = json!({ "action": "join", "ref": "t2", "room": "attic" });
+    ada.send_json(&by_action).await?;
+    ada.assert_push(&json!({ "unrouted": by_action.to_string() }))
+        .await?;
+    app.stop().await
+}
+
 #[tokio::test]
 async fn an_action_runs_its_handler_and_its_result_is_the_reply() -> Result<(), TestError> {
     let app = TestApp::start().await?;
