@@ -6,9 +6,9 @@
 //! which also suits work that should not hold up the connect: the connect
 //! handler publishes to a topic, and the topic's subscriber sends the
 //! greeting. A send to a connection this service is still accepting waits
-//! for it to open; on another instance that has not seen it open, the send
-//! fails as not ready, the subscriber returns the error, and the membrane
-//! delivers the message again a moment later.
+//! for it to open; on another instance, which has not seen it open, the
+//! send fails as for a gone connection, the subscriber returns the error,
+//! and the membrane delivers the message again a moment later.
 //!
 //! Run it with `cargo run --example greeting`, then connect to
 //! ws://127.0.0.1:4001/?name=ada.

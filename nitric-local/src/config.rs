@@ -188,6 +188,11 @@ impl Config {
                 "max_frame_size is 0: no frame could be read".into(),
             ));
         }
+        if self.schedule_timing.minute.is_zero() {
+            return Err(ConfigError(
+                "schedule_timing.minute is 0: every rate would fire without pause".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -502,6 +507,19 @@ mod tests {
         assert_eq!(largest.validate(), Ok(()));
         assert_eq!(largest.grpc_message_limit(), GRPC_MESSAGE_CEILING);
         assert_eq!(Config::default().grpc_message_limit(), TONIC_DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn a_schedule_minute_of_zero_is_refused() {
+        let config = Config {
+            schedule_timing: ScheduleTiming {
+                minute: Duration::ZERO,
+                ..ScheduleTiming::default()
+            },
+            ..Config::default()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("schedule_timing.minute is 0"), "{error}");
     }
 
     #[test]

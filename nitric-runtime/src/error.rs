@@ -96,17 +96,17 @@ pub enum Error {
         /// Where the resource is declared, `file:line`.
         declared_at: String,
     },
-    /// A send to a connection the membrane has not opened yet: its connect
-    /// handler is running or answered moments ago (within 10 s), in
-    /// another instance of the service: the membrane does not know it yet.
-    /// On AWS the connection exists only once that handler has answered.
-    /// A send to a connection whose connect *this* service is running is
-    /// held until the membrane opens it instead (see
+    /// A send to a connection the membrane has not opened yet, which must
+    /// keep its data (unlike [`Error::ConnectionGone`]).
+    ///
+    /// This version's sends no longer return it: a send to a connection
+    /// whose connect handler this service runs, or ran moments ago, waits
+    /// for the membrane to open it (see
     /// [`ConnectContext::send`](crate::websocket::ConnectContext::send)),
-    /// so with one instance, as locally, this only comes from a connection
-    /// whose connect was refused while the send waited. Unlike
-    /// [`Error::ConnectionGone`], the connection's data must be kept: a
-    /// broadcast reports it and forgets nothing.
+    /// and one being accepted by another instance cannot be told from a
+    /// gone one (the membrane answers both alike, as API Gateway answers
+    /// 410 to both), so it is [`Error::ConnectionGone`]. Kept so that code
+    /// matching it still compiles.
     #[error("cannot send to connection \"{connection_id}\" on socket \"{socket}\" before the membrane has opened it (its connect handler is running or has only just answered): the connection exists only once that handler returns. From its connect handler, send with `ctx.send` on the ConnectContext, which holds the message until the handler has accepted the connection; from elsewhere, publish to a topic from the connect handler and send from the topic's subscriber")]
     ConnectionNotReady {
         /// The socket.

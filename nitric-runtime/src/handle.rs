@@ -190,10 +190,12 @@ impl ServiceHandle {
         connection_id: &str,
         opening: Arc<dyn Opening>,
     ) {
-        let replaced = lock(&self.shared.waiting)
+        let mut waiting = lock(&self.shared.waiting);
+        let replaced = waiting
             .entry(socket_key(socket).into())
             .or_default()
             .insert(connection_id.into(), opening);
+        // Counted under the lock, so a reader that sees 0 sees no entry.
         if replaced.is_none() {
             self.shared.waiting_count.fetch_add(1, Ordering::AcqRel);
         }
@@ -249,8 +251,10 @@ impl ServiceHandle {
     pub(crate) fn forget_connection(&self, socket: &str, connection_id: &str) {
         if let Some(opening) = self.waiting(socket, connection_id) {
             opening.close();
-            self.done_waiting(socket, connection_id);
         }
+        // Also when it was not waiting a moment ago: a send may have made
+        // it wait since, and the close below ends that too.
+        self.done_waiting(socket, connection_id);
         let socket = socket_key(socket);
         let mut recent = lock(&self.shared.just_connected);
         recent.retain(|entry| {
@@ -378,16 +382,15 @@ pub(crate) const JUST_CONNECTED: Duration = Duration::from_secs(10);
 /// it: the websocket layer's outbox of the connection, which also holds
 /// what its connect handler sent.
 pub(crate) trait Opening: Send + Sync {
-    /// Holds `data` until the connection opens, behind what waits already;
-    /// hands it back when the connection was refused, or was open and has
-    /// gone.
+    /// Holds `data` until the connection opens, behind what waits already,
+    /// or says what to do with it instead.
     fn hold(
         self: Arc<Self>,
         service: &ServiceHandle,
         socket: &str,
         connection_id: &str,
         data: Vec<u8>,
-    ) -> Result<(), Vec<u8>>;
+    ) -> Held;
 
     /// The connection has gone: drops what waits, and holds nothing more.
     fn close(&self);
@@ -395,6 +398,17 @@ pub(crate) trait Opening: Send + Sync {
 
 /// Socket key -> connection id -> where sends to it wait.
 type Waiting = HashMap<Box<str>, HashMap<Box<str>, Arc<dyn Opening>>>;
+
+/// What became of a send given to [`Opening::hold`].
+pub(crate) enum Held {
+    /// It waits, and goes out once the connection opens.
+    Queued,
+    /// The connection has opened since the caller looked: send it now
+    /// (what the membrane answers then is final).
+    SendNow(Vec<u8>),
+    /// The connection was refused, or has gone: nothing will receive it.
+    Closed,
+}
 
 /// A connection whose connect handler ended, and when.
 struct JustConnected {
@@ -465,15 +479,9 @@ mod tests {
     }
 
     impl Opening for Counted {
-        fn hold(
-            self: Arc<Self>,
-            _: &ServiceHandle,
-            _: &str,
-            _: &str,
-            _: Vec<u8>,
-        ) -> Result<(), Vec<u8>> {
+        fn hold(self: Arc<Self>, _: &ServiceHandle, _: &str, _: &str, _: Vec<u8>) -> Held {
             self.held.fetch_add(1, Ordering::Relaxed);
-            Ok(())
+            Held::Queued
         }
         fn close(&self) {
             self.closed.fetch_add(1, Ordering::Relaxed);

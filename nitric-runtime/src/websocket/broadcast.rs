@@ -176,10 +176,10 @@ pub struct BroadcastReport {
     /// The connections that are gone; removed from the store when the
     /// broadcast was told to.
     pub gone: Vec<String>,
-    /// Connections whose connect handler another instance is running; they
-    /// exist only once it returns, so they were skipped. (Those whose
-    /// connect this service runs get the message once they open, and
-    /// count as sent.)
+    /// Connections reported not ready ([`Error::ConnectionNotReady`]);
+    /// empty in this version, whose sends no longer report it: those whose
+    /// connect this service runs get the message once they open, and count
+    /// as sent.
     pub not_ready: Vec<String>,
     /// Connections the send failed for otherwise, and gone connections the
     /// store could not forget, each with its error.

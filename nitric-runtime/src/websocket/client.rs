@@ -2,7 +2,7 @@
 
 use super::Broadcast;
 use crate::error::Error;
-use crate::handle::ServiceHandle;
+use crate::handle::{Held, ServiceHandle};
 use nitric_protocol::websockets::v1::{
     websocket_client::WebsocketClient, WebsocketCloseConnectionRequest, WebsocketDetailsRequest,
     WebsocketSendRequest, WebsocketSendResponse,
@@ -79,10 +79,11 @@ impl Websocket {
     /// connect handler this service is running, or ran moments ago while
     /// the membrane has not opened it yet, gets the message once it opens
     /// (in order with what its connect handler sent; dropped if the handler
-    /// refuses it), and this returns `Ok(())` at once; one accepted by
-    /// another instance and not open yet answers
-    /// [`Error::ConnectionNotReady`]. To send to many connections,
-    /// [`broadcast`](Self::broadcast).
+    /// refuses it), and this returns `Ok(())` at once. One being accepted
+    /// by another instance of the service answers [`Error::ConnectionGone`]
+    /// until it opens: the membrane cannot tell it from a gone one (see
+    /// docs/users-and-presence.md on several instances). To send to many
+    /// connections, [`broadcast`](Self::broadcast).
     pub async fn send(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<(), Error> {
         let service = self.service(|| send_operation(&self.name, connection_id))?;
         self.send_in(&service, connection_id, data.into()).await
@@ -149,18 +150,25 @@ impl Websocket {
         connection_id: &str,
         data: Vec<u8>,
     ) -> Result<(), Error> {
-        let not_ready = || Error::ConnectionNotReady {
-            socket: self.name.to_string(),
-            connection_id: connection_id.to_owned(),
+        let gone = || {
+            Error::from_connection_status(
+                send_operation(&self.name, connection_id),
+                tonic::Status::not_found(
+                    "the connection was refused or has gone while it was opening",
+                ),
+            )
         };
         // Its connect handler runs here, or what was sent to it meanwhile
         // is still on its way: the message waits behind that, so the
         // connection gets everything in the order it was sent.
-        if let Some(opening) = service.waiting(&self.name, connection_id) {
-            return opening
-                .hold(service, &self.name, connection_id, data)
-                .map_err(|_| not_ready());
-        }
+        let data = match service.waiting(&self.name, connection_id) {
+            None => data,
+            Some(opening) => match opening.hold(service, &self.name, connection_id, data) {
+                Held::Queued => return Ok(()),
+                Held::SendNow(data) => data,
+                Held::Closed => return Err(gone()),
+            },
+        };
         let (error, data) = match self.send_to_membrane(service, connection_id, data).await {
             Ok(()) => return Ok(()),
             Err((error, data)) if error.is_gone() => (error, data),
@@ -168,11 +176,17 @@ impl Websocket {
         };
         // Unknown to the membrane just after this service accepted it: not
         // opened yet, so the message waits for it (and its data stays).
-        match service.just_connected(&self.name, connection_id) {
-            Some(opening) => opening
-                .hold(service, &self.name, connection_id, data)
-                .map_err(|_| error),
-            None => Err(error),
+        let Some(opening) = service.just_connected(&self.name, connection_id) else {
+            return Err(error);
+        };
+        match opening.hold(service, &self.name, connection_id, data) {
+            Held::Queued => Ok(()),
+            // Opened in the meantime: this try's answer is final.
+            Held::SendNow(data) => self
+                .send_to_membrane(service, connection_id, data)
+                .await
+                .map_err(|(error, _)| error),
+            Held::Closed => Err(error),
         }
     }
 

@@ -11,7 +11,7 @@
 
 use super::Websocket;
 use crate::error::Error;
-use crate::handle::{Opening, ServiceHandle, JUST_CONNECTED};
+use crate::handle::{Held, Opening, ServiceHandle, JUST_CONNECTED};
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -87,15 +87,18 @@ impl Outbox {
     /// in order, from a task of `service`, so the event stream goes on.
     pub(crate) fn accept(self: &Arc<Self>, service: &ServiceHandle, socket: Websocket, id: String) {
         let mut state = self.state();
-        let State::Held(queue) = std::mem::replace(&mut *state, State::Open { delivered: false })
-        else {
+        // Closed meanwhile (a disconnect handled first): it stays closed.
+        let State::Held(queue) = &mut *state else {
             return;
         };
         if queue.is_empty() {
-            drop(state);
+            *state = State::Open { delivered: false };
+            // Under the state's lock, as every change of waiting is, so a
+            // send that makes it wait again is not undone here.
             service.done_waiting(socket.name(), &id);
             return;
         }
+        let queue = std::mem::take(queue);
         *state = State::Delivering(queue);
         drop(state);
         service.spawn(self.clone().deliver(service.clone(), socket, id));
@@ -105,9 +108,11 @@ impl Outbox {
     /// or ran out of time): what it sent is dropped, as no connection will
     /// open to receive it.
     pub(crate) fn refuse(&self, service: &ServiceHandle, socket: &str, connection_id: &str) {
-        let state = std::mem::replace(&mut *self.state(), State::Closed(REFUSED));
+        let mut state = self.state();
+        let held = std::mem::replace(&mut *state, State::Closed(REFUSED));
         service.done_waiting(socket, connection_id);
-        if let State::Held(queue) = state {
+        drop(state);
+        if let State::Held(queue) = held {
             if !queue.is_empty() {
                 tracing::debug!(
                     socket,
@@ -136,44 +141,92 @@ impl Outbox {
                 let mut state = self.state();
                 let next = match &mut *state {
                     State::Delivering(queue) => queue.pop_front(),
-                    _ => return,
+                    // Its disconnect closed it; nothing waits any more.
+                    _ => {
+                        service.done_waiting(socket.name(), &connection_id);
+                        return;
+                    }
                 };
                 let Some(data) = next else {
                     *state = State::Open { delivered: opened };
-                    drop(state);
                     service.done_waiting(socket.name(), &connection_id);
                     return;
                 };
                 data
             };
             let deadline = if opened { Instant::now() } else { give_up_at };
-            match send_until_open(&service, &socket, &connection_id, data, deadline).await {
-                Ok(()) => opened = true,
-                Err(error) if not_open(&error) => {
+            match self
+                .send_until_open(&service, &socket, &connection_id, data, deadline)
+                .await
+            {
+                Delivery::Sent => opened = true,
+                Delivery::Departed => {
+                    tracing::debug!(socket = socket.name(), connection_id, "the connection disconnected before what was sent to it while it opened was delivered");
+                    service.done_waiting(socket.name(), &connection_id);
+                    return;
+                }
+                Delivery::Failed(error) if not_open(&error) => {
                     let mut state = self.state();
                     let left = match &*state {
                         State::Delivering(queue) => queue.len(),
                         _ => 0,
                     };
                     *state = State::Closed(LOST);
-                    drop(state);
                     service.done_waiting(socket.name(), &connection_id);
+                    drop(state);
                     let lost = left + 1;
                     if opened {
                         // It was open and has gone: the client left, as
                         // any client may while it is being sent to.
-                        tracing::debug!(socket = socket.name(), connection_id, lost, "the connection closed before the messages its connect handler sent were all delivered");
+                        tracing::debug!(socket = socket.name(), connection_id, lost, "the connection closed before the messages sent while it opened were all delivered");
                     } else {
-                        tracing::warn!(socket = socket.name(), connection_id, lost, window = ?JUST_CONNECTED, error = %error, "the membrane did not open the connection in time for the messages its connect handler sent; they are lost");
+                        tracing::warn!(socket = socket.name(), connection_id, lost, window = ?JUST_CONNECTED, error = %error, "the membrane did not open the connection in time for the messages sent to it while it opened; they are lost");
                     }
                     return;
                 }
-                Err(error) => {
-                    tracing::warn!(socket = socket.name(), connection_id, error = %error, "a message the connect handler sent could not be delivered; it is dropped, the next ones are still sent");
+                Delivery::Failed(error) => {
+                    tracing::warn!(socket = socket.name(), connection_id, error = %error, "a message sent to a connection while it opened could not be delivered; it is dropped, the next ones are still sent");
                 }
             }
         }
     }
+
+    /// Sends `data` straight to the membrane (not held again), trying again
+    /// after a pause, longer each time, while the membrane has not opened
+    /// the connection, `deadline` is ahead, and its disconnect has not
+    /// closed this outbox.
+    async fn send_until_open(
+        &self,
+        service: &ServiceHandle,
+        socket: &Websocket,
+        connection_id: &str,
+        mut data: Vec<u8>,
+        deadline: Instant,
+    ) -> Delivery {
+        let mut pause = FIRST_RETRY;
+        loop {
+            match socket.send_to_membrane(service, connection_id, data).await {
+                Ok(()) => return Delivery::Sent,
+                Err((error, back)) if not_open(&error) && Instant::now() + pause < deadline => {
+                    data = back;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(LONGEST_RETRY);
+                    if !matches!(*self.state(), State::Delivering(_)) {
+                        return Delivery::Departed;
+                    }
+                }
+                Err((error, _)) => return Delivery::Failed(error),
+            }
+        }
+    }
+}
+
+/// How one message's delivery ended.
+enum Delivery {
+    Sent,
+    /// The connection's disconnect arrived while it was being tried.
+    Departed,
+    Failed(Error),
 }
 
 impl Opening for Outbox {
@@ -183,29 +236,31 @@ impl Opening for Outbox {
         socket: &str,
         connection_id: &str,
         data: Vec<u8>,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Held {
         let mut state = self.state();
         match &mut *state {
             State::Held(queue) | State::Delivering(queue) => {
                 queue.push_back(data);
-                Ok(())
+                Held::Queued
             }
-            // Accepted with nothing to deliver: the membrane has not
-            // opened it yet, so this waits for it.
+            // Accepted with nothing to deliver, and the membrane did not
+            // know it a moment ago: this waits for it to open, and later
+            // sends wait behind it (made to wait under the state's lock).
             State::Open { delivered: false } => {
                 *state = State::Delivering(VecDeque::from([data]));
-                drop(state);
-                // Later sends queue behind this one until it is delivered.
                 service.begin_waiting(socket, connection_id, self.clone());
+                drop(state);
                 let client = Websocket::in_service(socket, service.clone());
                 let delivery =
                     self.clone()
                         .deliver(service.clone(), client, connection_id.to_owned());
                 service.spawn(delivery);
-                Ok(())
+                Held::Queued
             }
-            // It was open and the membrane no longer knows it: gone.
-            State::Open { delivered: true } | State::Closed(_) => Err(data),
+            // It has opened since the caller looked (what waited was
+            // delivered): the caller sends, and that answer is final.
+            State::Open { delivered: true } => Held::SendNow(data),
+            State::Closed(_) => Held::Closed,
         }
     }
 
@@ -226,30 +281,6 @@ const LOST: &str = "the membrane never opened it, or it closed, before the messa
 /// opened yet, or gone.
 fn not_open(error: &Error) -> bool {
     matches!(error, Error::ConnectionNotReady { .. }) || error.is_gone()
-}
-
-/// Sends `data` straight to the membrane (not held again), trying again
-/// after a pause, longer each time, while the membrane has not opened the
-/// connection and `deadline` is ahead.
-async fn send_until_open(
-    service: &ServiceHandle,
-    socket: &Websocket,
-    connection_id: &str,
-    mut data: Vec<u8>,
-    deadline: Instant,
-) -> Result<(), Error> {
-    let mut pause = FIRST_RETRY;
-    loop {
-        match socket.send_to_membrane(service, connection_id, data).await {
-            Ok(()) => return Ok(()),
-            Err((error, back)) if not_open(&error) && Instant::now() + pause < deadline => {
-                data = back;
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(LONGEST_RETRY);
-            }
-            Err((error, _)) => return Err(error),
-        }
-    }
 }
 
 impl fmt::Debug for Outbox {

@@ -165,6 +165,131 @@ async fn a_room_broadcast_waits_for_a_connection_being_accepted() -> Result<(), 
     app.stop().await
 }
 
+// Socket "crowd": every connection joins room "crowd" in its connect
+// handler.
+
+#[kv_store("crowd-rooms", allow = [get, set, delete])]
+static CROWD: Rooms;
+
+#[websocket("crowd", on = "connect")]
+async fn crowd_connect(ctx: ConnectContext) -> Result<(), BoxError> {
+    CROWD.join(&ctx, "crowd").await?;
+    Ok(())
+}
+
+#[websocket("crowd", on = "disconnect")]
+async fn crowd_disconnect(_ctx: DisconnectContext) {}
+
+#[websocket("crowd", on = "message")]
+async fn crowd_message(_ctx: MessageContext) {}
+
+/// Broadcasts to a room from several tasks while a crowd connects to it,
+/// on several worker threads: no member is taken for gone or not ready,
+/// none leaves the room, and each gets every broadcaster's lines from the
+/// first it got on, in order, then the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn broadcasts_while_a_crowd_connects_lose_no_one() -> Result<(), TestError> {
+    use futures_util::StreamExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio_tungstenite::tungstenite::Message;
+
+    const CLIENTS: usize = 40;
+    const BROADCASTERS: usize = 3;
+    let app = TestApp::start().await?;
+    let url = app.url("crowd").await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    // Several broadcasters at once, so one connection is sent to by more
+    // than one task while it opens.
+    let broadcasting: Vec<_> = (0..BROADCASTERS)
+        .map(|broadcaster| {
+            let stop = stop.clone();
+            app.service().spawn(async move {
+                let socket = Websocket::new("crowd");
+                let mut problems = Vec::new();
+                let mut tick = 0u32;
+                while !stop.load(Ordering::Acquire) {
+                    tick += 1;
+                    let said = format!("tick {broadcaster} {tick}");
+                    match CROWD.broadcast(&socket, "crowd", said).await {
+                        Ok(report)
+                            if report.gone.is_empty()
+                                && report.not_ready.is_empty()
+                                && report.failed.is_empty() => {}
+                        Ok(report) => problems.push(format!("{broadcaster}/{tick}: {report:?}")),
+                        Err(error) => problems.push(format!("{broadcaster}/{tick}: {error}")),
+                    }
+                }
+                problems
+            })
+        })
+        .collect();
+    let connecting: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                tokio_tungstenite::connect_async(url)
+                    .await
+                    .map(|(stream, _)| stream)
+            })
+        })
+        .collect();
+    let mut clients = Vec::new();
+    for client in connecting {
+        clients.push(
+            client
+                .await
+                .expect("the connecting task")
+                .expect("the handshake"),
+        );
+    }
+    // Every member has joined (each connect handler ran to its answer).
+    let socket = Websocket::new("crowd");
+    let members = app.scope(CROWD.members(&socket, "crowd")).await?;
+    assert_eq!(members.len(), CLIENTS, "{members:?}");
+    stop.store(true, Ordering::Release);
+    for broadcaster in broadcasting {
+        let problems = broadcaster.await.expect("the broadcasting task");
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+    let report = app
+        .scope(CROWD.broadcast(&socket, "crowd", "last").into_future())
+        .await?;
+    assert_eq!(report.sent, CLIENTS, "{report:?}");
+
+    for (index, client) in clients.iter_mut().enumerate() {
+        // Each broadcaster's ticks, as this client got them.
+        let mut ticks = vec![Vec::new(); BROADCASTERS];
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), client.next())
+                .await
+                .unwrap_or_else(|_| panic!("client {index} waited 10 s after {ticks:?}"))
+                .expect("the stream is open")
+                .expect("a frame");
+            let Message::Text(text) = frame else { continue };
+            if text.as_str() == "last" {
+                break;
+            }
+            let mut words = text.as_str().split(' ').skip(1);
+            let mut number = || -> usize {
+                words
+                    .next()
+                    .and_then(|word| word.parse().ok())
+                    .expect("tick B N")
+            };
+            let (broadcaster, tick) = (number(), number());
+            ticks[broadcaster].push(tick);
+        }
+        for (broadcaster, got) in ticks.iter().enumerate() {
+            let consecutive = got.windows(2).all(|pair| pair[1] == pair[0] + 1);
+            assert!(
+                consecutive,
+                "client {index} got {got:?} from broadcaster {broadcaster}"
+            );
+        }
+    }
+    app.stop().await
+}
+
 /// The runtime's events, each as "LEVEL message field=value ...".
 #[derive(Clone, Default)]
 struct Logged(Arc<Mutex<Vec<String>>>);
