@@ -79,7 +79,7 @@ pub use users::Users;
 use crate::declaration::{Departed, KvStoreDeclaration};
 use crate::error::Error;
 use crate::kv::KvStore;
-use crate::websocket::broadcast::ForgetConnection;
+use crate::websocket::broadcast::{ForgetConnection, Forgot};
 use crate::websocket::{ConnectContext, DisconnectContext, MessageContext, Websocket};
 use futures_util::future::BoxFuture;
 use std::time::Duration;
@@ -283,10 +283,17 @@ impl ForgetConnection for ForgetGone<'_> {
         self.store.require(crate::declaration::KvPermission::Delete)
     }
 
-    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<Forgot, Error>> {
         Box::pin(async move {
+            let listed_as = (self.listed_as)(connection_id);
+            if let Some(first) = listed_as.first() {
+                let record = self.store.get(first).await?;
+                if record.as_ref().is_some_and(record_joined_moments_ago) {
+                    return Ok(Forgot::Kept);
+                }
+            }
             let mut first_error = None;
-            for key in (self.listed_as)(connection_id) {
+            for key in listed_as {
                 if let Err(error) = self.store.delete(&key).await {
                     first_error.get_or_insert(error);
                 }
@@ -300,13 +307,40 @@ impl ForgetConnection for ForgetGone<'_> {
                 Ok(service) => clean_up(service.cleanups(), gone, None).await,
                 Err(error) => Err(error),
             };
-            first_error.map_or(cleaned, Err)
+            first_error.map_or(cleaned, Err).map(|()| Forgot::Forgotten)
         })
     }
 }
 
 /// Milliseconds since the Unix epoch on this instance's clock: what
 /// tickets expire by and history entries are dated with.
+/// When a record of a connection (a room membership, a presence, a user
+/// binding) was written, as milliseconds since the epoch: a connection the
+/// membrane does not know whose record is this recent is taken for one
+/// still being accepted, not a gone one.
+pub(super) fn joined_now() -> Option<u64> {
+    Some(now_millis())
+}
+
+/// Whether a connection whose record was written at `joined_at_ms` joined
+/// so recently that the membrane may not have opened it yet (another
+/// instance of the service may still be accepting it: on AWS, API Gateway
+/// answers a send to it 410, as to a gone one). Records written before
+/// this field existed have none, and count as old.
+pub(super) fn joined_moments_ago(joined_at_ms: Option<u64>) -> bool {
+    let window = u64::try_from(crate::handle::JUST_CONNECTED.as_millis()).unwrap_or(u64::MAX);
+    joined_at_ms.is_some_and(|joined| now_millis().saturating_sub(joined) < window)
+}
+
+/// [`joined_moments_ago`] of a record read as JSON.
+pub(super) fn record_joined_moments_ago(record: &serde_json::Value) -> bool {
+    joined_moments_ago(
+        record
+            .get("joined_at_ms")
+            .and_then(serde_json::Value::as_u64),
+    )
+}
+
 pub(super) fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

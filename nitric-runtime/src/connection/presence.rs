@@ -94,6 +94,10 @@ pub struct Presence<M = Value> {
 struct Member<M> {
     connection_id: String,
     meta: M,
+    /// When it joined (see `joined_moments_ago`); absent in members
+    /// written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    joined_at_ms: Option<u64>,
 }
 
 /// What a present key holds.
@@ -300,7 +304,9 @@ impl<M> Presence<M> {
     /// AWS a disconnect event can be lost, and such members stay otherwise
     /// until a presence event to their room finds them gone. It lists the
     /// socket's presence keys (a scan of the whole store on AWS and GCP) and
-    /// sends each member one small probe message.
+    /// sends each member one small probe message. A member that joined
+    /// within the last 10 s is left for the next sweep: it may still be
+    /// opening on another instance, which the membrane reports as gone.
     ///
     /// ```
     /// use nitric_runtime::websocket::Websocket;
@@ -337,14 +343,31 @@ impl<M> Presence<M> {
             socket,
             listed_as: &nothing_more,
         };
-        for id in &report.gone {
+        let mut swept = Vec::new();
+        for id in report.gone {
+            let rooms = rooms_of.get(&id).into_iter().flatten();
+            // One that joined moments ago may still be opening (another
+            // instance accepting it reads as gone): the next sweep decides.
+            if let Some(room) = rooms.clone().next() {
+                let member = self
+                    .store
+                    .get(&member_key(socket.name(), room, &id))
+                    .await?;
+                if member
+                    .as_ref()
+                    .is_some_and(super::record_joined_moments_ago)
+                {
+                    continue;
+                }
+            }
             let gone = (socket, id.as_str());
-            for room in rooms_of.get(id).into_iter().flatten() {
+            for room in rooms {
                 self.leave_in(socket, &gone, room).await?;
             }
-            forget.forget(id).await?;
+            forget.forget(&id).await?;
+            swept.push(id);
         }
-        Ok(report.gone)
+        Ok(swept)
     }
 }
 
@@ -388,6 +411,7 @@ impl<M: Serialize + DeserializeOwned> Presence<M> {
         let member = Member {
             connection_id: id.to_owned(),
             meta,
+            joined_at_ms: super::joined_now(),
         };
         self.store
             .set_as(&member_key(name, room, id), &member)

@@ -5,7 +5,7 @@ use super::Connection;
 use crate::declaration::{Departed, KvPermission, KvStoreDeclaration};
 use crate::error::Error;
 use crate::kv::{KvClient, KvClientNeeds, KvStore};
-use crate::websocket::broadcast::ForgetConnection;
+use crate::websocket::broadcast::{ForgetConnection, Forgot};
 use crate::websocket::{BroadcastReport, Websocket, DEFAULT_BROADCAST_CONCURRENCY};
 use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
@@ -76,6 +76,10 @@ struct Membership {
     socket: String,
     room: String,
     connection_id: String,
+    /// When it joined (see `joined_moments_ago`); absent in memberships
+    /// written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    joined_at_ms: Option<u64>,
 }
 
 impl KvClient for Rooms {
@@ -151,6 +155,7 @@ impl Rooms {
             socket: socket.to_owned(),
             room: room.to_owned(),
             connection_id: id.to_owned(),
+            joined_at_ms: super::joined_now(),
         };
         // The connection's side first: it is what a disconnect's cleanup
         // follows, so a member listed after a join has returned is one the
@@ -486,8 +491,15 @@ impl ForgetConnection for GoneMember<'_> {
         self.rooms.store.require(KvPermission::Delete)
     }
 
-    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<Forgot, Error>> {
         Box::pin(async move {
+            let member = keys::member(self.socket.name(), self.room, connection_id);
+            let membership = self.rooms.store.get(&member).await?;
+            if membership
+                .is_some_and(|membership| super::joined_moments_ago(membership.joined_at_ms))
+            {
+                return Ok(Forgot::Kept);
+            }
             let gone = Departed {
                 socket: self.socket.name(),
                 connection_id,
@@ -501,7 +513,7 @@ impl ForgetConnection for GoneMember<'_> {
                 super::clean_up(service.cleanups(), gone, None).await
             };
             let cleaned = cleaned.await;
-            left.and(cleaned)
+            left.and(cleaned).map(|()| Forgot::Forgotten)
         })
     }
 }

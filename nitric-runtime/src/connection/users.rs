@@ -68,6 +68,10 @@ struct Binding {
     socket: String,
     user: String,
     connection_id: String,
+    /// When it was bound (see `joined_moments_ago`); absent in bindings
+    /// written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    joined_at_ms: Option<u64>,
 }
 
 impl KvClient for Users {
@@ -155,6 +159,7 @@ impl Users {
             socket: socket.to_owned(),
             user: user.to_owned(),
             connection_id: id.to_owned(),
+            joined_at_ms: super::joined_now(),
         };
         // The connection's side first: the cleanup follows it.
         self.store.set_as(&bound_key(socket, id), &binding).await?;
@@ -339,9 +344,11 @@ impl Users {
                     closed += 1;
                     Ok(())
                 }
+                // One that joined moments ago is kept: it may still be
+                // opening (see `Forgot::Kept`).
                 Err(error) if error.is_gone() => {
                     use crate::websocket::broadcast::ForgetConnection;
-                    forget.forget(&id).await
+                    forget.forget(&id).await.map(drop)
                 }
                 Err(error) => Err(error),
             };

@@ -127,12 +127,14 @@ impl<'a> Broadcast<'a> {
             match sent {
                 Ok(()) => report.sent += 1,
                 Err(Error::ConnectionNotReady { .. }) => report.not_ready.push(connection_id),
-                Err(error) if error.is_gone() => {
-                    if let Some(Err(error)) = removed {
+                Err(error) if error.is_gone() => match removed {
+                    Some(Ok(Forgot::Kept)) => report.not_ready.push(connection_id),
+                    Some(Err(error)) => {
                         report.failed.push((connection_id.clone(), error));
+                        report.gone.push(connection_id);
                     }
-                    report.gone.push(connection_id);
-                }
+                    Some(Ok(Forgot::Forgotten)) | None => report.gone.push(connection_id),
+                },
                 Err(error) => report.failed.push((connection_id, error)),
             }
         }
@@ -176,10 +178,12 @@ pub struct BroadcastReport {
     /// The connections that are gone; removed from the store when the
     /// broadcast was told to.
     pub gone: Vec<String>,
-    /// Connections reported not ready ([`Error::ConnectionNotReady`]);
-    /// empty in this version, whose sends no longer report it: those whose
-    /// connect this service runs get the message once they open, and count
-    /// as sent.
+    /// Connections the membrane does not know that joined moments ago
+    /// (within 10 s, by the record a room, presence or user binding keeps):
+    /// most likely still being accepted by another instance of the
+    /// service, whose opening the membrane reports as it does a gone
+    /// connection. They were skipped, and kept. (Those whose connect this
+    /// service runs get the message once they open, and count as sent.)
     pub not_ready: Vec<String>,
     /// Connections the send failed for otherwise, and gone connections the
     /// store could not forget, each with its error.
@@ -197,7 +201,18 @@ impl BroadcastReport {
 /// Where a broadcast forgets connections that are gone.
 pub(crate) trait ForgetConnection {
     fn check_allowed(&self) -> Result<(), Error>;
-    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<Forgot, Error>>;
+}
+
+/// What a broadcast did with a connection the membrane does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forgot {
+    /// Its data is gone with it.
+    Forgotten,
+    /// It joined moments ago, so it is most likely still being accepted
+    /// (by another instance, whose opening the membrane reports as it does
+    /// a gone connection): kept, and reported not ready.
+    Kept,
 }
 
 impl<T: Serialize + DeserializeOwned + Sync> ForgetConnection for KvStore<T> {
@@ -205,7 +220,10 @@ impl<T: Serialize + DeserializeOwned + Sync> ForgetConnection for KvStore<T> {
         self.require(KvPermission::Delete)
     }
 
-    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.delete(connection_id))
+    fn forget<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<Forgot, Error>> {
+        Box::pin(async move {
+            self.delete(connection_id).await?;
+            Ok(Forgot::Forgotten)
+        })
     }
 }

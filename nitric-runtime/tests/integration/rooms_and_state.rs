@@ -543,3 +543,41 @@ async fn room_and_state_calls_outside_a_handler_use_a_socket_and_an_id() -> Resu
     .await?;
     app.stop().await
 }
+
+/// A member the membrane does not know is forgotten by a room's broadcast,
+/// unless it joined moments ago: then it is most likely still being
+/// accepted (by another instance of the service, whose opening the
+/// membrane reports as it does a gone connection), so it is kept and
+/// reported not ready. Memberships written before join times were kept
+/// count as old.
+#[tokio::test]
+async fn a_broadcast_keeps_a_member_that_joined_moments_ago() -> Result<(), TestError> {
+    use std::future::IntoFuture;
+    let app = TestApp::start().await?;
+    let socket = nitric_runtime::websocket::Websocket::new("chat");
+    for ghost in ["opening", "lost"] {
+        app.scope(ROOMS.join(&(&socket, ghost), "hall")).await?;
+    }
+    // "lost" joined before join times were kept: its membership has none.
+    let store = app.kv_store::<Value>("rooms");
+    for key in store.keys("").await? {
+        if key.contains("lost") {
+            store
+                .set(
+                    &key,
+                    &json!({ "socket": "chat", "room": "hall", "connection_id": "lost" }),
+                )
+                .await?;
+        }
+    }
+    let report = app
+        .scope(ROOMS.broadcast(&socket, "hall", "anyone?").into_future())
+        .await?;
+    assert_eq!(report.not_ready, ["opening"], "{report:?}");
+    assert_eq!(report.gone, ["lost"], "{report:?}");
+    assert_eq!(
+        app.scope(ROOMS.members(&socket, "hall")).await?,
+        ["opening"]
+    );
+    app.stop().await
+}
