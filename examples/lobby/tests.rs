@@ -107,11 +107,14 @@ async fn lines_reach_the_room_numbered_with_their_speaker() -> Result<(), TestEr
     app.stop().await
 }
 
-#[tokio::test]
-async fn a_client_that_resumes_gets_exactly_what_it_missed() -> Result<(), TestError> {
-    let app = TestApp::start().await?;
-    let mut ada = enter(&app, "ada", None).await?;
-    let mut bob = enter(&app, "bob", None).await?;
+/// Ada and bob in `room`; bob sees a line, leaves, and misses two. Returns
+/// ada, the last number bob saw, and the two lines he missed.
+async fn bob_misses_two_lines(
+    app: &TestApp,
+    room: Option<&str>,
+) -> Result<(TestClient, u64, [Value; 2]), TestError> {
+    let mut ada = enter(app, "ada", room).await?;
+    let mut bob = enter(app, "bob", room).await?;
     next(&mut ada).await?; // bob joins
     say(&mut ada, "before").await?;
     let seen = next(&mut bob).await?["seq"].as_u64().unwrap_or_default();
@@ -122,39 +125,45 @@ async fn a_client_that_resumes_gets_exactly_what_it_missed() -> Result<(), TestE
         say(&mut ada, "while away").await?,
         say(&mut ada, "still away").await?,
     ];
+    Ok((ada, seen, missed))
+}
+
+/// Bob, back, gets exactly the `missed` lines, then the next live one.
+async fn bob_gets_exactly(
+    ada: &mut TestClient,
+    bob: &mut TestClient,
+    missed: &[Value; 2],
+) -> Result<(), TestError> {
+    for line in missed {
+        assert_eq!(&next(bob).await?, line);
+    }
+    // Nothing more was replayed: the next thing bob gets is the next line.
+    let after = say(ada, "welcome back").await?;
+    assert_eq!(next(bob).await?, after);
+    assert_eq!(
+        after["seq"].as_u64(),
+        missed[1]["seq"].as_u64().map(|seq| seq + 1)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_client_that_resumes_gets_exactly_what_it_missed() -> Result<(), TestError> {
+    let app = TestApp::start().await?;
+    let (mut ada, seen, missed) = bob_misses_two_lines(&app, None).await?;
 
     // A ticket works once: coming back takes a new login.
     let mut bob = enter(&app, "bob", None).await?;
     assert_eq!(next(&mut ada).await?["event"], "join");
     bob.send_text(format!("resume {seen}")).await?;
-    for line in &missed {
-        assert_eq!(&next(&mut bob).await?, line);
-    }
-    // Nothing more was replayed: the next thing bob gets is the next line.
-    let after = say(&mut ada, "welcome back").await?;
-    assert_eq!(next(&mut bob).await?, after);
-    assert_eq!(
-        after["seq"].as_u64(),
-        missed[1]["seq"].as_u64().map(|seq| seq + 1)
-    );
+    bob_gets_exactly(&mut ada, &mut bob, &missed).await?;
     app.stop().await
 }
 
 #[tokio::test]
 async fn a_client_back_with_since_gets_exactly_what_it_missed() -> Result<(), TestError> {
     let app = TestApp::start().await?;
-    let mut ada = enter(&app, "ada", Some("kitchen")).await?;
-    let mut bob = enter(&app, "bob", Some("kitchen")).await?;
-    next(&mut ada).await?; // bob joins
-    say(&mut ada, "before").await?;
-    let seen = next(&mut bob).await?["seq"].as_u64().unwrap_or_default();
-
-    bob.close().await?;
-    assert_eq!(next(&mut ada).await?["event"], "leave");
-    let missed = [
-        say(&mut ada, "while away").await?,
-        say(&mut ada, "still away").await?,
-    ];
+    let (mut ada, seen, missed) = bob_misses_two_lines(&app, Some("kitchen")).await?;
 
     // Back with a new ticket and the last number it saw: the connect
     // handler replays, and nothing needs to be asked.
@@ -168,17 +177,8 @@ async fn a_client_back_with_since_gets_exactly_what_it_missed() -> Result<(), Te
     let mut bob = app.connect_with_query("public", &query).await?;
     // The room's announcement of the join, sent before the replay.
     assert_eq!(next(&mut bob).await?["event"], "join");
-    for line in &missed {
-        assert_eq!(&next(&mut bob).await?, line);
-    }
     assert_eq!(next(&mut ada).await?["event"], "join");
-    // Nothing more was replayed: the next thing bob gets is the next line.
-    let after = say(&mut ada, "welcome back").await?;
-    assert_eq!(next(&mut bob).await?, after);
-    assert_eq!(
-        after["seq"].as_u64(),
-        missed[1]["seq"].as_u64().map(|seq| seq + 1)
-    );
+    bob_gets_exactly(&mut ada, &mut bob, &missed).await?;
     app.stop().await
 }
 

@@ -330,14 +330,22 @@ mod tests {
         );
     }
 
+    /// A `#[kv_store]` static on `store` whose client owns keys there.
+    fn owning(
+        store: &'static str,
+        client: &'static str,
+        item: &'static str,
+        line: u32,
+    ) -> &'static ResourceDeclaration {
+        let mut declaration = KvStoreDeclaration::new(store, &[], source(item, line));
+        declaration.owns_state = Some(client);
+        let declaration: &'static KvStoreDeclaration = Box::leak(Box::new(declaration));
+        Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
+    }
+
     #[test]
     fn two_connection_states_on_one_store_are_refused() {
-        let state = |store: &'static str, item: &'static str, line: u32| {
-            let mut declaration = KvStoreDeclaration::new(store, &[], source(item, line));
-            declaration.owns_state = Some("ConnectionState");
-            let declaration: &'static KvStoreDeclaration = Box::leak(Box::new(declaration));
-            &*Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
-        };
+        let state = |store, item, line| owning(store, "ConnectionState", item, line);
         let problems = problems(&Registry {
             websocket_functions: complete("public"),
             resources: vec![
@@ -359,12 +367,7 @@ mod tests {
 
     #[test]
     fn two_presences_or_histories_on_one_store_are_refused_but_different_clients_may_share_it() {
-        let owning = |client: &'static str, item: &'static str, line: u32| {
-            let mut declaration = KvStoreDeclaration::new("people", &[], source(item, line));
-            declaration.owns_state = Some(client);
-            let declaration: &'static KvStoreDeclaration = Box::leak(Box::new(declaration));
-            &*Box::leak(Box::new(ResourceDeclaration::KvStore(declaration)))
-        };
+        let owning = |client, item, line| owning("people", client, item, line);
         let problems = problems(&Registry {
             websocket_functions: complete("public"),
             resources: vec![
