@@ -65,6 +65,8 @@ pub struct TestClient {
     pending: VecDeque<Received>,
     /// The `"ref"` of the next [`request`](Self::request).
     next_ref: u64,
+    /// The field [`request`](Self::request) writes the action in.
+    action_field: String,
 }
 
 impl TestClient {
@@ -90,12 +92,31 @@ impl TestClient {
             timeout,
             pending: VecDeque::new(),
             next_ref: 1,
+            action_field: "action".to_owned(),
         })
     }
 
     /// Sets how long this client's waits last.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// Makes [`request`](Self::request) write the action in `field`, for a
+    /// socket whose action handlers say `field = "..."`; `"action"` until
+    /// then.
+    ///
+    /// ```no_run
+    /// # use nitric_runtime::testing::{TestApp, TestError};
+    /// # async fn example(app: &TestApp) -> Result<(), TestError> {
+    /// let mut ada = app.connect("public").await?;
+    /// ada.set_action_field("type");
+    /// // Sends {"type": "join", "ref": "1", "room": "lobby"}.
+    /// let reply = ada.request("join", &serde_json::json!({"room": "lobby"})).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_action_field(&mut self, field: impl Into<String>) {
+        self.action_field = field.into();
     }
 
     /// Sends a text frame.
@@ -269,11 +290,12 @@ impl TestClient {
             Value::Null => serde_json::Map::new(),
             other => {
                 return Err(TestError::new(format!(
-                    "request {action:?}: the payload must be a JSON object, to carry \"action\" and \"ref\"; got {other}"
+                    "request {action:?}: the payload must be a JSON object, to carry {:?} and \"ref\"; got {other}",
+                    self.action_field
                 )))
             }
         };
-        message.insert("action".into(), action.into());
+        message.insert(self.action_field.clone(), action.into());
         message.insert("ref".into(), reference.clone().into());
         self.send_json(&message).await?;
         let wanted =

@@ -100,6 +100,10 @@ async fn actions_can_be_read_from_another_field() -> Result<(), TestError> {
         .await?;
     ada.assert_reply("t1", &json!({ "joined": "lobby" }))
         .await?;
+    // The kit's requests, with the same field.
+    ada.set_action_field("type");
+    let reply = ada.request("join", &json!({ "room": "attic" })).await?;
+    assert_eq!(reply.into_ok()?, json!({ "joined": "attic" }));
     // "action" means nothing on this socket.
     let by_action = json!({ "action": "join", "ref": "t2", "room": "attic" });
     ada.send_json(&by_action).await?;
