@@ -32,36 +32,16 @@ impl EventStream for ApiStream {
         )
     }
 
-    /// As the official SDKs register a route: the API, the path and its
-    /// methods, with default options (the API's own security applies).
-    fn registration(&self) -> ClientMessage {
-        let request = RegistrationRequest {
-            api: self.0.api.to_owned(),
-            path: self.0.path.to_owned(),
-            methods: vec![self.0.method.to_owned()],
-            options: Some(ApiWorkerOptions::default()),
-        };
-        ClientMessage {
-            id: String::new(),
-            content: Some(client_message::Content::RegistrationRequest(request)),
-        }
-    }
-
-    fn open(
-        &self,
-        channel: Channel,
-        outgoing: ReceiverStream<ClientMessage>,
-    ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
-        Box::pin(async move {
-            Ok(ApiClient::new(channel)
-                .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE)
-                .serve(outgoing)
-                .await?
-                .into_inner())
-        })
-    }
-
     stream_messages! {
+        client: ApiClient::serve,
+        // As the official SDKs register a route: the API, the path and its
+        // methods, with default options (the API's own security applies).
+        registration: |route: &Self| RegistrationRequest {
+            api: route.0.api.to_owned(),
+            path: route.0.path.to_owned(),
+            methods: vec![route.0.method.to_owned()],
+            options: Some(ApiWorkerOptions::default()),
+        },
         event: HttpRequest,
         answer: HttpResponse,
     }

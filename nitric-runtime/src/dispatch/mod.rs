@@ -4,15 +4,44 @@
 //! The driver here is shared; each kind of stream (websocket events, topic
 //! subscriptions) says how to register, read and answer in its own module.
 
-/// The `read` and `reply` of an [`EventStream`] impl: every package's
-/// stream messages have the same shape (an id, and a `content` oneof of
-/// the registration's answer or an event one way, the registration or an
-/// answer the other), so only the names of the event's and the answer's
-/// variants differ. Expanded inside the impl, where `ServerMessage`,
-/// `ClientMessage`, `server_message` and `client_message` are the
+/// The plumbing of an [`EventStream`] impl: `registration`, `open`, `read`
+/// and `reply`. Every package's event stream has the same shape (one
+/// bidirectional call; an id and a `content` oneof of the registration or
+/// an answer one way, the registration's answer or an event the other), so
+/// an impl names only its client and call, how it builds its
+/// `RegistrationRequest`, and its event's and answer's variants. Expanded
+/// inside the impl, where `ServerMessage`, `ClientMessage`,
+/// `RegistrationRequest`, `server_message` and `client_message` are the
 /// package's, as the file imports them.
 macro_rules! stream_messages {
-    (event: $event:ident, answer: $answer:ident $(,)?) => {
+    (
+        client: $client:ident :: $call:ident,
+        registration: $registration:expr,
+        event: $event:ident,
+        answer: $answer:ident $(,)?
+    ) => {
+        fn registration(&self) -> ClientMessage {
+            let request: RegistrationRequest = ($registration)(self);
+            ClientMessage {
+                id: String::new(),
+                content: Some(client_message::Content::RegistrationRequest(request)),
+            }
+        }
+
+        fn open(
+            &self,
+            channel: Channel,
+            to_membrane: ReceiverStream<ClientMessage>,
+        ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
+            Box::pin(async move {
+                Ok($client::new(channel)
+                    .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE)
+                    .$call(to_membrane)
+                    .await?
+                    .into_inner())
+            })
+        }
+
         fn read(message: ServerMessage) -> ServerContent<Self::Event> {
             match message.content {
                 Some(server_message::Content::RegistrationResponse(_)) => ServerContent::Registered,

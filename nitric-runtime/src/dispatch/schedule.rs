@@ -28,39 +28,22 @@ impl EventStream for ScheduleStream {
         format!("{}, schedule \"{}\"", self.0.source, self.0.name)
     }
 
-    fn registration(&self) -> ClientMessage {
-        let cadence = match self.0.cadence {
-            Cadence::Every(rate) => WireCadence::Every(ScheduleEvery {
-                rate: rate.to_owned(),
-            }),
-            Cadence::Cron(expression) => WireCadence::Cron(ScheduleCron {
-                expression: expression.to_owned(),
-            }),
-        };
-        let request = RegistrationRequest {
-            schedule_name: self.0.name.to_owned(),
-            cadence: Some(cadence),
-        };
-        ClientMessage {
-            id: String::new(),
-            content: Some(client_message::Content::RegistrationRequest(request)),
-        }
-    }
-
-    fn open(
-        &self,
-        channel: Channel,
-        outgoing: ReceiverStream<ClientMessage>,
-    ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
-        Box::pin(async move {
-            Ok(SchedulesClient::new(channel)
-                .schedule(outgoing)
-                .await?
-                .into_inner())
-        })
-    }
-
     stream_messages! {
+        client: SchedulesClient::schedule,
+        registration: |schedule: &Self| {
+            let cadence = match schedule.0.cadence {
+                Cadence::Every(rate) => WireCadence::Every(ScheduleEvery {
+                    rate: rate.to_owned(),
+                }),
+                Cadence::Cron(expression) => WireCadence::Cron(ScheduleCron {
+                    expression: expression.to_owned(),
+                }),
+            };
+            RegistrationRequest {
+                schedule_name: schedule.0.name.to_owned(),
+                cadence: Some(cadence),
+            }
+        },
         event: IntervalRequest,
         answer: IntervalResponse,
     }

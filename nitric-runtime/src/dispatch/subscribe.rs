@@ -29,31 +29,11 @@ impl EventStream for SubscribeStream {
         )
     }
 
-    fn registration(&self) -> ClientMessage {
-        let request = RegistrationRequest {
-            topic_name: self.0.topic.to_owned(),
-        };
-        ClientMessage {
-            id: String::new(),
-            content: Some(client_message::Content::RegistrationRequest(request)),
-        }
-    }
-
-    fn open(
-        &self,
-        channel: Channel,
-        outgoing: ReceiverStream<ClientMessage>,
-    ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
-        Box::pin(async move {
-            Ok(SubscriberClient::new(channel)
-                .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE)
-                .subscribe(outgoing)
-                .await?
-                .into_inner())
-        })
-    }
-
     stream_messages! {
+        client: SubscriberClient::subscribe,
+        registration: |subscription: &Self| RegistrationRequest {
+            topic_name: subscription.0.topic.to_owned(),
+        },
         event: MessageRequest,
         answer: MessageResponse,
     }

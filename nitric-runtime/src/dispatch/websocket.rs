@@ -106,32 +106,12 @@ impl EventStream for WebsocketStream {
         }
     }
 
-    fn registration(&self) -> ClientMessage {
-        let request = RegistrationRequest {
-            socket_name: self.socket().to_owned(),
-            event_type: self.event() as i32,
-        };
-        ClientMessage {
-            id: String::new(),
-            content: Some(client_message::Content::RegistrationRequest(request)),
-        }
-    }
-
-    fn open(
-        &self,
-        channel: Channel,
-        outgoing: ReceiverStream<ClientMessage>,
-    ) -> BoxFuture<Result<tonic::Streaming<ServerMessage>, tonic::Status>> {
-        Box::pin(async move {
-            let response = WebsocketHandlerClient::new(channel)
-                .max_decoding_message_size(crate::transport::MAX_DECODED_MESSAGE)
-                .handle_events(outgoing)
-                .await?;
-            Ok(response.into_inner())
-        })
-    }
-
     stream_messages! {
+        client: WebsocketHandlerClient::handle_events,
+        registration: |stream: &Self| RegistrationRequest {
+            socket_name: stream.socket().to_owned(),
+            event_type: stream.event() as i32,
+        },
         event: WebsocketEventRequest,
         answer: WebsocketEventResponse,
     }
