@@ -37,14 +37,9 @@ impl Api for ApiService {
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::ServeStream>, Status> {
-        let state = self.state.clone();
-        Ok(app_stream::open(
-            &self.state.tasks,
-            &self.state.shutdown,
-            request,
-            REQUEST_QUEUE,
-            move |from_app, to_app| serve_stream(state, from_app, to_app),
-        ))
+        Ok(self
+            .state
+            .open_app_stream(request, REQUEST_QUEUE, serve_stream))
     }
 
     async fn api_details(

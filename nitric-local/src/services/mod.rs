@@ -38,7 +38,7 @@ use tonic::transport::server::Router;
 use tonic::transport::Server;
 
 use crate::apis::Apis;
-use crate::app_stream::HandlerRouter;
+use crate::app_stream::{self, HandlerRouter};
 use crate::policies::Policies;
 use crate::schedules::{ScheduleBook, ScheduleTiming};
 use crate::store::Store;
@@ -61,6 +61,35 @@ pub(crate) struct MembraneState {
     pub(crate) apis: Arc<Apis>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tasks: TaskTracker,
+}
+
+impl MembraneState {
+    /// Serves an application's event stream: `serve` runs with this state
+    /// in a task of the membrane, sending into the response stream,
+    /// `capacity` messages deep (see [`app_stream::open`]).
+    pub(crate) fn open_app_stream<C, F>(
+        &self,
+        request: tonic::Request<tonic::Streaming<C>>,
+        capacity: usize,
+        serve: impl FnOnce(
+            MembraneState,
+            tonic::Streaming<C>,
+            tokio::sync::mpsc::Sender<Result<C::ServerMessage, tonic::Status>>,
+        ) -> F,
+    ) -> tonic::Response<app_stream::ServerStream<C::ServerMessage>>
+    where
+        C: app_stream::AppMessage,
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let state = self.clone();
+        app_stream::open(
+            &self.tasks,
+            &self.shutdown,
+            request,
+            capacity,
+            move |from_app, to_app| serve(state, from_app, to_app),
+        )
+    }
 }
 
 /// HTTP/2 flow-control window of one application connection.

@@ -39,14 +39,9 @@ impl Schedules for SchedulesService {
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::ScheduleStream>, Status> {
-        let state = self.state.clone();
-        Ok(app_stream::open(
-            &self.state.tasks,
-            &self.state.shutdown,
-            request,
-            SCHEDULE_CHANNEL,
-            move |from_app, to_app| serve_stream(state, from_app, to_app),
-        ))
+        Ok(self
+            .state
+            .open_app_stream(request, SCHEDULE_CHANNEL, serve_stream))
     }
 }
 

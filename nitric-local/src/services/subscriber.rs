@@ -36,14 +36,9 @@ impl Subscriber for SubscriberService {
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let state = self.state.clone();
-        Ok(app_stream::open(
-            &self.state.tasks,
-            &self.state.shutdown,
-            request,
-            SUBSCRIBER_CHANNEL,
-            move |from_app, to_app| serve_stream(state, from_app, to_app),
-        ))
+        Ok(self
+            .state
+            .open_app_stream(request, SUBSCRIBER_CHANNEL, serve_stream))
     }
 }
 

@@ -36,14 +36,9 @@ impl WebsocketHandler for WebsocketHandlerService {
         &self,
         request: Request<Streaming<ClientMessage>>,
     ) -> Result<Response<Self::HandleEventsStream>, Status> {
-        let state = self.state.clone();
-        Ok(app_stream::open(
-            &self.state.tasks,
-            &self.state.shutdown,
-            request,
-            EVENT_QUEUE,
-            move |from_app, to_app| serve_stream(state, from_app, to_app),
-        ))
+        Ok(self
+            .state
+            .open_app_stream(request, EVENT_QUEUE, serve_stream))
     }
 }
 

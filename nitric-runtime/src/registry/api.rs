@@ -12,7 +12,7 @@ use std::time::Duration;
 pub struct ApiFunction {
     /// The API's name.
     pub api: &'static str,
-    /// The method, uppercase: `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    /// The method, uppercase: `GET`, `POST`, `PUT`, `PATCH`, `DELETE` or `OPTIONS`.
     pub method: &'static str,
     /// The path, parameters written `:name`, as in `/rooms/:room`.
     pub path: &'static str,
