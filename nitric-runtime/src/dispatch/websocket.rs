@@ -149,7 +149,7 @@ impl EventStream for WebsocketStream {
             let reply = Arc::new(Mutex::new(Value::Null));
             // What a connect handler sends its own connection waits here.
             let outbox = matches!(handler.adapter, WebsocketAdapter::Connect(_)).then(Outbox::new);
-            let Some(run) = start(handler, &service, request, &reply, outbox.clone()) else {
+            let Some(run) = start(handler, &service, request, &reply) else {
                 tracing::warn!(handler = %handler.source, connection_id, "the membrane sent an event of another type to this handler; answering it without running the handler");
                 return response(handler, false);
             };
@@ -238,7 +238,6 @@ fn start(
     service: &ServiceHandle,
     request: WebsocketEventRequest,
     reply: &Arc<Mutex<Value>>,
-    outbox: Option<Arc<Outbox>>,
 ) -> Option<BoxFuture<crate::HandlerResult>> {
     let socket = Websocket::in_service(&request.socket_name, service.clone());
     let connection_id = request.connection_id;
@@ -253,7 +252,6 @@ fn start(
                 socket,
                 connection_id,
                 query,
-                outbox: outbox.unwrap_or_else(Outbox::new),
             })
         }
         (WebsocketAdapter::Disconnect(function), Event::Disconnection(_)) => {

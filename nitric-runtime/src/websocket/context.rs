@@ -1,13 +1,11 @@
 //! What a websocket handler receives: one context type per event.
 
-use super::outbox::{Outbox, Posted};
 use super::Websocket;
 use crate::error::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 /// The query parameters of a connection's upgrade request.
 ///
@@ -91,8 +89,6 @@ pub struct ConnectContext {
     pub(crate) socket: Websocket,
     pub(crate) connection_id: String,
     pub(crate) query: QueryParams,
-    /// What the handler sends the connection, until it has answered.
-    pub(crate) outbox: Arc<Outbox>,
 }
 
 impl ConnectContext {
@@ -179,18 +175,9 @@ impl ConnectContext {
     /// # fn main() {}
     /// ```
     pub async fn send(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
-        match self.outbox.post(data.into()) {
-            Posted::Queued => Ok(()),
-            Posted::SendNow(data) => self.socket.send(&self.connection_id, data).await,
-            Posted::Closed(why) => Err(Error::ConnectionGone {
-                operation: format!(
-                    "send to connection \"{}\" on socket \"{}\"",
-                    self.connection_id,
-                    self.socket.name()
-                ),
-                status: tonic::Status::not_found(why),
-            }),
-        }
+        // The socket's send holds it: this connection waits in its outbox
+        // from before the handler runs until the membrane has opened it.
+        self.socket.send(&self.connection_id, data).await
     }
 
     /// Sends `value` as JSON in a text frame once the connection is

@@ -48,16 +48,6 @@ enum State {
     Closed(&'static str),
 }
 
-/// What became of a send through the outbox.
-pub(crate) enum Posted {
-    /// Queued; delivered after the answer.
-    Queued,
-    /// The outbox is done: send `data` straight to the connection.
-    SendNow(Vec<u8>),
-    /// The connection was refused, or is lost: why.
-    Closed(&'static str),
-}
-
 impl Outbox {
     /// An outbox for a connect handler about to run.
     pub(crate) fn new() -> Arc<Self> {
@@ -69,18 +59,6 @@ impl Outbox {
     fn state(&self) -> MutexGuard<'_, State> {
         // Every update leaves the state whole, so a panic cannot corrupt it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Queues `data`, or hands it back to be sent at once.
-    pub(crate) fn post(&self, data: Vec<u8>) -> Posted {
-        match &mut *self.state() {
-            State::Held(queue) | State::Delivering(queue) => {
-                queue.push_back(data);
-                Posted::Queued
-            }
-            State::Open { .. } => Posted::SendNow(data),
-            State::Closed(why) => Posted::Closed(why),
-        }
     }
 
     /// The connect handler accepted the connection: delivers what it sent,
@@ -302,31 +280,40 @@ mod tests {
 
     #[test]
     fn sends_are_held_until_the_answer_and_refused_after_a_refusal() {
+        let service = service();
         let outbox = Outbox::new();
-        assert!(matches!(outbox.post(b"one".to_vec()), Posted::Queued));
-        assert!(matches!(outbox.post(b"two".to_vec()), Posted::Queued));
+        let hold = |data: &[u8]| outbox.clone().hold(&service, "public", "c1", data.to_vec());
+        assert!(matches!(hold(b"one"), Held::Queued));
+        assert!(matches!(hold(b"two"), Held::Queued));
         assert_eq!(format!("{outbox:?}"), r#"Outbox { state: "holding 2" }"#);
-        outbox.refuse(&service(), "public", "c1");
-        assert!(matches!(
-            outbox.post(b"late".to_vec()),
-            Posted::Closed(REFUSED)
-        ));
+        outbox.refuse(&service, "public", "c1");
+        assert!(matches!(hold(b"late"), Held::Closed));
+        assert_eq!(
+            format!("{outbox:?}"),
+            format!(r#"Outbox {{ state: "closed: {REFUSED}" }}"#)
+        );
     }
 
     #[test]
     fn with_nothing_held_an_accepted_outbox_sends_straight_out() {
         let service = service();
         let outbox = Outbox::new();
+        service.begin_waiting("public", "c1", outbox.clone());
         let socket = Websocket::in_service("public", service.clone());
-        // Nothing to deliver, so no task (and no tokio runtime) is needed.
+        // Nothing to deliver, so no task (and no tokio runtime) is needed;
+        // sends no longer wait for it, and go straight to the membrane.
         outbox.accept(&service, socket, "c1".to_owned());
-        match outbox.post(b"late".to_vec()) {
-            Posted::SendNow(data) => assert_eq!(data, b"late"),
-            _ => panic!("expected a direct send, the outbox is {outbox:?}"),
-        }
+        assert!(service.waiting("public", "c1").is_none());
+        assert_eq!(
+            format!("{outbox:?}"),
+            r#"Outbox { state: "open, delivered: false" }"#
+        );
         // A refusal after an accept cannot happen; if it did, it would
         // only close the outbox.
         outbox.refuse(&service, "public", "c1");
-        assert!(matches!(outbox.post(Vec::new()), Posted::Closed(_)));
+        assert!(matches!(
+            outbox.clone().hold(&service, "public", "c1", Vec::new()),
+            Held::Closed
+        ));
     }
 }
