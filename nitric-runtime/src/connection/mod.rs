@@ -312,15 +312,12 @@ impl ForgetConnection for ForgetGone<'_> {
     }
 }
 
-/// Milliseconds since the Unix epoch on this instance's clock: what
-/// tickets expire by and history entries are dated with.
-/// When a record of a connection (a room membership, a presence, a user
-/// binding) was written, as milliseconds since the epoch: a connection the
-/// membrane does not know whose record is this recent is taken for one
-/// still being accepted, not a gone one.
-pub(super) fn joined_now() -> Option<u64> {
-    Some(now_millis())
-}
+/// The field of a connection's record (a room membership, a presence, a
+/// user binding) holding when it was written, in milliseconds since the
+/// epoch: a connection the membrane does not know whose record is this
+/// recent is taken for one still being accepted, not a gone one. The
+/// records' structs name their field so.
+const JOINED_AT: &str = "joined_at_ms";
 
 /// Whether a connection whose record was written at `joined_at_ms` joined
 /// so recently that the membrane may not have opened it yet (another
@@ -334,13 +331,12 @@ pub(super) fn joined_moments_ago(joined_at_ms: Option<u64>) -> bool {
 
 /// [`joined_moments_ago`] of a record read as JSON.
 pub(super) fn record_joined_moments_ago(record: &serde_json::Value) -> bool {
-    joined_moments_ago(
-        record
-            .get("joined_at_ms")
-            .and_then(serde_json::Value::as_u64),
-    )
+    joined_moments_ago(record.get(JOINED_AT).and_then(serde_json::Value::as_u64))
 }
 
+/// Milliseconds since the Unix epoch on this instance's clock: what
+/// tickets expire by, history entries are dated with and connection
+/// records note when they were written.
 pub(super) fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

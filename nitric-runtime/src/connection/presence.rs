@@ -411,7 +411,7 @@ impl<M: Serialize + DeserializeOwned> Presence<M> {
         let member = Member {
             connection_id: id.to_owned(),
             meta,
-            joined_at_ms: super::joined_now(),
+            joined_at_ms: Some(super::now_millis()),
         };
         self.store
             .set_as(&member_key(name, room, id), &member)

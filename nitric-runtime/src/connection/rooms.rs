@@ -155,7 +155,7 @@ impl Rooms {
             socket: socket.to_owned(),
             room: room.to_owned(),
             connection_id: id.to_owned(),
-            joined_at_ms: super::joined_now(),
+            joined_at_ms: Some(super::now_millis()),
         };
         // The connection's side first: it is what a disconnect's cleanup
         // follows, so a member listed after a join has returned is one the

@@ -159,7 +159,7 @@ impl Users {
             socket: socket.to_owned(),
             user: user.to_owned(),
             connection_id: id.to_owned(),
-            joined_at_ms: super::joined_now(),
+            joined_at_ms: Some(super::now_millis()),
         };
         // The connection's side first: the cleanup follows it.
         self.store.set_as(&bound_key(socket, id), &binding).await?;
