@@ -32,7 +32,7 @@ impl EventStream for ApiStream {
         )
     }
 
-    stream_messages! {
+    event_stream_plumbing! {
         client: ApiClient::serve,
         // As the official SDKs register a route: the API, the path and its
         // methods, with default options (the API's own security applies).

@@ -13,7 +13,7 @@
 /// inside the impl, where `ServerMessage`, `ClientMessage`,
 /// `RegistrationRequest`, `server_message` and `client_message` are the
 /// package's, as the file imports them.
-macro_rules! stream_messages {
+macro_rules! event_stream_plumbing {
     (
         client: $client:ident :: $call:ident,
         registration: $registration:expr,

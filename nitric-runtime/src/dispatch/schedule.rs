@@ -28,7 +28,7 @@ impl EventStream for ScheduleStream {
         format!("{}, schedule \"{}\"", self.0.source, self.0.name)
     }
 
-    stream_messages! {
+    event_stream_plumbing! {
         client: SchedulesClient::schedule,
         registration: |schedule: &Self| {
             let cadence = match schedule.0.cadence {

@@ -29,7 +29,7 @@ impl EventStream for SubscribeStream {
         )
     }
 
-    stream_messages! {
+    event_stream_plumbing! {
         client: SubscriberClient::subscribe,
         registration: |subscription: &Self| RegistrationRequest {
             topic_name: subscription.0.topic.to_owned(),

@@ -106,7 +106,7 @@ impl EventStream for WebsocketStream {
         }
     }
 
-    stream_messages! {
+    event_stream_plumbing! {
         client: WebsocketHandlerClient::handle_events,
         registration: |stream: &Self| RegistrationRequest {
             socket_name: stream.socket().to_owned(),
